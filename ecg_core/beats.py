@@ -1,0 +1,138 @@
+"""Beat segmentation and patient-relative RR-interval features.
+
+Windows are cut at the internal rate ``FS`` (360 Hz): ``BEAT_WINDOW`` samples (1 s) with the
+R-peak at index ``BEAT_WINDOW // 2``. A window that runs past either end of the recording is
+padded by repeating the first or last sample (edge padding), so every beat gets a window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+from scipy.signal import resample_poly
+
+from .config import BEAT_WINDOW, FS
+from .filters import clean_ecg
+
+#: Beats on each side of a beat that form its local rhythm (``local_rr``).
+LOCAL_BEATS = 5
+#: Beats on each side that form the recording's running rhythm (about 5 min at 60 bpm).
+RUNNING_BEATS = 150
+
+
+def to_internal_rate(signal, sampling_rate) -> np.ndarray:
+    """Resample a signal to ``FS`` (polyphase); returns it unchanged at ``FS``."""
+    x = np.asarray(signal, dtype=np.float64)
+    if float(sampling_rate) == FS:
+        return x
+    from fractions import Fraction
+
+    frac = Fraction(FS / float(sampling_rate)).limit_denominator(1000)
+    return resample_poly(x, frac.numerator, frac.denominator)
+
+
+def to_internal_positions(samples, sampling_rate) -> np.ndarray:
+    """Map sample indices at ``sampling_rate`` to indices at ``FS``."""
+    return np.rint(np.asarray(samples, dtype=np.float64) * FS / float(sampling_rate)).astype(np.int64)
+
+
+def from_internal_positions(samples, sampling_rate, n_samples: int) -> np.ndarray:
+    """Map indices at ``FS`` back to the original signal's indices, clipped to its length."""
+    pos = np.rint(np.asarray(samples, dtype=np.float64) * float(sampling_rate) / FS).astype(np.int64)
+    return np.clip(pos, 0, max(n_samples - 1, 0))
+
+
+def cut_windows(signal_fs, positions, *, width: int = BEAT_WINDOW) -> np.ndarray:
+    """Cut ``width``-sample windows centred on ``positions`` from a signal at ``FS``.
+
+    Returns a ``(n_beats, width)`` float32 array; edges are padded with the end samples.
+    """
+    x = np.asarray(signal_fs, dtype=np.float32)
+    half = width // 2
+    padded = np.pad(x, (half, width - half), mode="edge")
+    pos = np.asarray(positions, dtype=np.int64)
+    idx = pos[:, None] + np.arange(width)[None, :]
+    return padded[np.clip(idx, 0, padded.size - 1)]
+
+
+@dataclass(frozen=True)
+class RRFeatures:
+    """RR intervals around each beat, in seconds.
+
+    ``pre``: from the previous beat; ``post``: to the next beat (the first beat's ``pre`` and the
+    last beat's ``post`` copy their other neighbour); ``local``: mean RR over ``LOCAL_BEATS``
+    intervals on each side; ``running``: median RR over ``RUNNING_BEATS`` on each side, the
+    patient's own running rhythm.
+    """
+
+    pre: np.ndarray
+    post: np.ndarray
+    local: np.ndarray
+    running: np.ndarray
+
+    def normalised(self) -> np.ndarray:
+        """``(n, 4)`` float32: pre, post, local over running rhythm, and pre over local."""
+        run = np.maximum(self.running, 1e-3)
+        return np.stack(
+            [self.pre / run, self.post / run, self.local / run, self.pre / np.maximum(self.local, 1e-3)],
+            axis=1,
+        ).astype(np.float32)
+
+
+def rr_features(peaks, sampling_rate) -> RRFeatures:
+    """RR features of the beats at ``peaks`` (sample indices at ``sampling_rate``).
+
+    With fewer than two beats the intervals are undefined and set to 1 s (60 bpm).
+    """
+    p = np.asarray(peaks, dtype=np.float64)
+    n = p.size
+    if n < 2:
+        one = np.ones(n)
+        return RRFeatures(one, one, one, one)
+    rr = np.diff(p) / float(sampling_rate)
+    pre = np.concatenate(([rr[0]], rr))
+    post = np.concatenate((rr, [rr[-1]]))
+    size = 2 * LOCAL_BEATS + 1
+    local = ndimage.uniform_filter1d(pre, size=size, mode="nearest")
+    running = ndimage.median_filter(pre, size=2 * RUNNING_BEATS + 1, mode="nearest")
+    return RRFeatures(pre, post, local, running)
+
+
+@dataclass(frozen=True)
+class Beats:
+    """Beats of one recording, ready for the classifier.
+
+    ``samples``: R-peak indices in the original signal; ``windows``: ``(n, BEAT_WINDOW)`` at ``FS``;
+    ``rr``: the beats' :class:`RRFeatures`.
+    """
+
+    samples: np.ndarray
+    windows: np.ndarray
+    rr: RRFeatures
+
+    def __len__(self) -> int:
+        return int(self.samples.size)
+
+
+def segment_beats(signal, sampling_rate, peaks, *, clean: bool = True) -> Beats:
+    """Cut one window per R-peak and compute RR features.
+
+    Parameters
+    ----------
+    signal : array_like
+        One lead at ``sampling_rate``.
+    sampling_rate : float
+        Hz; windows are cut after resampling to ``FS``.
+    peaks : array_like of int
+        R-peak sample indices in ``signal``.
+    clean : bool
+        Band-pass the signal first (:func:`ecg_core.filters.clean_ecg`, 0.5-40 Hz), as the
+        classifier was trained.
+    """
+    samples = np.sort(np.asarray(peaks, dtype=np.int64))
+    x = clean_ecg(signal, sampling_rate) if clean else signal
+    x = to_internal_rate(x, sampling_rate)
+    windows = cut_windows(x, to_internal_positions(samples, sampling_rate))
+    return Beats(samples=samples, windows=windows, rr=rr_features(samples, sampling_rate))

@@ -1,0 +1,203 @@
+"""Evaluation against reference annotations, AAMI EC57 style.
+
+Detections match reference beats within a tolerance (150 ms by default), nearest pairs first,
+each beat used once; beats inside ventricular flutter episodes (``[`` ... ``]``) are left out.
+Figures pool TP/FN/FP (or the confusion matrix) over records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import CLASSES
+
+#: Matching tolerance of EC57 (seconds).
+MATCH_WINDOW_S = 0.15
+
+
+def match_beats(reference, detected, sampling_rate, *, window: float = MATCH_WINDOW_S):
+    """Pair detected beats with reference beats, nearest pairs first, each used once.
+
+    Parameters
+    ----------
+    reference, detected : array_like of int
+        Sample indices.
+    sampling_rate : float
+        Hz, to convert ``window`` to samples.
+    window : float
+        Tolerance in seconds.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_pairs, 2)`` int array of ``(reference_index, detected_index)`` into the inputs.
+    """
+    ref = np.asarray(reference, dtype=np.int64)
+    det = np.asarray(detected, dtype=np.int64)
+    tol = int(round(window * sampling_rate))
+    if ref.size == 0 or det.size == 0:
+        return np.empty((0, 2), dtype=np.int64)
+    order = np.argsort(det, kind="stable")
+    det_sorted = det[order]
+    lo = np.searchsorted(det_sorted, ref - tol, side="left")
+    hi = np.searchsorted(det_sorted, ref + tol, side="right")
+    counts = hi - lo
+    ref_idx = np.repeat(np.arange(ref.size), counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    sorted_j = np.repeat(lo, counts) + offsets
+    dist = np.abs(det_sorted[sorted_j] - ref[ref_idx])
+    cand = np.lexsort((sorted_j, ref_idx, dist))
+    ref_used = np.zeros(ref.size, bool)
+    det_used = np.zeros(det.size, bool)
+    pairs = []
+    for k in cand:
+        i, j = ref_idx[k], sorted_j[k]
+        if not ref_used[i] and not det_used[j]:
+            ref_used[i] = det_used[j] = True
+            pairs.append((i, order[j]))
+    return np.array(pairs, dtype=np.int64).reshape(-1, 2)
+
+
+def outside_episodes(samples, episodes) -> np.ndarray:
+    """Boolean mask of ``samples`` strictly outside every ``(start, end)`` episode."""
+    s = np.asarray(samples)
+    ok = np.ones(s.shape, bool)
+    for a, b in episodes:
+        ok &= ~((s > a) & (s < b))
+    return ok
+
+
+@dataclass(frozen=True)
+class DetectionScore:
+    """Pooled beat-detection figures."""
+
+    tp: int
+    fn: int
+    fp: int
+
+    @property
+    def sensitivity(self) -> float:
+        return self.tp / max(self.tp + self.fn, 1)
+
+    @property
+    def ppv(self) -> float:
+        return self.tp / max(self.tp + self.fp, 1)
+
+    def __add__(self, other: DetectionScore) -> DetectionScore:
+        return DetectionScore(self.tp + other.tp, self.fn + other.fn, self.fp + other.fp)
+
+
+def score_detection(reference, detected, sampling_rate, *, window=MATCH_WINDOW_S, episodes=()):
+    """Score detected R-peaks against reference beats of one record.
+
+    ``episodes`` (e.g. ventricular flutter ``[``...``]``) remove detections inside them;
+    reference beats inside them are expected to be absent already (annotators mark none).
+    """
+    det = np.asarray(detected, dtype=np.int64)
+    det = det[outside_episodes(det, episodes)]
+    ref = np.asarray(reference, dtype=np.int64)
+    m = len(match_beats(ref, det, sampling_rate, window=window))
+    return DetectionScore(tp=m, fn=ref.size - m, fp=det.size - m)
+
+
+@dataclass(frozen=True)
+class ClassScore:
+    """Per-class figures."""
+
+    label: str
+    reference: int
+    predicted: int
+    sensitivity: float
+    ppv: float
+    f1: float
+
+
+@dataclass(frozen=True)
+class ClassificationScore:
+    """Pooled classification figures in EC57 style.
+
+    ``confusion[i, j]`` counts reference class ``CLASSES[i]`` labelled ``CLASSES[j]``; the
+    last column counts reference beats with no matching detection (missed).
+    ``false_detections[j]`` counts detections labelled ``CLASSES[j]`` with no reference beat.
+    """
+
+    confusion: np.ndarray
+    false_detections: np.ndarray = field(default_factory=lambda: np.zeros(len(CLASSES), np.int64))
+
+    def __add__(self, other: ClassificationScore) -> ClassificationScore:
+        return ClassificationScore(self.confusion + other.confusion, self.false_detections + other.false_detections)
+
+    @property
+    def beats(self) -> int:
+        return int(self.confusion.sum())
+
+    @property
+    def accuracy(self) -> float:
+        return float(np.trace(self.confusion[:, : len(CLASSES)]) / max(self.beats, 1))
+
+    def per_class(self) -> list[ClassScore]:
+        out = []
+        for k, c in enumerate(CLASSES):
+            tp = int(self.confusion[k, k])
+            ref_n = int(self.confusion[k].sum())
+            pred_n = int(self.confusion[:, k].sum() + self.false_detections[k])
+            se = tp / ref_n if ref_n else float("nan")
+            pp = tp / pred_n if pred_n else float("nan")
+            f1 = 2 * se * pp / (se + pp) if ref_n and pred_n and (se + pp) else float("nan")
+            out.append(ClassScore(c, ref_n, pred_n, se, pp, f1))
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "beats": self.beats,
+            "accuracy": self.accuracy,
+            "classes": {s.label: {"ref": s.reference, "pred": s.predicted, "se": s.sensitivity,
+                                  "ppv": s.ppv, "f1": s.f1} for s in self.per_class()},
+            "confusion": {"rows_reference": list(CLASSES), "columns_predicted": [*CLASSES, "missed"],
+                          "counts": self.confusion.astype(int).tolist()},
+            "false_detections": dict(zip(CLASSES, self.false_detections.astype(int).tolist())),
+        }
+
+
+def empty_classification_score() -> ClassificationScore:
+    return ClassificationScore(np.zeros((len(CLASSES), len(CLASSES) + 1), np.int64))
+
+
+def score_classification(ref_samples, ref_labels, samples, labels, sampling_rate, *,
+                         window=MATCH_WINDOW_S, episodes=()):
+    """Confusion of predicted labels against reference labels for one record.
+
+    Labels are AAMI class names; a predicted label outside ``CLASSES`` counts as missed.
+    """
+    index = {c: k for k, c in enumerate(CLASSES)}
+    samples = np.asarray(samples, dtype=np.int64)
+    labels = np.asarray(labels).astype(str)
+    keep = outside_episodes(samples, episodes)
+    samples, labels = samples[keep], labels[keep]
+    ref_labels = np.asarray(ref_labels).astype(str)
+    conf = np.zeros((len(CLASSES), len(CLASSES) + 1), np.int64)
+    false_det = np.zeros(len(CLASSES), np.int64)
+    pairs = match_beats(ref_samples, samples, sampling_rate, window=window)
+    hit = np.zeros(len(ref_labels), bool)
+    used = np.zeros(len(labels), bool)
+    for i, j in pairs:
+        hit[i] = used[j] = True
+        conf[index[ref_labels[i]], index.get(labels[j], len(CLASSES))] += 1
+    for c in ref_labels[~hit]:
+        conf[index[c], len(CLASSES)] += 1
+    for p in labels[~used]:
+        if p in index:
+            false_det[index[p]] += 1
+    return ClassificationScore(conf, false_det)
+
+
+def confusion_from_labels(ref_labels, pred_labels) -> ClassificationScore:
+    """Confusion of beat-aligned label arrays (e.g. classification at reference positions)."""
+    index = {c: k for k, c in enumerate(CLASSES)}
+    conf = np.zeros((len(CLASSES), len(CLASSES) + 1), np.int64)
+    r = np.array([index[c] for c in np.asarray(ref_labels).astype(str)], dtype=np.int64)
+    p = np.array([index.get(c, len(CLASSES)) for c in np.asarray(pred_labels).astype(str)], dtype=np.int64)
+    np.add.at(conf, (r, p), 1)
+    return ClassificationScore(conf)

@@ -1,0 +1,148 @@
+"""End-to-end analysis: signal -> R-peaks -> beats -> classes, as one call.
+
+This is the call the CLI, the dashboard and the API share.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .beats import segment_beats
+from .config import BEAT_WINDOW, CLASSES, FS
+from .errors import ECGError, validate_signal
+from .peaks import detect_r_peaks
+
+#: Beats whose top class probability is below this are reported as low-confidence.
+LOW_CONFIDENCE = 0.8
+
+#: Names of the two classification paths, shown to users.
+PATH_RHYTHM = "morphology+rhythm"
+PATH_MORPHOLOGY = "morphology-only"
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Per-beat results.
+
+    ``samples``: R-peak indices in the original signal (for segmented input: segment numbers);
+    ``probabilities``: ``(n, len(CLASSES))`` calibrated class probabilities;
+    ``path``: which classifier path labelled the beats.
+    """
+
+    samples: np.ndarray
+    probabilities: np.ndarray
+    path: str
+    sampling_rate: float | None
+    n_samples: int | None
+    model_version: str = ""
+
+    def __len__(self) -> int:
+        return int(self.samples.size)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return np.asarray(CLASSES, dtype=object)[np.argmax(self.probabilities, axis=1)] if len(self) else np.array([], dtype=object)
+
+    @property
+    def confidence(self) -> np.ndarray:
+        return self.probabilities.max(axis=1) if len(self) else np.array([])
+
+    @property
+    def segmented(self) -> bool:
+        return self.sampling_rate is None
+
+    def to_frame(self) -> pd.DataFrame:
+        """The CLI's table: ``sample|segment, label, probability, p_N ... p_Q``."""
+        frame = pd.DataFrame({"segment" if self.segmented else "sample": self.samples,
+                              "label": self.labels, "probability": self.confidence})
+        for k, c in enumerate(CLASSES):
+            frame[f"p_{c}"] = self.probabilities[:, k] if len(self) else []
+        return frame
+
+    def summary(self) -> Summary:
+        counts = {c: int(np.sum(self.labels == c)) for c in CLASSES}
+        hr = np.array([])
+        duration = None
+        if not self.segmented and self.n_samples:
+            duration = self.n_samples / self.sampling_rate
+            if len(self) >= 2:
+                hr = 60.0 * self.sampling_rate / np.diff(self.samples)
+        return Summary(
+            beats=len(self), duration_s=duration,
+            mean_hr=float(60 * (len(self) - 1) / (np.ptp(self.samples) / self.sampling_rate)) if hr.size else None,
+            min_hr=float(hr.min()) if hr.size else None, max_hr=float(hr.max()) if hr.size else None,
+            counts=counts, low_confidence=int(np.sum(self.confidence < LOW_CONFIDENCE)),
+            path=self.path, model_version=self.model_version,
+        )
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Recording-level figures; heart rates in beats per minute (None when undefined)."""
+
+    beats: int
+    duration_s: float | None
+    mean_hr: float | None
+    min_hr: float | None
+    max_hr: float | None
+    counts: dict
+    low_confidence: int
+    path: str
+    model_version: str
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def _check_peaks(peaks, n_samples: int) -> np.ndarray:
+    p = np.asarray(peaks)
+    if p.ndim != 1 or (p.size and not np.issubdtype(p.dtype, np.number)):
+        raise ECGError("Beat positions must be a list of sample numbers.")
+    if p.size and (not np.all(np.isfinite(p)) or p.min() < 0 or p.max() >= n_samples):
+        raise ECGError(f"Beat positions must be sample numbers between 0 and {n_samples - 1}.")
+    return np.unique(p.astype(np.int64))
+
+
+def analyze(signal, sampling_rate, *, peaks=None, classifier=None, **detector_options) -> Analysis:
+    """Find and classify every beat of one ECG lead.
+
+    Parameters
+    ----------
+    signal : array_like
+        One lead, any amplitude unit.
+    sampling_rate : float
+        Hz.
+    peaks : array_like of int, optional
+        Classify the beats at these sample indices instead of detecting them.
+    classifier : ecg_core.model.BeatClassifier, optional
+        Defaults to the shipped model (loaded once).
+    **detector_options
+        Passed to :func:`ecg_core.peaks.detect_r_peaks`.
+    """
+    x, fs = validate_signal(signal, sampling_rate)
+    peaks = detect_r_peaks(x, fs, **detector_options) if peaks is None else _check_peaks(peaks, x.size)
+    if classifier is None:
+        from .model import load_classifier
+
+        classifier = load_classifier()
+    beats = segment_beats(x, fs, peaks)
+    probs = classifier.predict(beats) if len(beats) else np.zeros((0, len(CLASSES)))
+    return Analysis(beats.samples, probs, PATH_RHYTHM, fs, x.size, classifier.version)
+
+
+def classify_segments(windows, *, classifier=None) -> Analysis:
+    """Classify pre-cut beats (rows of ``BEAT_WINDOW`` samples at ``FS``) by morphology alone."""
+    w = np.asarray(windows, dtype=np.float32)
+    if w.ndim != 2 or w.shape[1] != BEAT_WINDOW:
+        raise ECGError(
+            f"Segments must be rows of {BEAT_WINDOW} samples (1 s at {FS} Hz), got shape {w.shape}."
+        )
+    if classifier is None:
+        from .model import load_classifier
+
+        classifier = load_classifier()
+    probs = classifier.predict_segments(w) if len(w) else np.zeros((0, len(CLASSES)))
+    return Analysis(np.arange(len(w)), probs, PATH_MORPHOLOGY, None, None, classifier.version)
