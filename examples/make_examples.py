@@ -1,0 +1,137 @@
+"""Regenerate the bundled example files from the shared MIT-BIH data.
+
+Usage (from the repository root)::
+
+    python examples/make_examples.py [--data-dir ../shared/data] [--out-dir examples]
+
+Writes, from MIT-BIH Arrhythmia Database record 208 (PhysioNet, ODC-By 1.0):
+
+- ``208_excerpt.hea/.dat/.atr``: the first 5 minutes, both leads, format 212 with the original
+  gains and baselines, and the reference annotations of that span (all symbols, non-beat ones too).
+- ``208_excerpt.csv``: the first 60 s in the Kaggle MIT-BIH CSV layout (header
+  ``'sample #','MLII','V1'`` with literal quotes, raw ADC integers, CRLF line ends).
+- ``208_excerpt_annotations.txt``: the annotations of those 60 s in the Kaggle text layout.
+- ``segments_208.csv``: 40 beat windows (360 samples = 1 s at 360 Hz, centred on reference beats of
+  the excerpt, MLII in mV) in the original app's segmented layout (header ``sample_1 ... sample_360``),
+  and ``segments_208_labels.csv`` giving each row's reference beat (segment, sample, symbol, AAMI class).
+
+The output is deterministic: running the script again gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import wfdb
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ecg_core.config import AAMI_MAP, BEAT_WINDOW
+
+RECORD = "208"
+NAME = "208_excerpt"
+EXCERPT_S = 300  # WFDB excerpt: first 5 minutes
+CSV_S = 60  # Kaggle-layout excerpt: first minute
+#: Segments per class in segments_208.csv (deterministic, evenly spread over the excerpt).
+SEGMENTS_PER_CLASS = {"N": 20, "VEB": 16, "F": 4}
+
+
+def _default_data_dir() -> Path:
+    rel = ROOT.parent / "shared" / "data"
+    return rel if rel.is_dir() else Path("/work/shared/data")
+
+
+def kaggle_time(sample: int, fs: float) -> str:
+    """Annotation time as the Kaggle copy writes it: ``m:ss.sss`` (``h:mm:ss.sss`` past an hour)."""
+    ms = round(sample / fs * 1000)
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s = rest / 1000
+    return f"{h}:{m:02d}:{s:06.3f}" if h else f"{m}:{s:06.3f}"
+
+
+def write_wfdb_excerpt(src: Path, out: Path, n: int):
+    rec = wfdb.rdrecord(str(src / RECORD), sampto=n, physical=False)
+    ann = wfdb.rdann(str(src / RECORD), "atr", sampto=n)
+    keep = ann.sample < n
+    # keep every header field of the original (format, gain, baseline, ADC resolution and zero, initial
+    # values); only the name, length, checksums and comments change
+    rec.record_name, rec.sig_len, rec.file_name = NAME, n, [f"{NAME}.dat"] * rec.n_sig
+    rec.checksum = [int(c) - 65536 if c > 32767 else int(c) for c in rec.d_signal.astype(np.int64).sum(0) % 65536]
+    rec.comments = [f"Excerpt: samples 0-{n - 1} ({n / rec.fs:g} s) of MIT-BIH Arrhythmia Database record {RECORD}"]
+    rec.comments += list(wfdb.rdheader(str(src / RECORD)).comments)
+    rec.wrsamp(write_dir=str(out))
+    aux = [a.replace("\x00", "") for a in np.asarray(ann.aux_note, dtype=object)[keep]]
+    wfdb.wrann(
+        NAME, "atr", ann.sample[keep], symbol=list(np.asarray(ann.symbol)[keep]),
+        subtype=ann.subtype[keep], chan=ann.chan[keep], num=ann.num[keep], aux_note=aux,
+        fs=rec.fs, write_dir=str(out),
+    )
+    return rec, ann, keep
+
+
+def write_kaggle_csv(rec, path: Path, n: int):
+    lines = ["'sample #'," + ",".join(f"'{s}'" for s in rec.sig_name)]
+    d = rec.d_signal[:n]
+    lines += [f"{i}," + ",".join(str(int(v)) for v in row) for i, row in enumerate(d)]
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("ascii"))
+
+
+def write_kaggle_annotations(ann, keep, fs: float, path: Path, n: int):
+    lines = ["      Time   Sample #  Type  Sub Chan  Num\tAux"]
+    for i in np.flatnonzero(keep & (ann.sample < n)):
+        line = (f"{kaggle_time(int(ann.sample[i]), fs):>12}{int(ann.sample[i]):>9}{ann.symbol[i]:>6}"
+                f"{int(ann.subtype[i]):>5}{int(ann.chan[i]):>5}{int(ann.num[i]):>5}")
+        aux = ann.aux_note[i].replace("\x00", "")
+        lines.append(line + (f"\t{aux}" if aux else ""))
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("ascii"))
+
+
+def write_segments(rec, ann, keep, out: Path):
+    mlii = rec.sig_name.index("MLII")
+    x = (rec.d_signal[:, mlii].astype(np.float64) - rec.baseline[mlii]) / rec.adc_gain[mlii]
+    half = BEAT_WINDOW // 2
+    samples = ann.sample[keep]
+    labels = np.array([AAMI_MAP.get(s, "") for s in np.asarray(ann.symbol)[keep]])
+    symbols = np.asarray(ann.symbol)[keep]
+    inside = (samples - half >= 0) & (samples + half <= x.size)
+    chosen = []
+    for cls, k in SEGMENTS_PER_CLASS.items():
+        idx = np.flatnonzero((labels == cls) & inside)
+        chosen += list(idx[np.linspace(0, idx.size - 1, k).round().astype(int)])
+    chosen = sorted(set(chosen), key=lambda i: samples[i])
+    rows = [",".join(f"sample_{j + 1}" for j in range(BEAT_WINDOW))]
+    meta = ["segment,sample,symbol,label"]
+    for seg, i in enumerate(chosen):
+        w = x[samples[i] - half: samples[i] + half]
+        rows.append(",".join(f"{v:.3f}" for v in w))
+        meta.append(f"{seg},{samples[i]},{symbols[i]},{labels[i]}")
+    (out / "segments_208.csv").write_text("\n".join(rows) + "\n")
+    (out / "segments_208_labels.csv").write_text("\n".join(meta) + "\n")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data-dir", type=Path, default=_default_data_dir(), help="folder holding mitdb/")
+    p.add_argument("--out-dir", type=Path, default=ROOT / "examples")
+    args = p.parse_args(argv)
+    src = args.data_dir / "mitdb"
+    if not (src / f"{RECORD}.hea").exists():
+        p.error(f"{src / RECORD}.hea not found: point --data-dir at the shared data folder")
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    rec, ann, keep = write_wfdb_excerpt(src, args.out_dir, int(EXCERPT_S * 360))
+    n_csv = int(CSV_S * rec.fs)
+    write_kaggle_csv(rec, args.out_dir / f"{NAME}.csv", n_csv)
+    write_kaggle_annotations(ann, keep, rec.fs, args.out_dir / f"{NAME}_annotations.txt", n_csv)
+    write_segments(rec, ann, keep, args.out_dir)
+    for f in sorted(args.out_dir.glob("*")):
+        if f.suffix != ".py":
+            print(f"{f.name:32s} {f.stat().st_size:>8d} bytes")
+
+
+if __name__ == "__main__":
+    main()
