@@ -157,7 +157,7 @@ class ClassificationScore:
                                   "ppv": s.ppv, "f1": s.f1} for s in self.per_class()},
             "confusion": {"rows_reference": list(CLASSES), "columns_predicted": [*CLASSES, "missed"],
                           "counts": self.confusion.astype(int).tolist()},
-            "false_detections": dict(zip(CLASSES, self.false_detections.astype(int).tolist())),
+            "false_detections": dict(zip(CLASSES, self.false_detections.astype(int).tolist(), strict=True)),
         }
 
 

@@ -44,7 +44,9 @@ class Analysis:
 
     @property
     def labels(self) -> np.ndarray:
-        return np.asarray(CLASSES, dtype=object)[np.argmax(self.probabilities, axis=1)] if len(self) else np.array([], dtype=object)
+        if not len(self):
+            return np.array([], dtype=object)
+        return np.asarray(CLASSES, dtype=object)[np.argmax(self.probabilities, axis=1)]
 
     @property
     def confidence(self) -> np.ndarray:

@@ -1,0 +1,106 @@
+"""Batch command line: ``python -m ecg_core detect|classify INPUT... --out-dir DIR``.
+
+This is a contract other tools call; keep options and output columns stable::
+
+    python -m ecg_core detect   INPUT... --out-dir DIR [--fs HZ] [--lead NAME]
+    python -m ecg_core classify INPUT... --out-dir DIR [--fs HZ] [--lead NAME] [--peaks-dir DIR]
+
+``detect`` writes ``DIR/<stem>.peaks.csv`` (column ``sample``); ``classify`` writes
+``DIR/<stem>.beats.csv`` (``sample,label,probability,p_N,p_SVEB,p_VEB,p_F,p_Q``; ``segment``
+instead of ``sample`` for segmented input). A bad file gets one line on stderr naming it; the
+others are still processed and the exit code is 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import ECGError
+
+
+def _stem(path: Path) -> str:
+    return path.stem if path.suffix else path.name
+
+
+def _read_peaks(peaks_dir: Path, stem: str) -> np.ndarray:
+    path = peaks_dir / f"{stem}.peaks.csv"
+    if not path.exists():
+        raise ECGError(f"no beat positions for it: {path} does not exist. Run `detect` first or fix --peaks-dir.")
+    try:
+        frame = pd.read_csv(path)
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ECGError(f"{path} is not a readable CSV ({exc}).") from None
+    if "sample" not in frame.columns:
+        raise ECGError(f"{path} has no `sample` column.")
+    values = pd.to_numeric(frame["sample"], errors="coerce")
+    if values.isna().any():
+        raise ECGError(f"{path}: the `sample` column must hold whole sample numbers only.")
+    return values.to_numpy(dtype=np.int64)
+
+
+def _detect_one(path: Path, args) -> pd.DataFrame:
+    from .io import Segments, load
+    from .peaks import detect_r_peaks
+
+    rec = load(path, sampling_rate=args.fs, lead=args.lead)
+    if isinstance(rec, Segments):
+        raise ECGError("this is a segmented file (one beat per row): its beats are already cut. Use `classify`.")
+    return pd.DataFrame({"sample": detect_r_peaks(rec.signal, rec.sampling_rate)})
+
+
+def _classify_one(path: Path, args) -> pd.DataFrame:
+    from .io import Segments, load
+    from .pipeline import analyze, classify_segments
+
+    rec = load(path, sampling_rate=args.fs, lead=args.lead)
+    if isinstance(rec, Segments):
+        return classify_segments(rec.windows).to_frame()
+    peaks = _read_peaks(args.peaks_dir, _stem(path)) if args.peaks_dir else None
+    return analyze(rec.signal, rec.sampling_rate, peaks=peaks).to_frame()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ecg_core", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, helptext in (("detect", "find R-peaks, write <stem>.peaks.csv"),
+                           ("classify", "find and classify beats, write <stem>.beats.csv")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
+                       help="recordings (CSV/TSV, WFDB .hea, EDF) or segmented CSVs")
+        p.add_argument("--out-dir", type=Path, required=True, help="folder for the output CSVs (created)")
+        p.add_argument("--fs", type=float, default=None,
+                       help="sampling rate in Hz for files that do not state it (default 360)")
+        p.add_argument("--lead", default=None, help="lead name (default MLII, else ECG, else the first)")
+        if name == "classify":
+            p.add_argument("--peaks-dir", type=Path, default=None,
+                           help="classify the beats at DIR/<stem>.peaks.csv instead of detecting them")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    run, suffix = (_detect_one, "peaks") if args.command == "detect" else (_classify_one, "beats")
+    from tqdm import tqdm
+
+    failures = 0
+    bar = tqdm(args.inputs, unit="file", disable=not sys.stderr.isatty(), leave=False)
+    for path in bar:
+        bar.set_description(path.name)
+        try:
+            frame = run(path, args)
+        except ECGError as exc:
+            failures += 1
+            tqdm.write(f"error: {path}: {exc}", file=sys.stderr)
+            continue
+        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
+            failures += 1
+            tqdm.write(f"error: {path}: could not be processed ({type(exc).__name__}: {exc})", file=sys.stderr)
+            continue
+        frame.to_csv(args.out_dir / f"{_stem(path)}.{suffix}.csv", index=False, float_format="%.6g")
+    return 1 if failures else 0
