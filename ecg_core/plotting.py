@@ -33,3 +33,304 @@ def beat_png(window, *, label: str, probability: float, units: str = "mV", sampl
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
+
+
+# --------------------------------------------------------------------------------------------
+# Plotly figures for the dashboard. Pages only draw what these return.
+# --------------------------------------------------------------------------------------------
+
+#: One colour per AAMI class, used by every figure (colour-blind friendly, Tableau 10).
+CLASS_COLORS: dict[str, str] = {"N": "#4c78a8", "SVEB": "#f58518", "VEB": "#e45756", "F": "#b279a2", "Q": "#54a24b"}
+#: Plain-language names of the classes, for hover texts and legends.
+CLASS_NAMES: dict[str, str] = {
+    "N": "normal / bundle branch block",
+    "SVEB": "supraventricular ectopic",
+    "VEB": "ventricular ectopic",
+    "F": "fusion",
+    "Q": "paced / unclassifiable",
+}
+TRACE_COLOR = "#334155"
+#: Points drawn for a trace at most; longer spans are min-max downsampled (peaks stay visible).
+MAX_TRACE_POINTS = 8000
+_FONT = {"family": "Inter, Segoe UI, Helvetica, Arial, sans-serif", "size": 13}
+_MARGIN = {"l": 60, "r": 20, "t": 40, "b": 40}
+
+
+def _layout(fig, *, title: str | None = None, height: int = 320, **kwargs):
+    fig.update_layout(
+        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}} if title else None,
+        height=height, margin=_MARGIN, font=_FONT, template="plotly_white",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+        hoverlabel={"font_size": 13}, **kwargs,
+    )
+    return fig
+
+
+def minmax_downsample(signal, start: int = 0, stop: int | None = None, *, max_points: int = MAX_TRACE_POINTS):
+    """Indices of a min-max downsampled view of ``signal[start:stop]``.
+
+    Each of ``max_points // 2`` equal bins keeps its lowest and its highest sample, in time order,
+    so QRS spikes survive in the overview. Spans that already fit are returned whole.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted sample indices into ``signal``.
+    """
+    x = np.asarray(signal)
+    stop = x.size if stop is None else min(int(stop), x.size)
+    start = max(int(start), 0)
+    n = stop - start
+    if n <= max_points:
+        return np.arange(start, stop)
+    bins = max(max_points // 2, 1)
+    width = int(np.ceil(n / bins))
+    bins = int(np.ceil(n / width))
+    seg = x[start:stop]
+    padded = np.pad(seg, (0, bins * width - n), mode="edge").reshape(bins, width)
+    base = start + np.arange(bins) * width
+    lo = base + np.argmin(padded, axis=1)
+    hi = base + np.argmax(padded, axis=1)
+    idx = np.sort(np.concatenate([lo, hi]))
+    return np.unique(np.minimum(idx, stop - 1))
+
+
+def _beat_hover(labels: bool) -> str:
+    if labels:
+        return ("<b>%{customdata[1]}</b> beat #%{customdata[0]}<br>probability %{customdata[2]:.2f}"
+                "<br>t = %{x:.3f} s<extra></extra>")
+    return "R-peak #%{customdata[0]}<br>t = %{x:.3f} s<extra></extra>"
+
+
+def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=None, start_s: float = 0.0,
+                 stop_s: float | None = None, highlights: dict | None = None, selected: int | None = None,
+                 markers: list | None = None, units: str = "", title: str | None = None, rangeslider: bool = False,
+                 height: int = 340, max_points: int = MAX_TRACE_POINTS):
+    """Interactive ECG trace with its R-peaks, as a Plotly figure (WebGL).
+
+    Parameters
+    ----------
+    signal : array_like
+        One lead in its own units.
+    sampling_rate : float
+        Hz; the x axis is in seconds.
+    peaks : array_like of int, optional
+        R-peak sample indices; beat ``k`` is ``peaks[k]`` and clicks report ``k`` as ``customdata[0]``.
+    labels, confidence : array_like, optional
+        Predicted class and its probability per beat: peaks are coloured by class (one legend entry
+        per class) and the hover shows both.
+    start_s, stop_s : float
+        Span drawn, in seconds (whole recording by default). Spans longer than ``max_points``
+        samples are min-max downsampled.
+    highlights : dict of str to int, optional
+        Beats to mark with a star, e.g. ``{"most confident beat": 12}``.
+    selected : int, optional
+        Beat to ring (the one shown in detail).
+    markers : list of (name, samples, colour, symbol), optional
+        Extra marker sets on the trace, e.g. reference beats missed by the detector.
+    rangeslider : bool
+        Show a range slider under the x axis.
+    """
+    import plotly.graph_objects as go
+
+    x = np.asarray(signal, dtype=np.float64)
+    fs = float(sampling_rate)
+    a = max(int(start_s * fs), 0)
+    b = x.size if stop_s is None else min(int(np.ceil(stop_s * fs)) + 1, x.size)
+    idx = minmax_downsample(x, a, b, max_points=max_points)
+    fig = go.Figure()
+    fig.add_trace(go.Scattergl(x=idx / fs, y=x[idx], mode="lines", name="ECG", line={"color": TRACE_COLOR, "width": 1},
+                               hoverinfo="skip", showlegend=False))
+    if peaks is not None:
+        p = np.asarray(peaks, dtype=np.int64)
+        inside = np.flatnonzero((p >= a) & (p < b))
+        beat_no = np.arange(p.size)
+        if labels is None:
+            groups = [("R-peaks", inside, "#d62728")]
+        else:
+            lab = np.asarray(labels).astype(str)
+            groups = [(c, inside[lab[inside] == c], col) for c, col in CLASS_COLORS.items() if np.any(lab == c)]
+        conf = np.asarray(confidence, dtype=float) if confidence is not None else np.full(p.size, np.nan)
+        for name, k, colour in groups:
+            custom = np.empty((k.size, 3), dtype=object)
+            custom[:, 0] = beat_no[k]
+            custom[:, 1] = name
+            custom[:, 2] = conf[k]
+            fig.add_trace(go.Scattergl(
+                x=p[k] / fs, y=x[p[k]], mode="markers", name=name, customdata=custom,
+                marker={"color": colour, "size": 8, "line": {"width": 1, "color": "white"}},
+                hovertemplate=_beat_hover(labels is not None),
+            ))
+        for name, k in (highlights or {}).items():
+            if k is None or not a <= p[k] < b:
+                continue
+            colour = CLASS_COLORS.get(str(labels[k]), "#111111") if labels is not None else "#111111"
+            fig.add_trace(go.Scattergl(
+                x=[p[k] / fs], y=[x[p[k]]], mode="markers", name=name, showlegend=False,
+                customdata=[[k, str(labels[k]) if labels is not None else "", conf[k]]],
+                marker={"symbol": "star", "size": 18, "color": colour, "line": {"width": 1.5, "color": "#111111"}},
+                hovertemplate=f"<b>{name}</b><br>" + _beat_hover(labels is not None).replace("<b>", "").replace(
+                    "</b>", ""),
+            ))
+        if selected is not None and 0 <= selected < p.size and a <= p[selected] < b:
+            fig.add_trace(go.Scattergl(
+                x=[p[selected] / fs], y=[x[p[selected]]], mode="markers", name="selected beat",
+                marker={"symbol": "circle-open", "size": 22, "color": "#111111", "line": {"width": 2.5}},
+                hoverinfo="skip", showlegend=False,
+            ))
+    for name, samples, colour, symbol in markers or []:
+        s = np.asarray(samples, dtype=np.int64)
+        s = s[(s >= a) & (s < b)]
+        fig.add_trace(go.Scattergl(
+            x=s / fs, y=x[s], mode="markers", name=f"{name} ({s.size})",
+            marker={"symbol": symbol, "size": 13, "color": colour, "line": {"width": 2, "color": colour}},
+            hovertemplate=f"{name}<br>t = %{{x:.3f}} s<extra></extra>",
+        ))
+    _layout(fig, title=title, height=height, hovermode="closest", dragmode="zoom", clickmode="event+select",
+            uirevision=True)
+    fig.update_xaxes(title_text="Time (s)", range=[a / fs, (b - 1) / fs], showspikes=False,
+                     rangeslider={"visible": rangeslider, "thickness": 0.12})
+    fig.update_yaxes(title_text=f"Amplitude ({units})" if units else "Amplitude", fixedrange=False)
+    return fig
+
+
+def class_counts_figure(counts: dict, *, title: str = "Beats per class", height: int = 280):
+    """Bar chart of beats per class, with count and percentage on each bar."""
+    import plotly.graph_objects as go
+
+    names = [c for c in CLASS_COLORS if c in counts]
+    values = np.array([counts[c] for c in names], dtype=float)
+    total = max(values.sum(), 1)
+    fig = go.Figure(go.Bar(
+        x=names, y=values, marker_color=[CLASS_COLORS[c] for c in names],
+        text=[f"{int(v)} ({100 * v / total:.1f}%)" for v in values], textposition="outside", cliponaxis=False,
+        customdata=[CLASS_NAMES[c] for c in names],
+        hovertemplate="%{x} (%{customdata}): %{y} beats<extra></extra>",
+    ))
+    _layout(fig, title=title, height=height, showlegend=False)
+    fig.update_yaxes(title_text="Beats", rangemode="tozero")
+    fig.update_xaxes(title_text="Class")
+    return fig
+
+
+def confidence_figure(labels, confidence, *, threshold: float | None = None,
+                      title: str = "Confidence per class", height: int = 280):
+    """Distribution of the top-class probability for each predicted class (box plots)."""
+    import plotly.graph_objects as go
+
+    lab = np.asarray(labels).astype(str)
+    conf = np.asarray(confidence, dtype=float)
+    fig = go.Figure()
+    for c, colour in CLASS_COLORS.items():
+        v = conf[lab == c]
+        if v.size:
+            fig.add_trace(go.Box(x=v, name=c, marker_color=colour, boxpoints="outliers", orientation="h",
+                                 hovertemplate=f"{c}: %{{x:.2f}}<extra></extra>"))
+    if threshold is not None:
+        fig.add_vline(x=threshold, line={"dash": "dash", "color": "#888"},
+                      annotation_text=f"low confidence < {threshold:g}", annotation_position="top left")
+    _layout(fig, title=title, height=height, showlegend=False)
+    fig.update_xaxes(title_text="Probability of the predicted class", range=[0, 1.02])
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def tachogram_figure(peaks, sampling_rate, labels=None, *, selected: int | None = None,
+                     title: str = "RR tachogram", height: int = 280):
+    """RR interval before each beat (ms) against time, coloured by the beat's class."""
+    import plotly.graph_objects as go
+
+    p = np.asarray(peaks, dtype=np.int64)
+    fs = float(sampling_rate)
+    fig = go.Figure()
+    if p.size >= 2:
+        t = p[1:] / fs
+        rr = np.diff(p) * 1000.0 / fs
+        beat = np.arange(1, p.size)
+        fig.add_trace(go.Scattergl(x=t, y=rr, mode="lines", line={"color": "#cbd5e1", "width": 1},
+                                   hoverinfo="skip", showlegend=False))
+        lab = np.asarray(labels).astype(str)[1:] if labels is not None else np.full(beat.size, "beats")
+        for c in dict.fromkeys(lab):
+            k = lab == c
+            fig.add_trace(go.Scattergl(
+                x=t[k], y=rr[k], mode="markers", name=c, customdata=beat[k],
+                marker={"color": CLASS_COLORS.get(c, "#d62728"), "size": 6},
+                hovertemplate=f"{c} beat #%{{customdata}}<br>RR %{{y:.0f}} ms<br>t = %{{x:.2f}} s<extra></extra>",
+            ))
+        if selected is not None and 1 <= selected < p.size:
+            fig.add_trace(go.Scattergl(x=[t[selected - 1]], y=[rr[selected - 1]], mode="markers",
+                                       marker={"symbol": "circle-open", "size": 16, "color": "#111111",
+                                               "line": {"width": 2}}, hoverinfo="skip", showlegend=False))
+    _layout(fig, title=title, height=height, hovermode="closest")
+    fig.update_xaxes(title_text="Time (s)")
+    fig.update_yaxes(title_text="RR before beat (ms)")
+    return fig
+
+
+def beat_figure(window, sampling_rate, *, probabilities=None, classes=None, label: str = "",
+                units: str = "", title: str | None = None, height: int = 300):
+    """One beat's waveform (time from R-peak in ms) beside its per-class probabilities."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    w = np.asarray(window, dtype=float)
+    t = (np.arange(w.size) - w.size // 2) * 1000.0 / float(sampling_rate)
+    colour = CLASS_COLORS.get(label, TRACE_COLOR)
+    with_probs = probabilities is not None
+    fig = make_subplots(rows=1, cols=2 if with_probs else 1, column_widths=[0.68, 0.32] if with_probs else None,
+                        horizontal_spacing=0.12)
+    fig.add_trace(go.Scatter(x=t, y=w, mode="lines", line={"color": colour, "width": 2}, name="beat",
+                             hovertemplate="%{x:.0f} ms: %{y:.3f}<extra></extra>"), row=1, col=1)
+    fig.add_vline(x=0, line={"dash": "dot", "color": "#999"}, row=1, col=1)
+    fig.update_xaxes(title_text="Time from R-peak (ms)", row=1, col=1)
+    fig.update_yaxes(title_text=f"Amplitude ({units})" if units else "Amplitude", row=1, col=1)
+    if with_probs:
+        names = list(classes)
+        pr = np.asarray(probabilities, dtype=float)
+        fig.add_trace(go.Bar(x=pr, y=names, orientation="h", marker_color=[CLASS_COLORS.get(c, "#888") for c in names],
+                             text=[f"{v:.2f}" for v in pr], textposition="outside", cliponaxis=False,
+                             hovertemplate="%{y}: %{x:.3f}<extra></extra>"), row=1, col=2)
+        fig.update_xaxes(title_text="Probability", range=[0, 1.15], row=1, col=2)
+        fig.update_yaxes(autorange="reversed", row=1, col=2)
+    _layout(fig, title=title, height=height, showlegend=False)
+    return fig
+
+
+def confusion_figure(confusion, rows, columns, *, title: str = "Confusion matrix",
+                     x_title: str = "Predicted", y_title: str = "Reference", height: int = 360):
+    """Heatmap of a confusion matrix: colour is the row share, text the count."""
+    import plotly.graph_objects as go
+
+    m = np.asarray(confusion, dtype=float)
+    share = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
+    text = [[f"{int(v)}" for v in row] for row in m]
+    fig = go.Figure(go.Heatmap(
+        z=share, x=list(columns), y=list(rows), text=text, texttemplate="%{text}", colorscale="Blues",
+        zmin=0, zmax=1, colorbar={"title": {"text": "row share"}, "thickness": 12},
+        hovertemplate=f"{y_title} %{{y}}, {x_title.lower()} %{{x}}: %{{text}} (%{{z:.1%}} of row)<extra></extra>",
+    ))
+    _layout(fig, title=title, height=height)
+    fig.update_xaxes(title_text=x_title, side="bottom", type="category")
+    fig.update_yaxes(title_text=y_title, autorange="reversed", type="category")
+    return fig
+
+
+def calibration_figure(confidence, accuracy, counts=None, *, title: str = "Calibration", height: int = 360):
+    """Reliability diagram: observed accuracy against mean predicted probability per bin."""
+    import plotly.graph_objects as go
+
+    conf = np.asarray(confidence, dtype=float)
+    acc = np.asarray(accuracy, dtype=float)
+    n = np.asarray(counts, dtype=float) if counts is not None else np.ones(conf.size)
+    size = 6 + 18 * np.sqrt(n / max(n.max(), 1))
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect calibration",
+                             line={"dash": "dash", "color": "#999"}, hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=conf, y=acc, mode="lines+markers", name="model", customdata=n,
+                             marker={"size": size, "color": CLASS_COLORS["N"]},
+                             hovertemplate="predicted %{x:.3f}<br>observed %{y:.3f}<br>%{customdata:.0f} beats"
+                                           "<extra></extra>"))
+    _layout(fig, title=title, height=height)
+    fig.update_xaxes(title_text="Mean predicted probability", range=[0, 1.02])
+    fig.update_yaxes(title_text="Observed accuracy", range=[0, 1.02])
+    return fig

@@ -1,0 +1,326 @@
+"""Shared plumbing of the dashboard pages: uploads, cached loading and analysis, error display.
+
+Pages stay thin: they read their widgets, call these helpers (which call ``ecg_core``) and draw
+the figures that :mod:`ecg_core.plotting` builds. Nothing here computes ECG results itself.
+
+Session-state keys shared by the pages (all set by the pages, never by widgets directly):
+
+``recording_upload`` : :class:`Upload` or None
+    The recording being analysed (None: the bundled example). The analysis page's uploader
+    (widget key ``analyse_upload``) sets it; the tune page reads it.
+``reference_upload`` : :class:`Upload` or None
+    Reference annotations for it (None: the example's own annotations when the example is shown).
+``detector_params`` : dict
+    R-peak detector settings, set by the tune page's sliders and used by the analysis page.
+``sampling_rate_setting`` / ``lead_setting``
+    The rate used where a file states none (default ``config.DEFAULT_FS``) and the chosen lead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from ecg_core import config
+from ecg_core.errors import ECGError
+
+log = logging.getLogger("ecg_workbench.app")
+
+EXAMPLE_FILES = ("208_excerpt.hea", "208_excerpt.dat")
+EXAMPLE_ANNOTATIONS = "208_excerpt.atr"
+EXAMPLE_SEGMENTS = "segments_208.csv"
+EXAMPLE_NOTE = "bundled example: first 5 min of MIT-BIH record 208 (PhysioNet), with its reference annotations"
+#: Upload limit in MB, the unit of ``server.maxUploadSize`` in .streamlit/config.toml.
+MAX_UPLOAD_MB = config.MAX_UPLOAD_BYTES // (1024 * 1024)
+RECORDING_TYPES = ["csv", "tsv", "txt", "hea", "dat", "edf", "bdf"]
+ANNOTATION_TYPES = ["atr", "txt"]
+#: AAMI class -> MIT-BIH symbol written to the WFDB annotation download.
+WFDB_SYMBOL = {"N": "N", "SVEB": "A", "VEB": "V", "F": "F", "Q": "Q"}
+
+
+@dataclass(frozen=True)
+class Upload:
+    """Files of one upload (a single file, or a WFDB .hea + .dat pair) and their content digest."""
+
+    name: str
+    files: tuple[tuple[str, bytes], ...]
+    digest: str
+    example: bool = False
+
+    @classmethod
+    def from_files(cls, files: dict[str, bytes], *, example: bool = False) -> Upload:
+        h = hashlib.sha256()
+        for fname in sorted(files):
+            h.update(fname.encode() + b"\0" + hashlib.sha256(files[fname]).digest())
+        stems = sorted({Path(f).stem for f in files})
+        name = stems[0] if len(stems) == 1 else ", ".join(sorted(files))
+        return cls(name, tuple(sorted(files.items())), h.hexdigest()[:24], example)
+
+    @property
+    def size(self) -> int:
+        return sum(len(b) for _, b in self.files)
+
+    def as_dict(self) -> dict[str, bytes]:
+        return dict(self.files)
+
+
+def check_size(files: dict[str, bytes]) -> None:
+    """Refuse uploads above ``config.MAX_UPLOAD_BYTES`` with a clear message."""
+    total = sum(len(b) for b in files.values())
+    if total > config.MAX_UPLOAD_BYTES:
+        raise ECGError(
+            f"The upload is {total / 1e6:.0f} MB; the limit is {MAX_UPLOAD_MB} MB. "
+            "Cut the recording into shorter parts (e.g. one hour each) and upload them one at a time."
+        )
+
+
+def upload_from_widget(value) -> Upload | None:
+    """Turn a ``st.file_uploader`` value (one file or a list) into an :class:`Upload` (None if empty)."""
+    if not value:
+        return None
+    files = value if isinstance(value, list) else [value]
+    data = {f.name: f.getvalue() for f in files}
+    check_size(data)
+    return Upload.from_files(data)
+
+
+@st.cache_resource(show_spinner=False)
+def example_upload() -> Upload:
+    return Upload.from_files({f: (config.EXAMPLES_DIR / f).read_bytes() for f in EXAMPLE_FILES}, example=True)
+
+
+@st.cache_resource(show_spinner=False)
+def example_reference() -> Upload:
+    return Upload.from_files({EXAMPLE_ANNOTATIONS: (config.EXAMPLES_DIR / EXAMPLE_ANNOTATIONS).read_bytes()},
+                             example=True)
+
+
+@st.cache_resource(show_spinner=False)
+def example_segments() -> Upload:
+    return Upload.from_files({EXAMPLE_SEGMENTS: (config.EXAMPLES_DIR / EXAMPLE_SEGMENTS).read_bytes()}, example=True)
+
+
+def current_recording() -> Upload:
+    return st.session_state.get("recording_upload") or example_upload()
+
+
+def current_reference() -> Upload | None:
+    """Reference annotations for the current recording: uploaded ones, else the example's own."""
+    ref = st.session_state.get("reference_upload")
+    if ref is not None:
+        return ref
+    return example_reference() if current_recording().example else None
+
+
+def keep_settings() -> None:
+    """Set the shared, non-widget session-state defaults once per session."""
+    from ecg_core.peaks import DEFAULTS
+
+    st.session_state.setdefault("detector_params", dict(DEFAULTS))
+    st.session_state.setdefault("sampling_rate_setting", float(config.DEFAULT_FS))
+    st.session_state.setdefault("lead_setting", None)
+
+
+# ----------------------------------------------------------------------------- cached work
+# Cached functions take the upload's digest (hashed) and the upload itself with a leading
+# underscore (not hashed), so a rerun never re-hashes or re-reads the file's bytes.
+
+
+@st.cache_resource(show_spinner="Loading the beat classifier…")
+def get_classifier():
+    from ecg_core.model import load_classifier
+
+    return load_classifier()
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def load_source(digest: str, sampling_rate: float | None, _upload: Upload):
+    """Read an upload into a Recording (or Segments), cached on its content and the rate."""
+    from ecg_core import io
+
+    return io.load_files(_upload.as_dict(), sampling_rate=sampling_rate)
+
+
+def load_recording(upload: Upload, sampling_rate: float, lead: str | None):
+    """The upload as a Recording at the chosen lead; the user's rate applies only where the file has none."""
+    rec = load_source(upload.digest, None, upload)
+    if not hasattr(rec, "signals"):
+        raise ECGError(
+            "This file holds pre-cut beat segments (rows of 360 samples), not a continuous recording. "
+            "Open it on the “Classify segments” page."
+        )
+    if not rec.sampling_rate_from_file and float(sampling_rate) != float(rec.sampling_rate):
+        rec = load_source(upload.digest, float(sampling_rate), upload)
+    if lead and lead in rec.lead_names and lead != rec.lead:
+        rec = rec.with_lead(lead)
+    return rec
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def detect(digest: str, lead: str, sampling_rate: float, params: tuple, _signal) -> np.ndarray:
+    """R-peaks of one lead, cached on (recording, lead, rate, detector settings)."""
+    from ecg_core.peaks import detect_r_peaks
+
+    return detect_r_peaks(_signal, sampling_rate, **dict(params))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def classify(digest: str, lead: str, sampling_rate: float, params: tuple, _signal, _peaks):
+    """Classify the beats at ``_peaks`` (found with ``params``); cached like :func:`detect`."""
+    from ecg_core.pipeline import analyze
+
+    return analyze(_signal, sampling_rate, peaks=_peaks, classifier=get_classifier())
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def load_reference(digest: str, sampling_rate: float, _upload: Upload):
+    """Reference annotations, restricted to beats with an AAMI class."""
+    from ecg_core import io
+
+    name, data = _upload.files[0]
+    for fname, content in _upload.files:
+        if fname.lower().endswith((".atr", ".txt")):
+            name, data = fname, content
+    return io.load_annotations(data, filename=name, sampling_rate=sampling_rate)
+
+
+def reference_beats(ann, sampling_rate: float):
+    """``(samples, labels)`` of the annotated beats, at ``sampling_rate``."""
+    labels = np.asarray(ann.label, dtype=object)
+    keep = np.array([lab in config.CLASSES for lab in labels], dtype=bool)
+    samples = np.asarray(ann.sample, dtype=np.int64)[keep]
+    ann_fs = getattr(ann, "sampling_rate", None)
+    if ann_fs and float(ann_fs) != float(sampling_rate):
+        samples = np.rint(samples * float(sampling_rate) / float(ann_fs)).astype(np.int64)
+    return samples, labels[keep].astype(str)
+
+
+def reference_episodes(ann, sampling_rate: float):
+    ann_fs = getattr(ann, "sampling_rate", None)
+    scale = float(sampling_rate) / float(ann_fs) if ann_fs else 1.0
+    return [(int(a * scale), int(b * scale)) for a, b in (getattr(ann, "episodes", ()) or ())]
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def wfdb_annotation_bytes(digest: str, record_name: str, sampling_rate: float, _samples, _labels) -> bytes:
+    """The beats as a WFDB annotation file (extension ``.ecg``), AAMI classes as MIT-BIH symbols."""
+    import wfdb
+
+    name = "".join(ch if ch.isalnum() or ch in "_-" else "_" for ch in record_name) or "record"
+    symbols = [WFDB_SYMBOL.get(str(lab), "Q") for lab in _labels]
+    with tempfile.TemporaryDirectory() as tmp:
+        wfdb.wrann(name, "ecg", np.asarray(_samples, dtype=np.int64), symbol=symbols, fs=float(sampling_rate),
+                   write_dir=tmp)
+        return (Path(tmp) / f"{name}.ecg").read_bytes()
+
+
+def json_bytes(payload: dict) -> bytes:
+    def clean(v):
+        if isinstance(v, dict):
+            return {str(k): clean(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [clean(x) for x in v]
+        if isinstance(v, np.generic):
+            v = v.item()
+        if isinstance(v, float) and not np.isfinite(v):
+            return None
+        return v
+
+    return json.dumps(clean(payload), indent=2).encode()
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+@contextmanager
+def user_errors(doing: str):
+    """Show any failure inside the block as one message in the page, never a traceback.
+
+    ``ECGError`` messages (bad file, bad setting) are shown as they are; anything else gets a
+    generic message and is logged for the developers. Streamlit's own rerun/stop signals pass.
+    """
+    try:
+        yield
+    except ECGError as exc:
+        st.error(str(exc), icon=":material/error:")
+    except Exception:  # noqa: BLE001 - the user must never see a traceback
+        log.exception("unexpected failure while %s", doing)
+        st.error(
+            f"Something unexpected went wrong while {doing}. The file may be in a layout this app does not "
+            "know yet; check it opens in another ECG viewer, or try the bundled example.",
+            icon=":material/error:",
+        )
+
+
+def params_key(params: dict) -> tuple:
+    return tuple(sorted((k, float(v)) for k, v in params.items()))
+
+
+def fmt_rate(v: float) -> str:
+    return f"{v:g} Hz"
+
+
+def agreement(ann, sampling_rate: float, samples, labels):
+    """Agreement of the predicted beats with reference annotations (EC57 matching, 150 ms).
+
+    Returns
+    -------
+    score : ecg_core.evaluate.ClassificationScore
+    disagreements : pandas.DataFrame
+        One row per disagreeing beat: wrong class, missed reference beat or extra detection.
+    """
+    import pandas as pd
+
+    from ecg_core.evaluate import match_beats, outside_episodes, score_classification
+
+    ref_s, ref_l = reference_beats(ann, sampling_rate)
+    episodes = reference_episodes(ann, sampling_rate)
+    samples = np.asarray(samples, dtype=np.int64)
+    labels = np.asarray(labels).astype(str)
+    score = score_classification(ref_s, ref_l, samples, labels, sampling_rate, episodes=episodes)
+    keep = np.flatnonzero(outside_episodes(samples, episodes))
+    pairs = match_beats(ref_s, samples[keep], sampling_rate)
+    rows = []
+    for i, j in pairs:
+        k = keep[j]
+        if ref_l[i] != labels[k]:
+            rows.append((k, samples[k] / sampling_rate, ref_l[i], labels[k], "different class"))
+    hit_ref = np.zeros(ref_s.size, bool)
+    hit_ref[pairs[:, 0]] = True
+    hit_det = np.zeros(keep.size, bool)
+    hit_det[pairs[:, 1]] = True
+    rows += [(-1, ref_s[i] / sampling_rate, ref_l[i], "—", "missed (no beat detected)")
+             for i in np.flatnonzero(~hit_ref)]
+    rows += [(keep[j], samples[keep[j]] / sampling_rate, "—", labels[keep[j]], "extra (not in reference)")
+             for j in np.flatnonzero(~hit_det)]
+    frame = pd.DataFrame(rows, columns=["beat", "time_s", "reference", "predicted", "kind"])
+    return score, frame.sort_values("time_s", kind="stable").reset_index(drop=True)
+
+
+def detector_defaults() -> dict:
+    from ecg_core.peaks import DEFAULTS
+
+    return dict(DEFAULTS)
+
+
+def detection_check(ann, sampling_rate: float, peaks):
+    """Detection figures against reference beats, with the missed and the extra beats' samples."""
+    from ecg_core.evaluate import match_beats, outside_episodes, score_detection
+
+    ref_s, _ = reference_beats(ann, sampling_rate)
+    episodes = reference_episodes(ann, sampling_rate)
+    score = score_detection(ref_s, peaks, sampling_rate, episodes=episodes)
+    det = np.asarray(peaks, dtype=np.int64)
+    det = det[outside_episodes(det, episodes)]
+    pairs = match_beats(ref_s, det, sampling_rate)
+    missed = np.delete(ref_s, pairs[:, 0]) if ref_s.size else ref_s
+    extra = np.delete(det, pairs[:, 1]) if det.size else det
+    return score, missed, extra

@@ -1,0 +1,419 @@
+"""Analyse a recording: upload, find and classify every beat, explore them (the landing page)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from ecg_core import config, plotting
+from ecg_core.config import CLASSES
+from ecg_core.errors import ECGError
+from ecg_core.pipeline import LOW_CONFIDENCE
+from pages import _common as app
+
+app.keep_settings()
+state = st.session_state
+
+
+@dataclass(frozen=True)
+class Result:
+    """What the page shows: one analysed recording (kept so that a failed upload leaves it on screen)."""
+
+    key: tuple
+    upload: app.Upload
+    signal: np.ndarray
+    sampling_rate: float
+    rate_from_file: bool
+    lead: str
+    lead_names: tuple
+    units: str
+    peaks: np.ndarray
+    analysis: object | None
+    model_error: str | None
+    params: dict
+
+
+# ----------------------------------------------------------------------------- callbacks
+
+
+def _on_recording_upload():
+    state.pop("upload_error", None)
+    try:
+        up = app.upload_from_widget(state.get("analyse_upload"))
+        ref = app.upload_from_widget(state.get("analyse_reference"))
+    except ECGError as exc:
+        state.upload_error = str(exc)
+        return
+    state.recording_upload = up
+    state.reference_upload = ref
+    state.pop("selected_beat", None)
+    state.detail_start = 0.0
+
+
+def _on_reference_upload():
+    state.pop("upload_error", None)
+    try:
+        state.reference_upload = app.upload_from_widget(state.get("analyse_reference"))
+    except ECGError as exc:
+        state.upload_error = str(exc)
+
+
+def _use_example():
+    state.recording_upload = None
+    state.reference_upload = None
+    state.pop("selected_beat", None)
+    state.pop("upload_error", None)
+    state.detail_start = 0.0
+
+
+def select_beat(k: int | None, fs: float | None = None, peaks=None):
+    """Show beat ``k`` in the beat panel and centre the detail view on it."""
+    if k is None:
+        return
+    state.selected_beat = int(k)
+    if fs and peaks is not None and 0 <= k < len(peaks):
+        length = float(state.get("detail_len", 10))
+        state.detail_start = float(max(0.0, round(peaks[k] / fs - length / 2, 1)))
+
+
+def _on_chart_select(key: str):
+    res = state.get("analyse_result")
+    event = state.get(key)
+    if res is None or not event:
+        return
+    for point in event.get("selection", {}).get("points", []):
+        data = point.get("customdata")
+        if isinstance(data, list | tuple):
+            data = data[0] if data else None
+        if data is not None:
+            select_beat(int(data), res.sampling_rate, res.peaks)
+            return
+
+
+def _on_table_select():
+    event = state.get("beat_table")
+    rows = event.get("selection", {}).get("rows", []) if event else []
+    index = state.get("beat_table_index", [])
+    res = state.get("analyse_result")
+    if rows and res is not None and rows[0] < len(index):
+        select_beat(index[rows[0]], res.sampling_rate, res.peaks)
+
+
+# ----------------------------------------------------------------------------- inputs
+
+st.title("Analyse a recording")
+st.caption(
+    "Upload an ECG to find every heartbeat and classify it (AAMI classes N, SVEB, VEB, F, Q). "
+    "Research software: **not a medical device**; a clinician must review every result."
+)
+
+with st.expander("Recording, reference annotations and settings", expanded=False, icon=":material/upload_file:"):
+    c1, c2 = st.columns(2)
+    c1.file_uploader(
+        "Recording: CSV (ECG column, Kaggle MIT-BIH layout or numeric columns), WFDB pair (.hea + .dat) or EDF",
+        type=app.RECORDING_TYPES, accept_multiple_files=True, key="analyse_upload", on_change=_on_recording_upload,
+        help=f"For a WFDB record select both its .hea and .dat files. Up to {app.MAX_UPLOAD_MB} MB.",
+    )
+    c2.file_uploader(
+        "Reference annotations (optional): WFDB .atr or Kaggle NNNannotations.txt",
+        type=app.ANNOTATION_TYPES, accept_multiple_files=False, key="analyse_reference",
+        on_change=_on_reference_upload,
+        help="The cardiologists' beat labels, to measure how well the detected and classified beats agree.",
+    )
+    s1, s2, s3 = st.columns([1, 1, 1], vertical_alignment="bottom")
+    if "analyse_fs" not in state:
+        state.analyse_fs = float(state.sampling_rate_setting)
+    fs_setting = s1.number_input(
+        "Sampling rate (Hz) if the file does not state it", min_value=float(config.MIN_FS),
+        max_value=float(config.MAX_FS), step=10.0, format="%g", key="analyse_fs",
+        help=f"WFDB, EDF and CSVs with a time column state their rate. Other files are read at this rate "
+             f"(default {config.DEFAULT_FS:g} Hz, the MIT-BIH rate).",
+    )
+    state.sampling_rate_setting = float(fs_setting)
+    lead_slot = s2.empty()
+    s3.button("Back to the bundled example", key="analyse_use_example", on_click=_use_example,
+              icon=":material/restart_alt:")
+
+if state.get("upload_error"):
+    st.error(state.upload_error, icon=":material/error:")
+
+# ----------------------------------------------------------------------------- analysis
+
+upload = app.current_recording()
+params = dict(state.detector_params)
+
+
+def analyse(upload: app.Upload, fs_setting: float, lead: str | None, status=None) -> Result:
+    def step(text):
+        if status is not None:
+            status.update(label=text)
+
+    step(f"Reading {upload.name}…")
+    rec = app.load_recording(upload, fs_setting, lead)
+    x = np.asarray(rec.signal, dtype=np.float64)
+    fs = float(rec.sampling_rate)
+    pk = app.params_key(params)
+    step(f"Finding beats in {x.size / fs / 60:.1f} min of ECG…")
+    peaks = app.detect(upload.digest, rec.lead, fs, pk, x)
+    analysis, model_error = None, None
+    step(f"Classifying {len(peaks)} beats…")
+    try:
+        analysis = app.classify(upload.digest, rec.lead, fs, pk, x, peaks)
+    except ECGError as exc:
+        model_error = str(exc)
+    key = (upload.digest, rec.lead, fs, pk)
+    return Result(key, upload, x, fs, bool(rec.sampling_rate_from_file), rec.lead, tuple(rec.lead_names),
+                  getattr(rec, "units", "") or "", np.asarray(peaks), analysis, model_error, params)
+
+
+lead_wanted = state.get("lead_setting")
+result = None
+with app.user_errors(f"analysing {upload.name}"):
+    previous = state.get("analyse_result")
+    fresh = previous is None or previous.upload.digest != upload.digest or previous.params != params
+    if fresh:
+        with st.status(f"Analysing {upload.name}…", expanded=False) as status:
+            result = analyse(upload, fs_setting, lead_wanted, status)
+            status.update(label=f"Analysed {upload.name}: {len(result.peaks)} beats", state="complete")
+    else:
+        result = analyse(upload, fs_setting, lead_wanted)
+
+if result is None:
+    result = state.get("analyse_result")
+    if result is None:
+        st.stop()
+    st.caption(f"Still showing the previous results ({result.upload.name}).")
+else:
+    if state.get("analyse_result") is None or state.analyse_result.key != result.key:
+        state.pop("selected_beat", None)
+    state.analyse_result = result
+
+if len(result.lead_names) > 1:
+    lead_slot.selectbox("Lead", result.lead_names, index=result.lead_names.index(result.lead), key="analyse_lead",
+                        on_change=lambda: state.update(lead_setting=state.analyse_lead))
+else:
+    lead_slot.caption(f"Lead: {result.lead}")
+
+res = result
+fs = res.sampling_rate
+peaks = res.peaks
+analysis = res.analysis
+labels = analysis.labels if analysis is not None else None
+conf = analysis.confidence if analysis is not None else None
+custom = res.params != dict(app.detector_defaults())
+st.markdown(
+    f"**{res.upload.name}** · " + (app.EXAMPLE_NOTE if res.upload.example else "uploaded file")
+    + f" · lead **{res.lead}** · {fs:g} Hz " + ("(from the file)" if res.rate_from_file else "(set above)")
+    + (" · detector: **custom settings** from *Tune detection*" if custom else " · detector: default settings")
+)
+if res.model_error:
+    st.warning(f"Beats were found but not classified: {res.model_error}", icon=":material/warning:")
+
+# ----------------------------------------------------------------------------- reference
+
+reference, score, disagreements = None, None, None
+ref_upload = app.current_reference()
+if ref_upload is not None:
+    with app.user_errors(f"reading the reference annotations {ref_upload.name}"):
+        reference = app.load_reference(ref_upload.digest, fs, ref_upload)
+        if analysis is not None:
+            score, disagreements = app.agreement(reference, fs, analysis.samples, labels)
+
+# ----------------------------------------------------------------------------- summary
+
+duration = len(res.signal) / fs
+summary = analysis.summary() if analysis is not None else None
+m = st.columns(5)
+m[0].metric("Duration", f"{duration / 60:.1f} min" if duration >= 120 else f"{duration:.0f} s")
+m[1].metric("Beats", f"{len(peaks)}")
+if summary is not None and summary.mean_hr is not None:
+    m[2].metric("Mean heart rate", f"{summary.mean_hr:.0f} bpm")
+    m[3].metric("Min / max heart rate", f"{summary.min_hr:.0f} / {summary.max_hr:.0f} bpm",
+                help="From single RR intervals, so one ectopic beat sets the extremes.")
+if summary is not None:
+    m[4].metric("Low-confidence beats", f"{summary.low_confidence}",
+                help=f"Beats whose predicted class has probability below {LOW_CONFIDENCE:g}: review these first.")
+    cm = st.columns(len(CLASSES))
+    for col, c in zip(cm, CLASSES, strict=True):
+        n = summary.counts[c]
+        col.metric(f"{c} · {plotting.CLASS_NAMES[c]}", f"{n}", f"{100 * n / max(summary.beats, 1):.1f}%",
+                   delta_color="off", delta_arrow="off")
+
+# ----------------------------------------------------------------------------- trace
+
+highlights = {}
+if analysis is not None and len(analysis):
+    best = int(np.argmax(conf))
+    highlights[f"most confident beat ({labels[best]}, p={conf[best]:.3f})"] = best
+    for c in CLASSES:
+        k = np.flatnonzero(labels == c)
+        if k.size:
+            j = int(k[np.argmax(conf[k])])
+            if j != best:
+                highlights[f"most confident {c} beat (p={conf[j]:.3f})"] = j
+if "selected_beat" not in state or not 0 <= state.selected_beat < len(peaks):
+    state.selected_beat = next(iter(highlights.values()), 0 if len(peaks) else None)
+selected = state.selected_beat
+
+st.subheader("ECG trace")
+st.caption("Overview of the whole recording (drag the range slider below it). Click a beat to inspect it; "
+           "★ marks the most confident beat overall and of each class.")
+st.plotly_chart(
+    plotting.trace_figure(res.signal, fs, peaks=peaks, labels=labels, confidence=conf, highlights=highlights,
+                          selected=selected, units=res.units, rangeslider=True, height=300,
+                          title="Whole recording (downsampled)" if len(res.signal) > plotting.MAX_TRACE_POINTS
+                          else "Whole recording"),
+    key="trace_overview", on_select=lambda: _on_chart_select("trace_overview"), selection_mode="points",
+    config={"displaylogo": False},
+)
+
+d1, d2 = st.columns([3, 1])
+lengths = [5, 10, 20, 30, 60]
+with d2:
+    st.select_slider("Detail window (s)", options=lengths, value=10, key="detail_len")
+detail_len = float(state.detail_len)
+max_start = max(0.0, float(np.floor((duration - detail_len) * 10) / 10))
+state.detail_start = min(float(state.get("detail_start", 0.0)), max_start)
+with d1:
+    if max_start > 0:
+        st.slider("Detail window start (s)", 0.0, max_start, step=0.1, key="detail_start")
+start = float(state.detail_start)
+st.plotly_chart(
+    plotting.trace_figure(res.signal, fs, peaks=peaks, labels=labels, confidence=conf, highlights=highlights,
+                          selected=selected, units=res.units, start_s=start, stop_s=start + detail_len,
+                          height=330, title=f"Full detail: {start:.1f}–{start + detail_len:.1f} s"),
+    key="trace_detail", on_select=lambda: _on_chart_select("trace_detail"), selection_mode="points",
+    config={"displaylogo": False},
+)
+
+# ----------------------------------------------------------------------------- selected beat
+
+if selected is not None and len(peaks):
+    st.subheader(f"Beat #{selected}")
+    half = int(round(0.5 * fs))
+    a, b = max(0, peaks[selected] - half), min(len(res.signal), peaks[selected] + half)
+    window = np.full(2 * half, np.nan)
+    window[a - (peaks[selected] - half): b - (peaks[selected] - half)] = res.signal[a:b]
+    b1, b2 = st.columns([3, 1])
+    lab = str(labels[selected]) if labels is not None else ""
+    with b1:
+        st.plotly_chart(
+            plotting.beat_figure(window, fs, probabilities=analysis.probabilities[selected] if analysis else None,
+                                 classes=CLASSES, label=lab, units=res.units,
+                                 title=f"{lab} beat, probability {conf[selected]:.2f}" if lab else "Beat"),
+            key="beat_view", config={"displaylogo": False},
+        )
+    with b2:
+        t = peaks[selected] / fs
+        st.markdown(f"**Time** {int(t // 60)}:{t % 60:06.3f} ({t:.3f} s)  \n**Sample** {peaks[selected]}")
+        if lab:
+            st.markdown(f"**Class** {lab}: {plotting.CLASS_NAMES[lab]}  \n**Probability** {conf[selected]:.3f}"
+                        + ("  \n:orange[low confidence: review]" if conf[selected] < LOW_CONFIDENCE else ""))
+            st.caption(f"Labelled by the {analysis.path} path of model {analysis.model_version or '?'}.")
+        if selected > 0:
+            st.markdown(f"**RR before** {1000 * (peaks[selected] - peaks[selected - 1]) / fs:.0f} ms")
+        if selected + 1 < len(peaks):
+            st.markdown(f"**RR after** {1000 * (peaks[selected + 1] - peaks[selected]) / fs:.0f} ms")
+        nav = st.columns(2)
+        nav[0].button("◀ Previous", key="beat_prev", disabled=selected == 0,
+                      on_click=select_beat, args=(selected - 1, fs, peaks))
+        nav[1].button("Next ▶", key="beat_next", disabled=selected + 1 >= len(peaks),
+                      on_click=select_beat, args=(selected + 1, fs, peaks))
+
+# ----------------------------------------------------------------------------- beat table
+
+st.subheader("Beats")
+table = pd.DataFrame({"beat": np.arange(len(peaks)), "time_s": peaks / fs, "sample": peaks})
+table["rr_before_ms"] = np.concatenate(([np.nan], np.diff(peaks) * 1000.0 / fs)) if len(peaks) else []
+if analysis is not None:
+    table["label"] = labels
+    table["probability"] = conf
+    for k, c in enumerate(CLASSES):
+        table[f"p_{c}"] = analysis.probabilities[:, k]
+    f1, f2, f3 = st.columns([2, 2, 1])
+    present = [c for c in CLASSES if summary.counts[c]]
+    chosen = f1.multiselect("Classes", present, default=present, key="table_classes")
+    lo, hi = f2.slider("Probability of the predicted class", 0.0, 1.0, (0.0, 1.0), step=0.01, key="table_conf")
+    order = f3.selectbox("Sort by", ["time", "least confident first", "most confident first", "class"],
+                         key="table_sort")
+    table = table[table["label"].isin(chosen) & table["probability"].between(lo, hi)]
+    table = {"time": table,
+             "least confident first": table.sort_values("probability", kind="stable"),
+             "most confident first": table.sort_values("probability", ascending=False, kind="stable"),
+             "class": table.sort_values(["label", "probability"], ascending=[True, False], kind="stable")}[order]
+state.beat_table_index = table["beat"].tolist()
+st.caption(f"{len(table)} of {len(peaks)} beats. Select a row to show the beat above.")
+prob_cols = {f"p_{c}": st.column_config.NumberColumn(f"p {c}", format="%.3f") for c in CLASSES}
+st.dataframe(
+    table, key="beat_table", on_select=_on_table_select, selection_mode="single-row", hide_index=True,
+    height=300, width="stretch",
+    column_config={
+        "time_s": st.column_config.NumberColumn("time (s)", format="%.3f"),
+        "rr_before_ms": st.column_config.NumberColumn("RR before (ms)", format="%.0f"),
+        "probability": st.column_config.ProgressColumn("probability", min_value=0.0, max_value=1.0, format="%.3f"),
+        **prob_cols,
+    },
+)
+
+# ----------------------------------------------------------------------------- distributions
+
+if analysis is not None and len(analysis):
+    st.subheader("Classes and rhythm")
+    g1, g2 = st.columns(2)
+    g1.plotly_chart(plotting.class_counts_figure(summary.counts), key="class_counts", config={"displaylogo": False})
+    g2.plotly_chart(plotting.confidence_figure(labels, conf, threshold=LOW_CONFIDENCE), key="confidence_dist",
+                    config={"displaylogo": False})
+st.plotly_chart(plotting.tachogram_figure(peaks, fs, labels, selected=selected), key="tachogram",
+                on_select=lambda: _on_chart_select("tachogram"), selection_mode="points",
+                config={"displaylogo": False})
+
+# ----------------------------------------------------------------------------- agreement
+
+if score is not None:
+    st.subheader(f"Agreement with the reference annotations ({ref_upload.name})")
+    per = score.per_class()
+    a1, a2, a3 = st.columns(3)
+    a1.metric("Reference beats", f"{score.beats}")
+    a2.metric("Same class as the reference", f"{100 * score.accuracy:.1f}%",
+              help="Reference beats matched within 150 ms by a detected beat of the same class.")
+    a3.metric("Disagreeing beats", f"{len(disagreements)}")
+    c1, c2 = st.columns([3, 2])
+    c1.plotly_chart(plotting.confusion_figure(score.confusion, CLASSES, [*CLASSES, "missed"],
+                                              title="Reference (rows) vs. this analysis (columns)"),
+                    key="agreement_confusion", config={"displaylogo": False})
+    c2.dataframe(
+        pd.DataFrame([{"class": s.label, "reference beats": s.reference, "predicted": s.predicted,
+                       "sensitivity": s.sensitivity, "positive predictivity": s.ppv} for s in per]),
+        hide_index=True, key="agreement_table",
+        column_config={"sensitivity": st.column_config.NumberColumn(format="percent"),
+                       "positive predictivity": st.column_config.NumberColumn(format="percent")},
+    )
+    c2.caption("EC57 matching: a detected beat within 150 ms of a reference beat; beats inside ventricular "
+               "flutter episodes are left out. Empty cells: the class is absent.")
+    with st.expander(f"Disagreeing beats ({len(disagreements)})", expanded=False):
+        st.dataframe(disagreements, hide_index=True, key="disagreements", width="stretch",
+                     column_config={"time_s": st.column_config.NumberColumn("time (s)", format="%.3f")})
+elif ref_upload is None and analysis is not None:
+    st.caption("Upload reference annotations above to see the agreement with a cardiologist's labels.")
+
+# ----------------------------------------------------------------------------- downloads
+
+if analysis is not None:
+    st.subheader("Downloads")
+    stem = res.upload.name.replace(" ", "_")
+    payload = {"recording": res.upload.name, "lead": res.lead, "sampling_rate": fs, "detector": res.params,
+               "summary": summary.to_dict(), "agreement": score.to_dict() if score is not None else None}
+    w1, w2, w3 = st.columns(3)
+    w1.download_button("Per-beat table (CSV)", analysis.to_frame().to_csv(index=False).encode(),
+                       file_name=f"{stem}.beats.csv", mime="text/csv", key="download_csv", icon=":material/download:")
+    w2.download_button("Summary (JSON)", app.json_bytes(payload), file_name=f"{stem}.summary.json",
+                       mime="application/json", key="download_json", icon=":material/download:")
+    w3.download_button(
+        "Beats as WFDB annotations (.ecg)",
+        app.wfdb_annotation_bytes(res.upload.digest + str(res.key), stem, fs, analysis.samples, labels),
+        file_name=f"{stem}.ecg", mime="application/octet-stream", key="download_wfdb", icon=":material/download:",
+        help="Open with wfdb.rdann(record, 'ecg') or WAVE; classes as MIT-BIH symbols N, A (SVEB), V, F, Q.",
+    )

@@ -1,0 +1,111 @@
+"""Classify segments: the original app's flow for pre-cut beats (rows of 360 samples)."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from ecg_core import plotting
+from ecg_core.config import BEAT_WINDOW, CLASSES, FS
+from ecg_core.errors import ECGError
+from ecg_core.pipeline import LOW_CONFIDENCE, classify_segments
+from pages import _common as app
+
+state = st.session_state
+
+
+def _on_upload():
+    state.pop("segments_error", None)
+    try:
+        state.segments_source = app.upload_from_widget(state.get("segments_upload"))
+    except ECGError as exc:
+        state.segments_error = str(exc)
+    state.pop("segment_selected", None)
+
+
+def _on_table_select():
+    event = state.get("segments_table")
+    rows = event.get("selection", {}).get("rows", []) if event else []
+    index = state.get("segments_table_index", [])
+    if rows and rows[0] < len(index):
+        state.segment_selected = int(index[rows[0]])
+
+
+@st.cache_data(max_entries=8, show_spinner="Classifying the segments…")
+def classify(digest: str, _upload: app.Upload):
+    segs = app.load_source(digest, None, _upload)
+    if not hasattr(segs, "windows"):
+        raise ECGError(
+            f"{_upload.name} is a continuous recording, not pre-cut segments. Open it on the "
+            "“Analyse a recording” page, which finds the beats itself."
+        )
+    return np.asarray(segs.windows), classify_segments(segs.windows, classifier=app.get_classifier())
+
+
+st.title("Classify segments")
+st.info(
+    f"Upload a CSV of **pre-cut beats**, one per row: {BEAT_WINDOW} samples (1 s at {FS} Hz) with the R-peak in "
+    f"the middle, header `sample_1 … sample_{BEAT_WINDOW}` (the original app's format). Segments carry **no "
+    "rhythm** (no RR intervals), so they are labelled by the **morphology-only** model, which is less accurate "
+    "for supraventricular (SVEB) beats than the full-recording analysis.",
+    icon=":material/info:",
+)
+st.file_uploader("Segmented CSV", type=["csv", "tsv", "txt"], key="segments_upload", on_change=_on_upload,
+                 help=f"Up to {app.MAX_UPLOAD_MB} MB. All rows should come from one recording: its median beat "
+                      "is the reference the model compares each beat with.")
+if state.get("segments_error"):
+    st.error(state.segments_error, icon=":material/error:")
+
+upload = state.get("segments_source") or app.example_segments()
+done = None
+with app.user_errors(f"classifying {upload.name}"):
+    done = classify(upload.digest, upload)
+    state.segments_last = (upload, done)
+if done is None:
+    last = state.get("segments_last")
+    if last is None:
+        st.stop()
+    upload, done = last
+    st.caption(f"Still showing the previous results ({upload.name}).")
+windows, analysis = done
+labels, conf = analysis.labels, analysis.confidence
+summary = analysis.summary()
+
+st.markdown(f"**{upload.name}** · " + ("bundled example: 40 beats of MIT-BIH record 208" if upload.example
+                                      else "uploaded file") + f" · labelled by the **{analysis.path}** path")
+m = st.columns(3)
+m[0].metric("Segments", f"{len(analysis)}")
+m[1].metric("Low-confidence", f"{summary.low_confidence}", help=f"Probability below {LOW_CONFIDENCE:g}.")
+m[2].metric("Model version", analysis.model_version or "?")
+if not len(analysis):
+    st.stop()
+
+best = int(np.argmax(conf))
+selected = state.get("segment_selected", best)
+selected = selected if 0 <= selected < len(analysis) else best
+c1, c2 = st.columns([3, 2])
+with c1:
+    title = ("Most confident segment" if selected == best else "Selected segment") + \
+        f" #{selected}: {labels[selected]}, probability {conf[selected]:.2f}"
+    st.plotly_chart(plotting.beat_figure(windows[selected], FS, probabilities=analysis.probabilities[selected],
+                                         classes=CLASSES, label=str(labels[selected]), title=title),
+                    key="segment_view", config={"displaylogo": False})
+with c2:
+    st.plotly_chart(plotting.class_counts_figure(summary.counts, title="Segments per class"),
+                    key="segments_counts", config={"displaylogo": False})
+
+table = analysis.to_frame()
+state.segments_table_index = table["segment"].tolist()
+st.dataframe(
+    table, key="segments_table", on_select=_on_table_select, selection_mode="single-row", hide_index=True,
+    height=320, width="stretch",
+    column_config={"probability": st.column_config.ProgressColumn("probability", min_value=0.0, max_value=1.0,
+                                                                   format="%.3f"),
+                   **{f"p_{c}": st.column_config.NumberColumn(f"p {c}", format="%.3f") for c in CLASSES}},
+)
+st.caption("Select a row to draw that segment.")
+st.plotly_chart(plotting.confidence_figure(labels, conf, threshold=LOW_CONFIDENCE), key="segments_confidence",
+                config={"displaylogo": False})
+st.download_button("Per-segment table (CSV)", table.to_csv(index=False).encode(),
+                   file_name=f"{upload.name}.beats.csv", mime="text/csv", key="segments_download",
+                   icon=":material/download:")
