@@ -1,0 +1,221 @@
+"""The work behind the endpoints: read the upload, analyse it, build the answers.
+
+Everything here is synchronous and runs in the server's thread pool, never on the event loop.
+Client mistakes become :class:`api.errors.ApiError` with a clear message (400 unreadable
+content, 415 unsupported type, 422 bad parameters).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+from pathlib import PurePath
+
+import numpy as np
+
+from ecg_core import io as ecg_io
+from ecg_core.beats import cut_windows
+from ecg_core.config import FS
+from ecg_core.errors import ECGError
+from ecg_core.pipeline import Analysis, analyze, classify_segments
+from ecg_core.plotting import beat_png
+
+from .errors import ApiError
+from .schemas import AnalyzeOptions, LoadOptions
+
+log = logging.getLogger("api")
+
+#: File name extensions the loader reads (recordings, segmented CSVs, WFDB pairs).
+SUPPORTED_EXTENSIONS: tuple[str, ...] = (*ecg_io.TEXT_EXTENSIONS, *ecg_io.EDF_EXTENSIONS, ".hea", ".dat")
+#: Reference annotation files: ignored beside a record, refused alone (the API does not compare).
+ANNOTATION_EXTENSIONS: tuple[str, ...] = ecg_io.WFDB_ANNOTATION_EXTENSIONS
+#: Most files in one upload (a WFDB record is a .hea and one or more .dat).
+MAX_FILES = 8
+
+_UNITS = {"mV": "mV", "uV": "µV", "adu": "ADC units", "": "unit as uploaded"}
+#: matplotlib is not thread-safe: one figure at a time.
+_PLOT_LOCK = threading.Lock()
+
+
+def check_upload(files: dict[str, bytes]) -> None:
+    """415 for an extension the loader does not read; 422 for too many files; 400 for empty files."""
+    if not files:
+        raise ApiError(422, "No file was uploaded: send the ECG file in the form field 'file'.")
+    if len(files) > MAX_FILES:
+        raise ApiError(422, f"{len(files)} files were uploaded; send one recording (at most {MAX_FILES} files, "
+                            "e.g. a WFDB .hea with its .dat).")
+    exts = {name: PurePath(name).suffix.lower() for name in files}
+    for name, ext in exts.items():
+        if ext and ext not in SUPPORTED_EXTENSIONS + ANNOTATION_EXTENSIONS:
+            raise ApiError(415, f"'{name}': files of type '{ext}' are not supported. Supported: {ecg_io.SUPPORTED}.")
+    if all(ext in ANNOTATION_EXTENSIONS for ext in exts.values()):
+        raise ApiError(415, f"{', '.join(files)}: reference annotation files are not recordings. Upload the "
+                            "recording itself (e.g. the WFDB .hea and .dat).")
+    for name, data in files.items():
+        if not data:
+            raise ApiError(400, f"'{name}' is empty (0 bytes). Upload the file with the ECG samples.")
+
+
+def safe_name(filename: str | None, index: int) -> str:
+    """The base name of an uploaded file (no folders); ``upload<i>`` when the client gave none."""
+    name = PurePath((filename or "").replace("\\", "/")).name.strip()
+    return name or f"upload{index}"
+
+
+def load_upload(files: dict[str, bytes], options: LoadOptions):
+    """Read the upload with :func:`ecg_core.io.load_files`: a Recording or Segments.
+
+    An unreadable file is a 400; a lead the recording does not have (or whose signal is unusable)
+    is a bad parameter, 422.
+    """
+    check_upload(files)
+    rate = options.sampling_rate
+    try:
+        source = ecg_io.load_files(files, sampling_rate=rate)
+    except ECGError as exc:
+        if not options.lead:
+            raise ApiError(400, str(exc)) from None
+        # the default lead may be the unusable one: read the chosen lead directly
+        try:
+            return ecg_io.load_files(files, sampling_rate=rate, lead=options.lead)
+        except ECGError as exc2:
+            raise ApiError(400, str(exc2)) from None
+    if options.lead and not is_segments(source):
+        try:
+            source = source.with_lead(options.lead)
+        except ECGError as exc:
+            raise ApiError(422, str(exc)) from None
+    return source
+
+
+def is_segments(source) -> bool:
+    return isinstance(source, ecg_io.Segments)
+
+
+def run_analysis(source, classifier, options: AnalyzeOptions | None = None) -> Analysis:
+    """Classify a loaded upload: segments by morphology; a recording's detected (or given) beats."""
+    options = options or AnalyzeOptions()
+    peaks = options.peak_list()
+    if is_segments(source):
+        if peaks is not None:
+            raise ApiError(422, "peaks apply to recordings; this upload is a segmented file (one beat per row), "
+                                "whose beats are already cut. Leave peaks empty.")
+        try:
+            return classify_segments(source.windows, classifier=classifier)
+        except ECGError as exc:
+            raise ApiError(400, str(exc)) from None
+    n = int(np.asarray(source.signal).size)
+    if peaks is not None:
+        outside = [p for p in peaks if p >= n]
+        if outside:
+            raise ApiError(422, f"{len(outside)} of the given peaks (e.g. {outside[0]}) lie beyond the end of the "
+                                f"signal; positions must be sample numbers between 0 and {n - 1}.")
+    detector = options.detector_options()
+    if peaks is None:
+        check_detector(detector)
+    try:
+        return analyze(source.signal, source.sampling_rate, peaks=peaks, classifier=classifier,
+                       **({} if peaks is not None else detector))
+    except ECGError as exc:
+        raise ApiError(400, str(exc)) from None
+
+
+def check_detector(detector: dict[str, float]) -> None:
+    """Cross-field checks of the detector settings (ranges are checked by the schema)."""
+    from ecg_core.peaks import DEFAULTS
+
+    p = {**DEFAULTS, **detector}
+    if p["lowcut"] >= p["highcut"]:
+        raise ApiError(422, f"The QRS band is empty: lowcut {p['lowcut']:g} Hz must be below highcut "
+                            f"{p['highcut']:g} Hz.")
+
+
+def detector_used(options: AnalyzeOptions) -> dict[str, float]:
+    from ecg_core.peaks import DEFAULTS
+
+    return {**DEFAULTS, **options.detector_options()}
+
+
+def beat_plot(source, analysis: Analysis, index: int) -> str:
+    """Base64 PNG of beat ``index`` of ``analysis``: 1 s around its R-peak, time in ms, amplitude units."""
+    if is_segments(source):
+        window, fs = source.windows[index], FS
+        units = getattr(source, "units", "")
+    else:
+        fs = float(source.sampling_rate)
+        window = cut_windows(source.signal, [int(analysis.samples[index])], width=int(round(fs)))[0]
+        units = source.units
+    label = str(analysis.labels[index])
+    with _PLOT_LOCK:
+        png = beat_png(window, label=label, probability=float(analysis.confidence[index]),
+                       units=_UNITS.get(units, units or _UNITS[""]), sampling_rate=fs)
+    return base64.b64encode(png).decode("ascii")
+
+
+def predict_answer(source, analysis: Analysis) -> dict:
+    """The original ``/predict`` answer for the most confident beat, then extras."""
+    if len(analysis) == 0:
+        raise ApiError(400, "No heartbeats were found in this recording, so there is nothing to classify. Check "
+                            "the lead and the sampling rate, or upload a longer or cleaner recording.")
+    i = int(np.argmax(analysis.confidence))
+    summary = analysis.summary()
+    return {
+        "output": [float(v) for v in analysis.probabilities[i]],
+        "ecg_plot": beat_plot(source, analysis, i),
+        "label": str(analysis.labels[i]),
+        "probability": float(analysis.confidence[i]),
+        "beats": len(analysis),
+        "counts": summary.counts,
+        "position": int(analysis.samples[i]),
+        "path": analysis.path,
+        "model_version": analysis.model_version,
+    }
+
+
+def analyze_answer(source, analysis: Analysis, options: AnalyzeOptions) -> dict:
+    """The ``/v1/analyze`` answer: upload facts, summary and the CLI's per-beat table."""
+    segmented = is_segments(source)
+    frame = analysis.to_frame()
+    given = options.peak_list() is not None
+    return {
+        "name": str(getattr(source, "name", "") or ""),
+        "kind": "segments" if segmented else "recording",
+        "sampling_rate": None if segmented else float(source.sampling_rate),
+        "lead": None if segmented else source.lead,
+        "units": getattr(source, "units", None),
+        "peaks_given": given,
+        "detector": None if segmented or given else detector_used(options),
+        "model_version": analysis.model_version,
+        "summary": analysis.summary().to_dict(),
+        "beats": frame.to_dict(orient="records"),
+    }
+
+
+class Worker:
+    """Runs analyses in the calling (pool) thread, at most ``max_concurrent`` at once."""
+
+    def __init__(self, max_concurrent: int):
+        self._slots = threading.BoundedSemaphore(max_concurrent)
+
+    def predict(self, files: dict[str, bytes], options: LoadOptions, classifier) -> dict:
+        with self._slots:
+            t0 = time.perf_counter()
+            source = load_upload(files, options)
+            analysis = run_analysis(source, classifier)
+            answer = predict_answer(source, analysis)
+            log.info("predict %s: %d beats in %.3f s", list(files), len(analysis), time.perf_counter() - t0)
+            return answer
+
+    def analyze(self, files: dict[str, bytes], options: AnalyzeOptions, classifier) -> dict:
+        with self._slots:
+            t0 = time.perf_counter()
+            source = load_upload(files, options)
+            analysis = run_analysis(source, classifier, options)
+            answer = analyze_answer(source, analysis, options)
+            log.info("analyze %s: %d beats in %.3f s", list(files), len(analysis), time.perf_counter() - t0)
+            return answer
+
+
+__all__ = ["SUPPORTED_EXTENSIONS", "Worker", "load_upload", "run_analysis", "safe_name"]
