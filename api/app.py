@@ -118,9 +118,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         `output` (probabilities N, SVEB, VEB, F, Q of the most confident beat), `ecg_plot` (base64 PNG
         of that beat), `label`, `probability`."""
         options = _merge(LoadOptions, query, form)
-        files = await _read(file)
+        job = await run_in_threadpool(worker.prepare, await _read(file), options)
         classifier = await holder.get(settings.model_wait_s)
-        return await run_in_threadpool(worker.predict, files, options, classifier)
+        return await run_in_threadpool(worker.predict, job, classifier)
 
     @app.post("/v1/analyze", response_model=AnalyzeResponse, responses=UPLOAD_ERRORS, tags=["classify"],
               dependencies=[Depends(require_multipart)], summary="Find and classify every beat of a recording")
@@ -130,9 +130,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         beats at those R-peak positions instead of detecting them; otherwise the detector settings tune
         the R-peak detection."""
         options = _merge(AnalyzeOptions, query, form)
-        files = await _read(file)
+        job = await run_in_threadpool(worker.prepare, await _read(file), options)
         classifier = await holder.get(settings.model_wait_s)
-        return await run_in_threadpool(worker.analyze, files, options, classifier)
+        return await run_in_threadpool(worker.analyze, job, classifier)
 
     @app.get("/v1/model", tags=["model"], responses=_error_responses(503),
              summary="The model card: data, protocol, cross-validated figures, calibration, limits")

@@ -11,6 +11,7 @@ import base64
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import PurePath
 
 import numpy as np
@@ -19,6 +20,7 @@ from ecg_core import io as ecg_io
 from ecg_core.beats import cut_windows
 from ecg_core.config import FS
 from ecg_core.errors import ECGError
+from ecg_core.peaks import DEFAULTS
 from ecg_core.pipeline import Analysis, analyze, classify_segments
 from ecg_core.plotting import beat_png
 
@@ -94,48 +96,57 @@ def is_segments(source) -> bool:
     return isinstance(source, ecg_io.Segments)
 
 
-def run_analysis(source, classifier, options: AnalyzeOptions | None = None) -> Analysis:
-    """Classify a loaded upload: segments by morphology; a recording's detected (or given) beats."""
-    options = options or AnalyzeOptions()
+@dataclass(frozen=True)
+class Job:
+    """A read and checked upload, ready for the classifier.
+
+    ``peaks``: given beat positions (None: detect); ``detector``: the full detector settings used
+    (None for segments and given peaks).
+    """
+
+    source: ecg_io.Recording | ecg_io.Segments
+    peaks: list[int] | None
+    detector: dict[str, float] | None
+
+    @property
+    def segmented(self) -> bool:
+        return is_segments(self.source)
+
+
+def prepare(files: dict[str, bytes], options: LoadOptions) -> Job:
+    """Read the upload and check every option against it, before any model work (all client errors here)."""
+    if not isinstance(options, AnalyzeOptions):
+        options = AnalyzeOptions.model_validate(options.model_dump())
+    source = load_upload(files, options)
     peaks = options.peak_list()
     if is_segments(source):
         if peaks is not None:
             raise ApiError(422, "peaks apply to recordings; this upload is a segmented file (one beat per row), "
                                 "whose beats are already cut. Leave peaks empty.")
-        try:
-            return classify_segments(source.windows, classifier=classifier)
-        except ECGError as exc:
-            raise ApiError(400, str(exc)) from None
-    n = int(np.asarray(source.signal).size)
+        return Job(source, None, None)
     if peaks is not None:
+        n = int(source.signal.size)
         outside = [p for p in peaks if p >= n]
         if outside:
             raise ApiError(422, f"{len(outside)} of the given peaks (e.g. {outside[0]}) lie beyond the end of the "
                                 f"signal; positions must be sample numbers between 0 and {n - 1}.")
-    detector = options.detector_options()
-    if peaks is None:
-        check_detector(detector)
+        return Job(source, peaks, None)
+    detector = {**DEFAULTS, **options.detector_options()}
+    if detector["lowcut"] >= detector["highcut"]:
+        raise ApiError(422, f"The QRS band is empty: lowcut {detector['lowcut']:g} Hz must be below highcut "
+                            f"{detector['highcut']:g} Hz.")
+    return Job(source, None, detector)
+
+
+def run_analysis(job: Job, classifier) -> Analysis:
+    """Classify a prepared upload: segments by morphology; a recording's detected (or given) beats."""
     try:
-        return analyze(source.signal, source.sampling_rate, peaks=peaks, classifier=classifier,
-                       **({} if peaks is not None else detector))
+        if job.segmented:
+            return classify_segments(job.source.windows, classifier=classifier)
+        return analyze(job.source.signal, job.source.sampling_rate, peaks=job.peaks, classifier=classifier,
+                       **(job.detector or {}))
     except ECGError as exc:
         raise ApiError(400, str(exc)) from None
-
-
-def check_detector(detector: dict[str, float]) -> None:
-    """Cross-field checks of the detector settings (ranges are checked by the schema)."""
-    from ecg_core.peaks import DEFAULTS
-
-    p = {**DEFAULTS, **detector}
-    if p["lowcut"] >= p["highcut"]:
-        raise ApiError(422, f"The QRS band is empty: lowcut {p['lowcut']:g} Hz must be below highcut "
-                            f"{p['highcut']:g} Hz.")
-
-
-def detector_used(options: AnalyzeOptions) -> dict[str, float]:
-    from ecg_core.peaks import DEFAULTS
-
-    return {**DEFAULTS, **options.detector_options()}
 
 
 def beat_plot(source, analysis: Analysis, index: int) -> str:
@@ -174,48 +185,48 @@ def predict_answer(source, analysis: Analysis) -> dict:
     }
 
 
-def analyze_answer(source, analysis: Analysis, options: AnalyzeOptions) -> dict:
+def analyze_answer(job: Job, analysis: Analysis) -> dict:
     """The ``/v1/analyze`` answer: upload facts, summary and the CLI's per-beat table."""
-    segmented = is_segments(source)
-    frame = analysis.to_frame()
-    given = options.peak_list() is not None
+    source = job.source
     return {
         "name": str(getattr(source, "name", "") or ""),
-        "kind": "segments" if segmented else "recording",
-        "sampling_rate": None if segmented else float(source.sampling_rate),
-        "lead": None if segmented else source.lead,
+        "kind": "segments" if job.segmented else "recording",
+        "sampling_rate": None if job.segmented else float(source.sampling_rate),
+        "lead": None if job.segmented else source.lead,
         "units": getattr(source, "units", None),
-        "peaks_given": given,
-        "detector": None if segmented or given else detector_used(options),
+        "peaks_given": job.peaks is not None,
+        "detector": job.detector,
         "model_version": analysis.model_version,
         "summary": analysis.summary().to_dict(),
-        "beats": frame.to_dict(orient="records"),
+        "beats": analysis.to_frame().to_dict(orient="records"),
     }
 
 
 class Worker:
-    """Runs analyses in the calling (pool) thread, at most ``max_concurrent`` at once."""
+    """Runs the steps in the calling (thread-pool) thread, at most ``max_concurrent`` at once."""
 
     def __init__(self, max_concurrent: int):
         self._slots = threading.BoundedSemaphore(max_concurrent)
 
-    def predict(self, files: dict[str, bytes], options: LoadOptions, classifier) -> dict:
+    def prepare(self, files: dict[str, bytes], options: LoadOptions) -> Job:
+        with self._slots:
+            return prepare(files, options)
+
+    def predict(self, job: Job, classifier) -> dict:
         with self._slots:
             t0 = time.perf_counter()
-            source = load_upload(files, options)
-            analysis = run_analysis(source, classifier)
-            answer = predict_answer(source, analysis)
-            log.info("predict %s: %d beats in %.3f s", list(files), len(analysis), time.perf_counter() - t0)
+            analysis = run_analysis(job, classifier)
+            answer = predict_answer(job.source, analysis)
+            log.info("predict %s: %d beats in %.3f s", job.source.name, len(analysis), time.perf_counter() - t0)
             return answer
 
-    def analyze(self, files: dict[str, bytes], options: AnalyzeOptions, classifier) -> dict:
+    def analyze(self, job: Job, classifier) -> dict:
         with self._slots:
             t0 = time.perf_counter()
-            source = load_upload(files, options)
-            analysis = run_analysis(source, classifier, options)
-            answer = analyze_answer(source, analysis, options)
-            log.info("analyze %s: %d beats in %.3f s", list(files), len(analysis), time.perf_counter() - t0)
+            analysis = run_analysis(job, classifier)
+            answer = analyze_answer(job, analysis)
+            log.info("analyze %s: %d beats in %.3f s", job.source.name, len(analysis), time.perf_counter() - t0)
             return answer
 
 
-__all__ = ["SUPPORTED_EXTENSIONS", "Worker", "load_upload", "run_analysis", "safe_name"]
+__all__ = ["SUPPORTED_EXTENSIONS", "Job", "Worker", "load_upload", "prepare", "run_analysis", "safe_name"]
