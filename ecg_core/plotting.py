@@ -139,8 +139,10 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
     b = x.size if stop_s is None else min(int(np.ceil(stop_s * fs)) + 1, x.size)
     idx = minmax_downsample(x, a, b, max_points=max_points)
     fig = go.Figure()
-    fig.add_trace(go.Scattergl(x=idx / fs, y=x[idx], mode="lines", name="ECG", line={"color": TRACE_COLOR, "width": 1},
-                               hoverinfo="skip", showlegend=False))
+    # the range slider draws SVG traces only, so the (downsampled) line is SVG there; peaks stay WebGL
+    line = go.Scatter if rangeslider else go.Scattergl
+    fig.add_trace(line(x=idx / fs, y=x[idx], mode="lines", name="ECG", line={"color": TRACE_COLOR, "width": 1},
+                       hoverinfo="skip", showlegend=False))
     if peaks is not None:
         p = np.asarray(peaks, dtype=np.int64)
         inside = np.flatnonzero((p >= a) & (p < b))

@@ -1,0 +1,139 @@
+"""Real-browser helpers for the dashboard, and the script that refreshes the screenshots in docs/.
+
+``python tests/screenshots.py [--out docs]`` starts ``streamlit run streamlit_app.py`` on a free
+local port, drives Debian's Chromium (``/usr/bin/chromium``) headless through Playwright and saves
+one PNG per page: ``analyse.png``, ``tune.png``, ``segments.png``, ``model.png``.
+``tests/test_browser.py`` uses the same helpers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+PAGES = {"analyse": "", "tune": "tune", "segments": "segments", "model": "model"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def streamlit_server(*, timeout: float = 90.0):
+    """Run ``streamlit run streamlit_app.py`` on a free port; yields its base URL."""
+    port = free_port()
+    log = open(os.devnull, "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with code {proc.returncode}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("streamlit did not become healthy in time")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@contextlib.contextmanager
+def chromium_page(*, width: int = 1400, height: int = 1000):
+    """A Playwright page in Debian's Chromium, headless."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.set_default_timeout(60_000)
+            yield page
+        finally:
+            browser.close()
+
+
+def wait_idle(page, *, timeout: float = 90.0, settle: float = 0.5) -> None:
+    """Wait until Streamlit has finished running the script and stayed idle for ``settle`` seconds."""
+    page.wait_for_selector("[data-testid='stApp']", timeout=timeout * 1000)
+    deadline = time.monotonic() + timeout
+    quiet_since = None
+    while time.monotonic() < deadline:
+        idle = page.evaluate(
+            "() => document.querySelector(\"[data-testid='stApp']\")?.getAttribute('data-test-script-state')"
+            " === 'notRunning' && !document.querySelector(\"[data-testid='stSpinner']\")"
+        )
+        now = time.monotonic()
+        if not idle:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = now
+        elif now - quiet_since >= settle:
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"the app was still running after {timeout:.0f} s")
+
+
+def open_page(page, url: str, name: str) -> None:
+    page.goto(f"{url}/{PAGES[name]}")
+    wait_idle(page)
+    page.wait_for_timeout(800)  # let Plotly finish drawing
+
+
+def full_screenshot(page, path) -> None:
+    """Screenshot of the whole page: Streamlit scrolls inside its main block, so grow the viewport to fit."""
+    width = page.viewport_size["width"]
+    height = page.evaluate(
+        "() => Math.max(...['stMain', 'stMainBlockContainer', 'stSidebarContent'].map("
+        "id => document.querySelector(`[data-testid='${id}']`)?.scrollHeight || 0))"
+    )
+    page.set_viewport_size({"width": width, "height": int(min(max(height, 600), 12000))})
+    page.wait_for_timeout(1200)  # Plotly redraws at the new size
+    page.screenshot(path=str(path), full_page=True)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "docs")
+    args = ap.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with streamlit_server() as url, chromium_page(width=1400, height=1100) as page:
+        for name in PAGES:
+            open_page(page, url, name)
+            path = args.out / f"{name}.png"
+            full_screenshot(page, path)
+            page.set_viewport_size({"width": 1400, "height": 1100})
+            print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
