@@ -33,7 +33,7 @@ import numpy as np
 from scipy import signal as sps
 
 from .errors import ECGError, validate_signal
-from .filters import bandpass, clean_ecg
+from .filters import bandpass
 
 __all__ = ["PARAMETERS", "Parameter", "DEFAULTS", "detect_r_peaks"]
 
@@ -77,7 +77,7 @@ PARAMETERS: tuple[Parameter, ...] = (
               "Width of the window around each detected QRS in which the R-peak (largest deflection) is placed."),
     Parameter("lowcut", 5.0, 1.0, 15.0, 0.5, "Hz", "QRS band low cut",
               "Lower edge of the QRS band-pass; higher rejects more baseline wander and T waves."),
-    Parameter("highcut", 15.0, 10.0, 40.0, 1.0, "Hz", "QRS band high cut",
+    Parameter("highcut", 20.0, 10.0, 40.0, 1.0, "Hz", "QRS band high cut",
               "Upper edge of the QRS band-pass; lower rejects more muscle noise and mains interference."),
     Parameter("twave_window", 0.36, 0.0, 0.5, 0.01, "s", "T-wave check window",
               "A peak this soon after a beat whose slope is under half that beat's is taken as a T wave."),
@@ -94,14 +94,20 @@ INTEGRATION_S = 0.15
 #: Target rate (Hz) of the QRS-energy stage; the signal is block-averaged to at least this.
 DETECTION_FS = 90.0
 #: Weights of the running QRS-level and noise-level estimates (Pan & Tompkins).
-LEVEL_WEIGHT = 0.125
-SEARCHBACK_WEIGHT = 0.25
+LEVEL_BEATS = 8
+SEARCHBACK_FRACTION = 0.5
 #: Number of recent RR intervals averaged for search-back.
 RR_BEATS = 8
 #: An opposite-polarity deflection this many times larger than the dominant one marks the R-peak.
 POLARITY_RATIO = 1.6
-FEATURE_POWER = 1.0
-PWAVE = True
+#: Half-width (s) of the window whose median is a beat's isoelectric level.
+BASELINE_S = 0.2
+
+#: A detection less than ``PWAVE_S`` before a steeper one with over 1/``PWAVE_RATIO`` times its energy is a P wave.
+PWAVE_S = 0.25
+PWAVE_RATIO = 0.7
+#: Half-width (s) of the window in which a candidate's steepest slope is measured.
+SLOPE_HALF_S = 0.03
 
 
 def _check_parameters(params: dict, fs: float) -> dict:
@@ -136,11 +142,15 @@ def _window_index(centres: np.ndarray, before: int, after: int, n: int) -> np.nd
     return np.clip(idx, 0, n - 1)
 
 
-def _qrs_energy(clean: np.ndarray, fs: float, p: dict):
-    """Block-average ``clean`` to the detection rate; return band-passed lead, energy and rate."""
+def _qrs_energy(x: np.ndarray, fs: float, p: dict):
+    """QRS energy envelope at the detection rate.
+
+    Returns the block-averaged lead, its RMS-slope envelope in the QRS band, the detection rate
+    and the block length ``q`` (detection sample ``k`` covers samples ``k*q .. k*q+q-1``).
+    """
     q = max(1, int(fs // DETECTION_FS))
-    n = clean.size // q
-    low = clean[: n * q].reshape(n, q).mean(axis=1) if q > 1 else clean
+    n = x.size // q
+    low = x[: n * q].reshape(n, q).mean(axis=1) if q > 1 else x
     fs_d = fs / q
     qrs = bandpass(low, fs_d, lowcut=p["lowcut"], highcut=min(p["highcut"], 0.45 * fs_d))
     slope = np.empty_like(qrs)
@@ -148,26 +158,32 @@ def _qrs_energy(clean: np.ndarray, fs: float, p: dict):
     slope[0], slope[-1] = slope[1], slope[-2]
     w = max(1, int(round(INTEGRATION_S * fs_d)))
     c = np.concatenate(([0.0], np.cumsum(slope * slope)))
-    half = w // 2
-    lo = np.clip(np.arange(n) - half, 0, n)
-    hi = np.clip(np.arange(n) - half + w, 0, n)
-    energy = (c[hi] - c[lo]) / w
-    if FEATURE_POWER != 1.0:
-        energy = np.maximum(energy, 0.0) ** FEATURE_POWER
-    return np.abs(slope), energy, fs_d, q
+    start = np.clip(np.arange(n) - w // 2, 0, n)
+    stop = np.clip(np.arange(n) - w // 2 + w, 0, n)
+    energy = np.sqrt(np.maximum(c[stop] - c[start], 0.0) / w)  # RMS slope: amplitude domain
+    return low, energy, fs_d, q
 
 
 def _decide(t, h, s, fs_d, p, init_signal, init_noise):
-    """Adaptive-threshold decision over candidates; returns indices of accepted candidates."""
+    """Adaptive-threshold decision over candidates; returns indices of accepted candidates.
+
+    ``t``, ``h``, ``s``: candidate positions (detection samples), energy peaks and steepest
+    slopes, as Python lists (one cheap step per candidate).
+    """
     refractory = p["refractory"] * fs_d
     twave = p["twave_window"] * fs_d
+    pwave = PWAVE_S * fs_d
     thr = p["threshold"]
     sb = p["searchback"]
-    h_arr = np.asarray(h)
+    mid = LEVEL_BEATS // 2
+    h_arr, t_arr, s_arr = np.asarray(h), np.asarray(t), np.asarray(s)
+    qrs_peaks = [init_signal] * LEVEL_BEATS
+    noise_peaks = [init_noise] * LEVEL_BEATS
     spk, npk = init_signal, init_noise
+    level = npk + thr * (spk - npk)
     beats: list[int] = []
     rr: list[float] = []
-    rr_mean = 0.0
+    gap_limit = float("inf")  # search back once a beat is this late (sb x median RR)
     last_t = -1e18
     last_s = 0.0
     last_i = -1
@@ -175,43 +191,55 @@ def _decide(t, h, s, fs_d, p, init_signal, init_noise):
     n = len(t)
     while i < n:
         ti = t[i]
-        level = npk + thr * (spk - npk)
-        if rr_mean > 0 and ti - last_t > sb * rr_mean and i - last_i > 1:
-            # search-back: largest candidate in the gap, at least a refractory period after the last beat
+        if ti - last_t > gap_limit and i - last_i > 1:
+            # search-back: largest candidate in the gap (not a T wave) above half the threshold
             lo = last_i + 1
             while lo < i and t[lo] - last_t < refractory:
                 lo += 1
             if lo < i:
-                j = lo + int(np.argmax(h_arr[lo:i]))
-                if h[j] > 0.5 * level:
-                    spk = SEARCHBACK_WEIGHT * h[j] + (1 - SEARCHBACK_WEIGHT) * spk
-                    i = _accept(j, t, s, beats, rr)
+                gap = h_arr[lo:i].copy()
+                gap[(t_arr[lo:i] - last_t < twave) & (s_arr[lo:i] < 0.5 * last_s)] = 0.0
+                j = lo + int(np.argmax(gap))
+                if gap[j - lo] > SEARCHBACK_FRACTION * level:
+                    qrs_peaks.append(h[j])
+                    del qrs_peaks[0]
+                    spk = sorted(qrs_peaks)[mid]
+                    level = npk + thr * (spk - npk)
+                    rr.append(t[j] - last_t)
+                    beats.append(j)
                     last_t, last_s, last_i = t[j], s[j], j
-                    rr_mean = sum(rr[-RR_BEATS:]) / len(rr[-RR_BEATS:]) if rr else 0.0
+                    gap_limit = sb * sorted(rr[-RR_BEATS:])[len(rr[-RR_BEATS:]) // 2]
+                    i = j + 1
                     continue
         hi = h[i]
-        close = ti - last_t < twave
-        if hi > level and ti - last_t >= refractory and not (close and s[i] < 0.5 * last_s):
-            if close and PWAVE and last_s < 0.5 * s[i] and h[last_i] < hi:
-                # the previous "beat" was a P wave (or artefact) before this much steeper QRS
+        dt = ti - last_t
+        if hi > level and dt >= refractory and not (dt < twave and s[i] < 0.5 * last_s):
+            if dt < twave and (
+                (last_s < 0.5 * s[i] and h[last_i] < hi)
+                or (dt < pwave and h[last_i] < PWAVE_RATIO * hi and last_s < s[i])
+            ):
+                # the previous "beat" was a P wave (or an artefact) before this steeper, stronger QRS
                 beats.pop()
                 if rr:
                     rr.pop()
-            spk = LEVEL_WEIGHT * hi + (1 - LEVEL_WEIGHT) * spk
-            _accept(i, t, s, beats, rr)
+                last_t = t[beats[-1]] if beats else -1e18
+            qrs_peaks.append(hi)
+            del qrs_peaks[0]
+            spk = sorted(qrs_peaks)[mid]
+            level = npk + thr * (spk - npk)
+            if beats:
+                rr.append(ti - last_t)
+                recent = rr[-RR_BEATS:]
+                gap_limit = sb * sorted(recent)[len(recent) // 2]
+            beats.append(i)
             last_t, last_s, last_i = ti, s[i], i
-            rr_mean = sum(rr[-RR_BEATS:]) / len(rr[-RR_BEATS:]) if rr else 0.0
         else:
-            npk = LEVEL_WEIGHT * hi + (1 - LEVEL_WEIGHT) * npk
+            noise_peaks.append(hi)
+            del noise_peaks[0]
+            npk = sorted(noise_peaks)[mid]
+            level = npk + thr * (spk - npk)
         i += 1
     return np.asarray(beats, dtype=np.int64)
-
-
-def _accept(j, t, s, beats, rr):
-    if beats:
-        rr.append(t[j] - t[beats[-1]])
-    beats.append(j)
-    return j + 1
 
 
 def _initial_levels(energy: np.ndarray, fs_d: float):
@@ -225,11 +253,20 @@ def _initial_levels(energy: np.ndarray, fs_d: float):
     return spk, min(npk, 0.5 * spk)
 
 
-def _locate(clean: np.ndarray, centres: np.ndarray, fs: float, search_window: float) -> np.ndarray:
-    """Place each beat on the largest deflection of ``clean`` near ``centres``, polarity-aware."""
+def _locate(x: np.ndarray, low: np.ndarray, q: int, centres: np.ndarray, fs: float, search_window: float):
+    """Place each beat on the largest deflection of ``x`` near ``centres``, polarity-aware.
+
+    The deflection is measured from the beat's isoelectric level (median of the block-averaged
+    lead ``low`` over +-``BASELINE_S``) in the lightly smoothed (3-sample mean) lead.
+    """
     half = max(1, int(round(0.5 * search_window * fs)))
-    idx = _window_index(centres, half, half, clean.size)
-    win = clean[idx]
+    idx = _window_index(centres, half + 1, half + 1, x.size)
+    raw = x[idx]
+    win = (raw[:, :-2] + raw[:, 1:-1] + raw[:, 2:]) * (1.0 / 3.0)
+    idx = idx[:, 1:-1]
+    b = max(1, int(round(BASELINE_S * fs / q)))
+    base = np.median(low[_window_index(centres // q, b, b, low.size)], axis=1)
+    win -= base[:, None]
     up = win.max(axis=1)
     down = -win.min(axis=1)
     polarity = 1.0 if np.median(up - down) >= 0 else -1.0
@@ -285,20 +322,19 @@ def detect_r_peaks(signal, sampling_rate, **params) -> np.ndarray:
     """
     x, fs = validate_signal(signal, sampling_rate)
     p = _check_parameters(params, fs)
-    clean = clean_ecg(x, fs)
-    absslope, energy, fs_d, q = _qrs_energy(clean, fs, p)
+    low, energy, fs_d, q = _qrs_energy(x, fs, p)
     refr = max(1, int(round(p["refractory"] * fs_d)))
     cand, _ = sps.find_peaks(energy, distance=refr)
     if cand.size == 0:
         return np.empty(0, dtype=np.int64)
-    slope_half = max(1, int(round(0.5 * INTEGRATION_S * fs_d)))
-    steep = absslope[_window_index(cand, slope_half, slope_half, absslope.size)].max(axis=1)
+    half = max(1, int(round(SLOPE_HALF_S * fs_d)))
+    steep = np.abs(np.diff(low[_window_index(cand, half, half, low.size)], axis=1)).max(axis=1)
     spk, npk = _initial_levels(energy, fs_d)
     chosen = _decide(cand.tolist(), energy[cand].tolist(), steep.tolist(), fs_d, p, spk, npk)
     if chosen.size == 0:
         return np.empty(0, dtype=np.int64)
     centres = cand[chosen] * q + (q - 1) // 2
-    peaks = _locate(clean, centres, fs, p["search_window"])
+    peaks = _locate(x, low, q, centres, fs, p["search_window"])
     peaks = np.unique(peaks)
     # two detections placed on (nearly) the same R-peak: keep one
     min_gap = max(1, int(round(0.5 * p["refractory"] * fs)))
