@@ -1,0 +1,209 @@
+"""Benchmarks, run as scripts (never as timed unit tests).
+
+``python -m ecg_core.bench detect --data-dir ../shared/data/mitdb [--out-dir DIR] [--repeats 5]``
+
+Runs our R-peak detector (:func:`ecg_core.peaks.detect_r_peaks`), NeuroKit2
+(``nk.ecg_clean`` + ``nk.ecg_peaks``, default method) and wfdb's XQRS
+(``wfdb.processing.xqrs_detect``) on every WFDB record with reference annotations in the
+folder (lead ``MLII`` where the header names it, else the first signal), scores each against the
+reference beats (AAMI beat symbols; detections inside ventricular flutter episodes ``[`` ... ``]``
+left out; 150 ms matching, pooled over records) with :mod:`ecg_core.evaluate`, and prints:
+
+- per method: sensitivity, positive predictivity, FN, FP, median and 95th percentile of the
+  |offset| between matched detections and reference beats (ms), mean time per record (s,
+  in-process wall time; for our detector and NeuroKit2 the median of ``--repeats`` runs per
+  record, as other jobs may share the CPU), the same in CPU time of the process, and the speed
+  ratio against NeuroKit2;
+- per record, our detector's FN and FP, flagged (``!``) where errors exceed 0.5 % of the beats.
+
+``--out-dir`` writes ``<rec>.peaks.csv`` (one column ``sample``) for our detector, which
+``score.py detect`` can score independently.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import AAMI_MAP, LEAD_PREFERENCE
+from .evaluate import DetectionScore, match_beats, outside_episodes, score_detection
+from .peaks import detect_r_peaks
+
+#: Per-record error rate above which the per-record table flags a record.
+FLAG_ERROR_RATE = 0.005
+
+
+@dataclass(frozen=True)
+class Record:
+    """One annotated recording: the chosen lead, its rate, reference beats and flutter episodes."""
+
+    name: str
+    signal: np.ndarray
+    fs: float
+    lead: str
+    reference: np.ndarray
+    episodes: tuple
+
+
+def load_record(hea: Path) -> Record:
+    """Read a WFDB record and its ``.atr`` reference the way ``score.py`` does."""
+    import wfdb
+
+    base = str(hea.with_suffix(""))
+    rec = wfdb.rdrecord(base)
+    names = list(rec.sig_name)
+    ch = next((names.index(n) for n in LEAD_PREFERENCE if n in names), 0)
+    ann = wfdb.rdann(base, "atr")
+    beats = np.array([s in AAMI_MAP for s in ann.symbol], dtype=bool)
+    episodes, start = [], None
+    for sym, t in zip(ann.symbol, ann.sample, strict=True):
+        if sym == "[":
+            start = t
+        elif sym == "]" and start is not None:
+            episodes.append((int(start), int(t)))
+            start = None
+    return Record(hea.stem, rec.p_signal[:, ch].astype(np.float64), float(rec.fs), names[ch],
+                  np.asarray(ann.sample)[beats].astype(np.int64), tuple(episodes))
+
+
+def _ours(x, fs):
+    return detect_r_peaks(x, fs)
+
+
+def _neurokit(x, fs):
+    import neurokit2 as nk
+
+    cleaned = nk.ecg_clean(x, sampling_rate=int(round(fs)))
+    _, info = nk.ecg_peaks(cleaned, sampling_rate=int(round(fs)))
+    return np.asarray(info["ECG_R_Peaks"], dtype=np.int64)
+
+
+def _xqrs(x, fs):
+    from wfdb import processing
+
+    return np.asarray(processing.xqrs_detect(x, fs=fs, verbose=False), dtype=np.int64)
+
+
+#: name -> (detector, timing repeats are used)
+METHODS = {
+    "ours": (_ours, True),
+    "neurokit2": (_neurokit, True),
+    "xqrs": (_xqrs, False),
+}
+
+
+def _timed(fn, x, fs, repeats: int):
+    """Run ``fn`` ``repeats`` times: output, median wall time, median CPU time of this process."""
+    wall, cpu = [], []
+    out = None
+    for _ in range(max(1, repeats)):
+        c0, t0 = time.process_time(), time.perf_counter()
+        out = fn(x, fs)
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return out, float(np.median(wall)), float(np.median(cpu))
+
+
+def _offsets_ms(rec: Record, peaks: np.ndarray) -> np.ndarray:
+    det = peaks[outside_episodes(peaks, rec.episodes)]
+    pairs = match_beats(rec.reference, det, rec.fs)
+    return np.abs(det[pairs[:, 1]] - rec.reference[pairs[:, 0]]) * 1000.0 / rec.fs
+
+
+def bench_detect(data_dir, *, out_dir=None, repeats: int = 5, methods=tuple(METHODS), stream=sys.stdout):
+    """Run and score every method on every annotated record; print the tables; return the figures."""
+    heas = sorted(h for h in Path(data_dir).glob("*.hea") if h.with_suffix(".atr").exists())
+    if not heas:
+        raise SystemExit(f"No WFDB records with .atr annotations in {data_dir}")
+    if out_dir is not None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+    totals = {m: DetectionScore(0, 0, 0) for m in methods}
+    times = {m: [] for m in methods}
+    cpu = {m: [] for m in methods}
+    offsets = {m: [] for m in methods}
+    per_record = []
+    for hea in heas:
+        rec = load_record(hea)
+        row = {"record": rec.name, "lead": rec.lead, "beats": int(rec.reference.size)}
+        for m in methods:
+            fn, repeat = METHODS[m]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                peaks, t_med, t_cpu = _timed(fn, rec.signal, rec.fs, repeats if repeat else 1)
+            score = score_detection(rec.reference, peaks, rec.fs, episodes=rec.episodes)
+            totals[m] = totals[m] + score
+            times[m].append(t_med)
+            cpu[m].append(t_cpu)
+            offsets[m].append(_offsets_ms(rec, peaks))
+            row[m] = score
+            if m == "ours" and out_dir is not None:
+                np.savetxt(Path(out_dir) / f"{rec.name}.peaks.csv", peaks, fmt="%d", header="sample", comments="")
+        per_record.append(row)
+        print(f"  {rec.name} ({rec.lead}) done", file=sys.stderr)
+    ref_time = float(np.mean(times["neurokit2"])) if "neurokit2" in times else float("nan")
+    summary = {}
+    print(f"\nR-peak detection on {len(heas)} records of {data_dir}: 150 ms matching, pooled, "
+          "ventricular flutter episodes excluded", file=stream)
+    print(f"(s/record: wall time, mean over records of the per-record median of {repeats} in-process runs for "
+          f"ours and neurokit2, one run for xqrs; CPU s: the same for this process's CPU time, less sensitive to "
+          f"other jobs; vs NK2: NeuroKit2's s/record over the method's; os.cpu_count()={os.cpu_count()}, "
+          f"load average {os.getloadavg()[0]:.1f} at the end: other jobs may share the CPU)\n", file=stream)
+    header = (f"{'method':<10} {'Se %':>7} {'+P %':>7} {'FN':>5} {'FP':>5} {'|off| med ms':>12} {'p95 ms':>7} "
+              f"{'s/record':>9} {'CPU s':>7} {'vs NK2':>7}")
+    print(header, file=stream)
+    print("-" * len(header), file=stream)
+    for m in methods:
+        s = totals[m]
+        off = np.concatenate(offsets[m]) if offsets[m] else np.zeros(0)
+        t = float(np.mean(times[m]))
+        summary[m] = {"se": s.sensitivity, "ppv": s.ppv, "fn": s.fn, "fp": s.fp, "tp": s.tp,
+                      "offset_median_ms": float(np.median(off)) if off.size else float("nan"),
+                      "offset_p95_ms": float(np.percentile(off, 95)) if off.size else float("nan"),
+                      "seconds_per_record": t, "cpu_seconds_per_record": float(np.mean(cpu[m])),
+                      "speedup_vs_neurokit2": ref_time / t if t > 0 else float("nan")}
+        r = summary[m]
+        print(f"{m:<10} {100 * r['se']:>7.3f} {100 * r['ppv']:>7.3f} {s.fn:>5d} {s.fp:>5d} "
+              f"{r['offset_median_ms']:>12.1f} {r['offset_p95_ms']:>7.1f} {t:>9.4f} "
+              f"{r['cpu_seconds_per_record']:>7.4f} {r['speedup_vs_neurokit2']:>6.1f}x", file=stream)
+    if "ours" in methods:
+        print("\nOur detector per record (! = FN+FP above "
+              f"{100 * FLAG_ERROR_RATE:g}% of the record's beats):", file=stream)
+        cells = []
+        for row in per_record:
+            s = row["ours"]
+            flag = "!" if s.fn + s.fp > FLAG_ERROR_RATE * max(row["beats"], 1) else " "
+            cells.append(f"{row['record']:>4} {s.fn:>3d}/{s.fp:<3d}{flag}")
+        print("record FN/FP", file=stream)
+        for k in range(0, len(cells), 6):
+            print("   ".join(cells[k:k + 6]), file=stream)
+    return {"methods": summary, "records": [{"record": r["record"], "lead": r["lead"], "beats": r["beats"],
+                                             **{m: {"fn": r[m].fn, "fp": r[m].fp} for m in methods}}
+                                            for r in per_record]}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m ecg_core.bench", description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="what", required=True)
+    d = sub.add_parser("detect", help="R-peak detection: ours vs NeuroKit2 vs XQRS on annotated WFDB records")
+    d.add_argument("--data-dir", required=True, type=Path, help="folder of WFDB records with .atr annotations")
+    d.add_argument("--out-dir", type=Path, help="write <rec>.peaks.csv of our detector here")
+    d.add_argument("--repeats", type=int, default=5, help="timed runs per record for ours and NeuroKit2")
+    d.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of: " + ", ".join(METHODS))
+    args = ap.parse_args(argv)
+    methods = tuple(m for m in args.methods.split(",") if m)
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        ap.error(f"unknown method(s): {', '.join(unknown)}")
+    bench_detect(args.data_dir, out_dir=args.out_dir, repeats=args.repeats, methods=methods)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
