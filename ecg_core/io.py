@@ -51,6 +51,7 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -320,15 +321,21 @@ def load(source, *, filename: str | None = None, sampling_rate: float | None = N
         Anything wrong with the file, with a message saying what and what to do.
     """
     data, path, name, ext = _read_bytes(source, filename)
-    try:
+    with _one_message(f"{name}{ext}"):
         return _dispatch(data, path, name, ext, sampling_rate, lead)
+
+
+@contextmanager
+def _one_message(what: str, hint: str = f"Check that it is a supported ECG file ({SUPPORTED})."):
+    """Turn any failure we did not foresee into one ECGError (never a traceback for the user)."""
+    try:
+        yield
     except ECGError:
         raise
     except MemoryError:
-        raise ECGError("The file is too large to load in memory. Cut it into shorter recordings.") from None
-    except Exception as exc:  # a library failure we did not foresee: still one clear message
-        raise ECGError(f"Could not read {name}{ext}: {_short(exc)}. Check that it is a supported ECG file "
-                       f"({SUPPORTED}).") from None
+        raise ECGError(f"{what} is too large to load in memory. Cut it into shorter recordings.") from None
+    except Exception as exc:
+        raise ECGError(f"Could not read {what}: {_short(exc)}. {hint}") from None
 
 
 def _dispatch(data, path, name, ext, sampling_rate, lead):
@@ -389,6 +396,11 @@ def load_files(files: Mapping[str, bytes], *, sampling_rate: float | None = None
     WFDB annotation files (``.atr`` ...) and Kaggle ``*annotations.txt`` in the mapping are ignored.
     The ``.dat`` may have been renamed: with one header and one signal file, they are paired.
     """
+    with _one_message(", ".join(map(str, files)) or "the uploaded files"):
+        return _load_files(files, sampling_rate, lead)
+
+
+def _load_files(files, sampling_rate, lead):
     files = {Path(str(k)).name: (v.read() if hasattr(v, "read") else bytes(v)) for k, v in files.items()}
     files = {k: v for k, v in files.items()
              if Path(k).suffix.lower() not in WFDB_ANNOTATION_EXTENSIONS and not k.lower().endswith("annotations.txt")}
@@ -589,7 +601,7 @@ def _read_table(text: str, name: str) -> _Table:
     ncol = frame.shape[1]
     names = [n.strip("'\" ") for n in names] + [""] * max(0, ncol - len(names))
     units = units + [""] * max(0, ncol - len(units))
-    columns = [frame.iloc[:, j] for j in range(ncol)]
+    columns = [frame[j] for j in frame.columns]
     return _Table(names[:ncol], units[:ncol], columns, header, kaggle, file_rate, lines_before)
 
 
@@ -678,20 +690,22 @@ def _load_table(data: bytes, name: str, sampling_rate, lead) -> Recording | Segm
     time_s = None
     signal_idx = []
     arrays = {}
+    empty = [bool(c.isna().all()) for c in table.columns]
+    first_col = empty.index(False) if False in empty else -1
     for j, col in enumerate(table.columns):
         nm, unit = table.names[j], table.units[j]
         label = repr(nm) if nm else f"{j + 1}"
-        if col.isna().all():
+        if empty[j]:
             continue  # an empty column (e.g. from a trailing separator)
-        first = j == min(k for k, c in enumerate(table.columns) if not c.isna().all())
-        if time_col is None and (_TIME_NAME.match(nm) or unit.casefold().startswith("hh:mm")
-                                 or (first and not table.header)):
-            t = _time_seconds(col, label, _time_unit(nm, unit))
-            named = bool(_TIME_NAME.match(nm)) or unit.casefold().startswith("hh:mm")
-            if t is not None and (named or (not _is_index(t) and np.all(np.diff(t) > 0)
-                                            and not np.allclose(t, np.round(t)))):
-                time_col, time_s = j, t
-                continue
+        first = j == first_col
+        named_time = bool(_TIME_NAME.match(nm)) or unit.casefold().startswith("hh:mm")
+        if time_col is None and (named_time or (first and not table.header)):
+            numeric = pd.api.types.is_numeric_dtype(col.dtype)
+            if named_time or not (numeric and _is_index(col.to_numpy(dtype=np.float64, na_value=np.nan))):
+                t = _time_seconds(col, label, _time_unit(nm, unit))
+                if t is not None and (named_time or np.all(np.diff(t) > 0)):
+                    time_col, time_s = j, t
+                    continue
         values = _numeric(col, label, table, required=False)
         if values is None:
             continue
@@ -705,7 +719,7 @@ def _load_table(data: bytes, name: str, sampling_rate, lead) -> Recording | Segm
         raise ECGError(f"{name} has no numeric signal column (columns: {cols}). Upload a table with the ECG samples "
                        "as numbers, one column per lead.")
     n_rows = len(table.columns[0])
-    if not table.header and len(signal_idx) > MAX_LEADS:
+    if len(signal_idx) > MAX_LEADS and time_s is None:
         matrix = np.column_stack([arrays[j] for j in signal_idx])
         if n_rows == 1 and matrix.shape[1] != BEAT_WINDOW:
             signal_idx, arrays = [signal_idx[0]], {signal_idx[0]: matrix[0]}  # one recording written as a row
@@ -713,7 +727,7 @@ def _load_table(data: bytes, name: str, sampling_rate, lead) -> Recording | Segm
             return _segments(matrix, name)
     file_rate = table.file_rate
     if time_s is not None:
-        file_rate = _rate_from_time(time_s, repr(table.names[time_col]) or "1")
+        file_rate = _rate_from_time(time_s, repr(table.names[time_col]) if table.names[time_col] else "1")
     fs, from_file = _rate(file_rate, sampling_rate)
     names = [table.names[j] or ("ECG" if len(signal_idx) == 1 else f"signal {k + 1}")
              for k, j in enumerate(signal_idx)]
@@ -767,7 +781,8 @@ def load_annotations(source, *, filename: str | None = None, sampling_rate: floa
     ``sampling_rate``, else None.
     """
     data, path, name, ext = _read_bytes(source, filename)
-    try:
+    hint = "Give a WFDB annotation file (.atr) or a Kaggle NNNannotations.txt."
+    with _one_message(f"the annotations {name}{ext}", hint):
         if ext in (".txt", ".csv", ".tsv", ".tab"):
             return _kaggle_annotations(_decode(_data(data, path), name), name, sampling_rate)
         if ext in (".hea", ".dat", ".edf"):
@@ -779,11 +794,6 @@ def load_annotations(source, *, filename: str | None = None, sampling_rate: floa
         if _KAGGLE_ANN_HEADER.match(raw[:200].decode("latin-1")):
             return _kaggle_annotations(_decode(raw, name), name, sampling_rate)
         return _wfdb_annotations(raw, path, name, ext or ".atr", sampling_rate)
-    except ECGError:
-        raise
-    except Exception as exc:
-        raise ECGError(f"Could not read the annotations {name}{ext}: {_short(exc)}. Give a WFDB annotation file "
-                       "(.atr) or a Kaggle NNNannotations.txt.") from None
 
 
 def _wfdb_annotations(raw: bytes, path, name, ext, sampling_rate) -> Annotations:
