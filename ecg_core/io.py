@@ -27,8 +27,9 @@ Formats read by :func:`load`
 Decisions
 ---------
 - **Lead**: the caller's ``lead`` (case-insensitive), else ``MLII``, else ``ECG``
-  (:data:`~ecg_core.config.LEAD_PREFERENCE`), else the first column whose name looks like an ECG
-  lead (``ECG II``, ``EKG``, ``V1``, ``aVR`` ...), else the first signal column.
+  (:data:`~ecg_core.config.LEAD_PREFERENCE`), else lead ``II`` (``II``, ``Lead II``, ``ECG II``), else the
+  first column whose name looks like an ECG lead (``ECG1``, ``EKG``, ``V1``, ``aVR`` ...), else the first
+  signal column.
 - **Sampling rate precedence**: the file's own statement (WFDB/EDF header, time column, rate
   comment) wins over the caller's ``sampling_rate``, and the recording says
   ``sampling_rate_from_file=True``; otherwise the caller's rate, else
@@ -179,6 +180,7 @@ class Annotations:
 
 
 # --------------------------------------------------------------------------------------------- leads
+_LEAD_II = re.compile(r"^((lead|ecg|ekg)[ _-]?)?ii$", re.IGNORECASE)
 _ECG_LIKE = re.compile(r"ecg|ekg|^(ml)?(i{1,3}|avr|avl|avf|v[1-6])$", re.IGNORECASE)
 
 
@@ -203,9 +205,10 @@ def _choose_lead(names, lead) -> int:
     for pref in LEAD_PREFERENCE:
         if pref.casefold() in normed:
             return normed.index(pref.casefold())
-    for i, n in enumerate(normed):
-        if _ECG_LIKE.search(n):
-            return i
+    for pattern in (_LEAD_II, _ECG_LIKE):  # lead II (the rhythm lead of a 12-lead ECG), then any ECG-like name
+        for i, n in enumerate(normed):
+            if pattern.search(n):
+                return i
     return 0
 
 
@@ -479,7 +482,8 @@ _TIME_STR = re.compile(r"^\s*(?:(\d+):)?(\d+):(\d+(?:\.\d*)?)\s*$")
 _NUMBER = re.compile(r"^\s*[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?\s*$|^\s*(nan|NaN|NA|n/a|)\s*$")
 _INDEX_NAME = re.compile(r"^(sample ?#?|samples?|sample[ _]?(no|nr|num|number|index)|index|idx|n|#|no|nr|"
                          r"unnamed: ?0|row)$", re.IGNORECASE)
-_TIME_NAME = re.compile(r"^(elapsed[ _]?)?(time|t|timestamp|secs?|seconds|s|ms|msec|millis|milliseconds)"
+_TIME_NAME = re.compile(r"^(elapsed[ _]?)?(time|t|timestamp|zeit|tiempo|temps|secs?|seconds|s|ms|msec|millis|"
+                        r"milliseconds)"
                         r"([ _]*[(\[]?(s|sec|seconds|ms|msec|milliseconds|hh:mm:ss(\.m+)?)[)\]]?)?$", re.IGNORECASE)
 _UNIT_IN_NAME = re.compile(r"[ _]*[(\[]\s*(mv|uv|µv|μv|v|adu)\s*[)\]]$|[ _]+(mv|uv|µv|μv)$", re.IGNORECASE)
 _RATE_COMMENT = re.compile(r"(sampling[ _-]?(rate|frequency)|sample[ _-]?rate|\bfs)\s*[:=]?\s*(\d+(\.\d+)?)",
@@ -577,7 +581,7 @@ def _read_table(text: str, name: str) -> _Table:
         second = _split(body[1], sep)
         if second and not any(_is_number(f, decimal) for f in second if f):
             units, n_header = [_canonical_unit(u) for u in second], 2
-    kaggle = header and body[0].lstrip().startswith("'sample #'")
+    kaggle = header and _norm(first[0]) == "sample #"
     quote = "'" if any(ln.lstrip()[:1] == "'" for ln in body[:3]) else '"'
     # locate the first data line in the full text (blank/comment lines were skipped above)
     lines_before = skip

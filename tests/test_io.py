@@ -58,6 +58,12 @@ def test_kaggle_layout():
     assert rec.duration_s == pytest.approx(5001 / 360)
 
 
+def test_kaggle_header_without_quotes(tmp_path):
+    text = KAGGLE_101.read_text().replace("'", "")
+    rec = load(write(tmp_path, "101.csv", text))
+    assert rec.units == "adu" and rec.lead_names == ("MLII", "V1") and rec.signals.shape == (5001, 2)
+
+
 def test_kaggle_layout_uses_callers_rate():
     rec = load(KAGGLE_101, sampling_rate=250)
     assert rec.sampling_rate == 250 and not rec.sampling_rate_from_file
@@ -100,6 +106,14 @@ def test_ecg_preferred_over_first_column(tmp_path):
     x = ecg_like(leads=3)
     rec = load(write(tmp_path, "r.csv", csv_text({"resp": x[:, 0], "ecg": x[:, 1], "pleth": x[:, 2]})))
     assert rec.lead == "ecg" and rec.lead_names == ("resp", "ecg", "pleth")
+    assert np.allclose(rec.signal, x[:, 1], atol=1e-5)
+
+
+def test_twelve_lead_prefers_lead_ii(tmp_path):
+    x = ecg_like(leads=12)
+    names = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+    rec = load(write(tmp_path, "r.csv", csv_text(dict(zip(names, x.T, strict=True)))))
+    assert rec.lead == "II" and rec.lead_names == tuple(names)
     assert np.allclose(rec.signal, x[:, 1], atol=1e-5)
 
 
@@ -514,3 +528,20 @@ def test_fuzz_only_ecgerror(content, ext):
             call()
         except ECGError as exc:
             assert str(exc) and "Traceback" not in str(exc)
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.mark.skipif(not (SHARED / "mitdb" / "208.hea").exists(), reason="needs the shared MIT-BIH data")
+def test_examples_regenerate_byte_for_byte(tmp_path):
+    """examples/make_examples.py rebuilds the bundled files exactly from the shared data."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, str(EXAMPLES_DIR / "make_examples.py"), "--data-dir", str(SHARED),
+                    "--out-dir", str(tmp_path)], check=True, capture_output=True)
+    made = sorted(p.name for p in tmp_path.iterdir())
+    assert made == sorted(p.name for p in EXAMPLES_DIR.iterdir() if p.is_file() and p.suffix not in (".py", ".md"))
+    for name in made:
+        assert (tmp_path / name).read_bytes() == (EXAMPLES_DIR / name).read_bytes(), name
