@@ -9,7 +9,7 @@ import logging
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, File, Form, Query, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Form, Query, Request, Response, UploadFile
 from fastapi.middleware.cors import CORSMiddleware
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
               dependencies=[Depends(require_multipart)],
               summary="Classify the beats of an upload; answer for the most confident beat (original contract)")
     async def predict(file: FileField, form: Annotated[LoadOptions, Form()],
-                      query: Annotated[LoadOptions, Query()]) -> dict:
+                      query: Annotated[LoadOptions, Query()]) -> Response:
         """A segmented CSV (rows of 360 samples) is classified row by row (morphology only); a raw
         recording is first searched for beats. The answer starts with the original app's four keys:
         `output` (probabilities N, SVEB, VEB, F, Q of the most confident beat), `ecg_plot` (base64 PNG
@@ -120,19 +120,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         options = _merge(LoadOptions, query, form)
         job = await run_in_threadpool(worker.prepare, await _read(file), options)
         classifier = await holder.get(settings.model_wait_s)
-        return await run_in_threadpool(worker.predict, job, classifier)
+        return Response(await run_in_threadpool(worker.predict, job, classifier), media_type="application/json")
 
     @app.post("/v1/analyze", response_model=AnalyzeResponse, responses=UPLOAD_ERRORS, tags=["classify"],
               dependencies=[Depends(require_multipart)], summary="Find and classify every beat of a recording")
     async def analyze(file: FileField, form: Annotated[AnalyzeOptions, Form()],
-                      query: Annotated[AnalyzeOptions, Query()]) -> dict:
+                      query: Annotated[AnalyzeOptions, Query()]) -> Response:
         """Options may be form fields or query parameters (form fields win). Give `peaks` to classify the
         beats at those R-peak positions instead of detecting them; otherwise the detector settings tune
         the R-peak detection."""
         options = _merge(AnalyzeOptions, query, form)
         job = await run_in_threadpool(worker.prepare, await _read(file), options)
         classifier = await holder.get(settings.model_wait_s)
-        return await run_in_threadpool(worker.analyze, job, classifier)
+        return Response(await run_in_threadpool(worker.analyze, job, classifier), media_type="application/json")
 
     @app.get("/v1/model", tags=["model"], responses=_error_responses(503),
              summary="The model card: data, protocol, cross-validated figures, calibration, limits")

@@ -25,7 +25,7 @@ from ecg_core.pipeline import Analysis, analyze, classify_segments
 from ecg_core.plotting import beat_png
 
 from .errors import ApiError
-from .schemas import AnalyzeOptions, LoadOptions
+from .schemas import AnalyzeOptions, AnalyzeResponse, LoadOptions, PredictResponse
 
 log = logging.getLogger("api")
 
@@ -165,8 +165,9 @@ def beat_plot(source, analysis: Analysis, index: int) -> str:
     return base64.b64encode(png).decode("ascii")
 
 
-def predict_answer(source, analysis: Analysis) -> dict:
+def predict_answer(job: Job, analysis: Analysis) -> dict:
     """The original ``/predict`` answer for the most confident beat, then extras."""
+    source = job.source
     if len(analysis) == 0:
         raise ApiError(400, "No heartbeats were found in this recording, so there is nothing to classify. Check "
                             "the lead and the sampling rate, or upload a longer or cleaner recording.")
@@ -212,21 +213,22 @@ class Worker:
         with self._slots:
             return prepare(files, options)
 
-    def predict(self, job: Job, classifier) -> dict:
-        with self._slots:
-            t0 = time.perf_counter()
-            analysis = run_analysis(job, classifier)
-            answer = predict_answer(job.source, analysis)
-            log.info("predict %s: %d beats in %.3f s", job.source.name, len(analysis), time.perf_counter() - t0)
-            return answer
+    def predict(self, job: Job, classifier) -> bytes:
+        """The ``/predict`` answer as JSON bytes (validated and serialised here, off the event loop)."""
+        return self._answer(job, classifier, predict_answer, PredictResponse)
 
-    def analyze(self, job: Job, classifier) -> dict:
+    def analyze(self, job: Job, classifier) -> bytes:
+        """The ``/v1/analyze`` answer as JSON bytes."""
+        return self._answer(job, classifier, analyze_answer, AnalyzeResponse)
+
+    def _answer(self, job: Job, classifier, build, model) -> bytes:
         with self._slots:
             t0 = time.perf_counter()
             analysis = run_analysis(job, classifier)
-            answer = analyze_answer(job, analysis)
-            log.info("analyze %s: %d beats in %.3f s", job.source.name, len(analysis), time.perf_counter() - t0)
-            return answer
+            body = model.model_validate(build(job, analysis)).model_dump_json().encode()
+            log.info("%s %s: %d beats in %.3f s", model.__name__, job.source.name, len(analysis),
+                     time.perf_counter() - t0)
+            return body
 
 
 __all__ = ["SUPPORTED_EXTENSIONS", "Job", "Worker", "load_upload", "prepare", "run_analysis", "safe_name"]
