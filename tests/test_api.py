@@ -340,6 +340,18 @@ def test_other_422s(client):
     assert r.status_code in (400, 422) and list(r.json()) == ["error"]
 
 
+def test_predict_with_no_beats_found_is_400():
+    """A recording in which no beat is found has no most-confident beat: a clear 400, not an IndexError."""
+    from ecg_core.io import load
+    from ecg_core.pipeline import PATH_RHYTHM, Analysis
+
+    job = service.Job(load(KAGGLE), None, None)
+    empty = Analysis(np.array([], dtype=np.int64), np.zeros((0, len(CLASSES))), PATH_RHYTHM, 360.0, 21600)
+    with pytest.raises(service.ApiError) as err:
+        service.predict_answer(job, empty)
+    assert err.value.status == 400 and "No heartbeats were found" in err.value.message
+
+
 def test_unknown_path_and_method(client):
     assert_error(client.get("/nope"), 404, "/docs")
     assert_error(client.get("/predict"), 405, "method")
