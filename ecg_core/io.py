@@ -374,6 +374,7 @@ def _short(exc) -> str:
 def _load_wfdb_path(hea: Path, sampling_rate, lead) -> Recording:
     import wfdb
 
+    _check_signal_files(hea)
     try:
         rec = wfdb.rdrecord(str(hea.with_suffix("")), return_res=64)
     except FileNotFoundError as exc:
@@ -390,6 +391,37 @@ def _load_wfdb_path(hea: Path, sampling_rate, lead) -> Recording:
     fs, _ = _rate(rec.fs, sampling_rate)
     units = [u if u else "" for u in (rec.units or [""] * rec.n_sig)]
     return _make_recording(rec.p_signal, rec.sig_name, units, fs, True, rec.record_name or hea.stem, lead, "wfdb")
+
+
+#: Bytes per sample of the uncompressed WFDB signal formats (to spot truncated .dat files).
+_WFDB_BYTES = {"8": 1, "16": 2, "61": 2, "80": 1, "160": 2, "212": 1.5, "310": 4 / 3, "311": 4 / 3, "24": 3, "32": 4}
+
+
+def _check_signal_files(hea: Path) -> None:
+    """Refuse a missing or truncated signal file with a clear message (wfdb's own errors are cryptic)."""
+    import wfdb
+
+    try:
+        header = wfdb.rdheader(str(hea.with_suffix("")))
+    except Exception as exc:
+        raise ECGError(f"{hea.name} is not a valid WFDB header: {_short(exc)}. Use the record's own .hea file.") \
+            from None
+    if not header.sig_len or not header.file_name or getattr(header, "layout", None) == "variable":
+        return  # multi-segment records and headers without a length: let wfdb check them
+    per_file: dict[str, float] = {}
+    for fname, fmt in zip(header.file_name, header.fmt, strict=False):
+        if fname and fname != "~":
+            per_file[fname] = per_file.get(fname, 0) + _WFDB_BYTES.get(str(fmt), 0)
+    for fname, width in per_file.items():
+        path = hea.parent / fname
+        if not path.exists():
+            raise ECGError(f"The WFDB header {hea.name} refers to {fname}, which is missing. Put the signal file "
+                           "beside the .hea (or upload both files together).")
+        need = int(np.ceil(header.sig_len * width))
+        have = path.stat().st_size
+        if width and have < need:
+            raise ECGError(f"The signal file {fname} is shorter than its header {hea.name} says ({have:,} of "
+                           f"{need:,} bytes): it is truncated or belongs to another record. Use the complete .dat.")
 
 
 def load_files(files: Mapping[str, bytes], *, sampling_rate: float | None = None,
@@ -602,6 +634,9 @@ def _read_table(text: str, name: str) -> _Table:
     if frame.shape[0] == 0:
         what = f"a header ({', '.join(names)})" if header else "no rows"
         raise ECGError(f"{name} has {what} but no data rows. Upload a file with ECG samples.")
+    if not header and frame.shape[0] == 1 and frame.shape[1] > MAX_LEADS and frame.shape[1] != BEAT_WINDOW:
+        frame = frame.T.reset_index(drop=True)  # one recording written as a single row
+        frame.columns = [0]
     ncol = frame.shape[1]
     names = [n.strip("'\" ") for n in names] + [""] * max(0, ncol - len(names))
     units = units + [""] * max(0, ncol - len(units))
@@ -722,13 +757,9 @@ def _load_table(data: bytes, name: str, sampling_rate, lead) -> Recording | Segm
         cols = ", ".join(repr(n) for n in table.names if n) or "none"
         raise ECGError(f"{name} has no numeric signal column (columns: {cols}). Upload a table with the ECG samples "
                        "as numbers, one column per lead.")
-    n_rows = len(table.columns[0])
     if len(signal_idx) > MAX_LEADS and time_s is None:
         matrix = np.column_stack([arrays[j] for j in signal_idx])
-        if n_rows == 1 and matrix.shape[1] != BEAT_WINDOW:
-            signal_idx, arrays = [signal_idx[0]], {signal_idx[0]: matrix[0]}  # one recording written as a row
-        else:
-            return _segments(matrix, name)
+        return _segments(matrix, name)
     file_rate = table.file_rate
     if time_s is not None:
         file_rate = _rate_from_time(time_s, repr(table.names[time_col]) if table.names[time_col] else "1")

@@ -30,7 +30,7 @@ import wfdb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ecg_core.config import AAMI_MAP, BEAT_WINDOW
+from ecg_core.config import AAMI_MAP, BEAT_WINDOW  # noqa: E402
 
 RECORD = "208"
 NAME = "208_excerpt"

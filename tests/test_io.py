@@ -458,12 +458,21 @@ def test_hea_without_dat(tmp_path):
         load(EXAMPLE_HEA.read_bytes(), filename="208_excerpt.hea")
 
 
+def test_truncated_dat():
+    files = {"208_excerpt.hea": EXAMPLE_HEA.read_bytes(),
+             "208_excerpt.dat": (EXAMPLES_DIR / "208_excerpt.dat").read_bytes()[:100_000]}
+    with pytest.raises(ECGError, match=r"208_excerpt\.dat is shorter than its header .* truncated"):
+        load_files(files)
+
+
 def test_corrupt_wfdb_header(tmp_path):
     with pytest.raises(ECGError, match="not a valid WFDB header"):
         load_files({"x.hea": b"this is not a header\n", "x.dat": b"\x00" * 30})
     write(tmp_path, "y.dat", b"\x00\x01")
-    with pytest.raises(ECGError, match="WFDB record y"):
+    with pytest.raises(ECGError, match="truncated"):
         load(write(tmp_path, "y.hea", "y 1 360 1000\ny.dat 212 200 11 1024 0 0 0 ECG\n"))
+    with pytest.raises(ECGError, match="not a valid WFDB header"):
+        load(write(tmp_path, "z.hea", "z one 360 1000\ny.dat 212 200 11 1024 0 0 0 ECG\n"))
 
 
 def test_corrupt_edf(tmp_path):
