@@ -105,7 +105,7 @@ BASELINE_S = 0.2
 
 #: A detection less than ``PWAVE_S`` before a steeper one with over 1/``PWAVE_RATIO`` times its energy is a P wave.
 PWAVE_S = 0.25
-PWAVE_RATIO = 0.7
+PWAVE_RATIO = 0.8
 #: Half-width (s) of the window in which a candidate's steepest slope is measured.
 SLOPE_HALF_S = 0.03
 
@@ -150,17 +150,29 @@ def _qrs_energy(x: np.ndarray, fs: float, p: dict):
     """
     q = max(1, int(fs // DETECTION_FS))
     n = x.size // q
-    low = x[: n * q].reshape(n, q).mean(axis=1) if q > 1 else x
+    if q > 1:
+        low = x[0: n * q: q].copy()
+        for k in range(1, q):
+            low += x[k: n * q: q]
+        low *= 1.0 / q
+    else:
+        low = x
     fs_d = fs / q
     qrs = bandpass(low, fs_d, lowcut=p["lowcut"], highcut=min(p["highcut"], 0.45 * fs_d))
     slope = np.empty_like(qrs)
-    slope[1:-1] = (qrs[2:] - qrs[:-2]) * 0.5
+    np.subtract(qrs[2:], qrs[:-2], out=slope[1:-1])
     slope[0], slope[-1] = slope[1], slope[-2]
-    w = max(1, int(round(INTEGRATION_S * fs_d)))
-    c = np.concatenate(([0.0], np.cumsum(slope * slope)))
-    start = np.clip(np.arange(n) - w // 2, 0, n)
-    stop = np.clip(np.arange(n) - w // 2 + w, 0, n)
-    energy = np.sqrt(np.maximum(c[stop] - c[start], 0.0) / w)  # RMS slope: amplitude domain
+    w = min(max(1, int(round(INTEGRATION_S * fs_d))), n)
+    c = np.empty(n + 1)
+    c[0] = 0.0
+    np.cumsum(slope * slope, out=c[1:])
+    # centred moving sum over w samples: energy[i] = c[i - w//2 + w] - c[i - w//2], clipped at the ends
+    a = w // 2
+    energy = np.empty(n)
+    energy[a: n - w + a + 1] = c[w:] - c[: n - w + 1]
+    energy[:a] = c[np.arange(a) - a + w] - c[0]
+    energy[n - w + a + 1:] = c[n] - c[np.arange(n - w + a + 1, n) - a]
+    np.sqrt(np.maximum(energy, 0.0, out=energy) * (0.25 / w), out=energy)  # RMS slope: amplitude domain
     return low, energy, fs_d, q
 
 
