@@ -87,7 +87,7 @@ async def _read(files: list[UploadFile]) -> dict[str, bytes]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app (``settings`` default: from the environment)."""
     settings = settings or Settings.from_env()
-    holder = ModelHolder(settings.model_path)
+    holder = ModelHolder(settings.model_path, lock=settings.predict_lock)
     worker = Worker(settings.max_concurrent)
     card_path = settings.model_path.parent / MODEL_CARD_JSON.name
 

@@ -7,6 +7,7 @@ requests that need the model meanwhile wait for it (up to ``Settings.model_wait_
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -27,9 +28,9 @@ class LockedClassifier:
     serialised (loading, filtering, detection and plotting of other requests go on meanwhile).
     """
 
-    def __init__(self, classifier):
+    def __init__(self, classifier, *, lock: bool = True):
         self._classifier = classifier
-        self._lock = threading.Lock()
+        self._lock = threading.Lock() if lock else contextlib.nullcontext()
         self.version = classifier.version
 
     def predict(self, beats):
@@ -44,8 +45,9 @@ class LockedClassifier:
 class ModelHolder:
     """Loads the classifier once (``start``), hands it out (``get``), reports readiness."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, lock: bool = True):
         self.path = Path(path)
+        self.lock = lock
         self._future: Future | None = None
         self._start_lock = threading.Lock()
         self.load_seconds: float | None = None
@@ -63,7 +65,7 @@ class ModelHolder:
         try:
             from ecg_core.model import load_classifier
 
-            classifier = LockedClassifier(load_classifier(self.path))
+            classifier = LockedClassifier(load_classifier(self.path), lock=self.lock)
         except ECGError as exc:
             log.error("classifier not available: %s", exc)
             self._future.set_exception(exc)

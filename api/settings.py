@@ -9,6 +9,7 @@
                                 beside it); default ``config.MODEL_PATH``
 ``ECG_API_MAX_CONCURRENT``      analyses run at once (others queue); default 4
 ``ECG_API_MODEL_WAIT_S``        how long a request waits for the model while it loads; 120
+``ECG_API_PREDICT_LOCK``        ``1`` (default): one network evaluation at a time; ``0``: none
 ==============================  ===========================================================
 """
 
@@ -55,6 +56,7 @@ class Settings:
     model_path: Path = config.MODEL_PATH
     max_concurrent: int = 4
     model_wait_s: float = 120.0
+    predict_lock: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -71,4 +73,8 @@ class Settings:
             kwargs["max_concurrent"] = _parse_positive("ECG_API_MAX_CONCURRENT", v)
         if v := env.get("ECG_API_MODEL_WAIT_S", "").strip():
             kwargs["model_wait_s"] = _parse_positive("ECG_API_MODEL_WAIT_S", v, float)
+        if v := env.get("ECG_API_PREDICT_LOCK", "").strip().lower():
+            if v not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
+                raise ValueError(f"ECG_API_PREDICT_LOCK={v!r} must be 1 or 0.")
+            kwargs["predict_lock"] = v in ("1", "true", "yes", "on")
         return cls(**kwargs)

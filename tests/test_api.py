@@ -420,7 +420,9 @@ def test_settings_from_env():
                            "ECG_API_MAX_CONCURRENT": "2"})
     assert s.max_upload_bytes == 50 * 1024**2 and s.cors_origins == ("https://a.org", "https://b.org")
     assert s.max_concurrent == 2 and Settings.from_env({}).cors_origins == ()
+    assert Settings.from_env({}).predict_lock is True
+    assert Settings.from_env({"ECG_API_PREDICT_LOCK": "0"}).predict_lock is False
     for bad in ({"ECG_API_MAX_UPLOAD_BYTES": "lots"}, {"ECG_API_MAX_UPLOAD_BYTES": "-1"},
-                {"ECG_API_MAX_CONCURRENT": "0"}):
+                {"ECG_API_MAX_CONCURRENT": "0"}, {"ECG_API_PREDICT_LOCK": "maybe"}):
         with pytest.raises(ValueError):
             Settings.from_env(bad)
