@@ -129,6 +129,13 @@ def test_model_card(client):
     assert r.json() == json.loads((SETTINGS.model_path.parent / MODEL_CARD_JSON.name).read_text())
 
 
+def test_model_card_with_undefined_figures_is_valid_json(tmp_path):
+    (tmp_path / MODEL_CARD_JSON.name).write_text('{"version": "x", "cv": {"F": {"ppv": NaN, "f1": Infinity}}}')
+    with TestClient(create_app(Settings(model_path=tmp_path / "beat_classifier.keras"))) as c:
+        r = c.get("/v1/model")
+    assert r.status_code == 200 and r.json() == {"version": "x", "cv": {"F": {"ppv": None, "f1": None}}}
+
+
 def test_model_card_missing_is_503():
     with TestClient(create_app(Settings(model_path=Path("/nonexistent/model.keras")))) as c:
         assert_error(c.get("/v1/model"), 503, "model card")
