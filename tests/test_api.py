@@ -275,6 +275,11 @@ def test_unreadable_content_is_400(client, endpoint, name, data, word):
     assert_error(client.post(endpoint, files={"file": (name, data)}), 400, word)
 
 
+@pytest.mark.parametrize("content_type", ["multipart/form-data", "multipart/form-data; boundary=XX"])
+def test_malformed_multipart_is_400(client, content_type):
+    assert_error(client.post("/predict", content=b"garbage", headers={"content-type": content_type}), 400, "multipart")
+
+
 def test_wfdb_header_without_dat_is_400(client):
     assert_error(client.post("/v1/analyze", files=upload(HEA)), 400, ".dat")
 
