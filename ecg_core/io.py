@@ -510,6 +510,8 @@ def _canonical_unit(unit) -> str:
 
 
 # --------------------------------------------------------------------------------------------- text tables
+#: Rows of a clock-string time column parsed to check the rate and the regularity.
+_TIME_SUBSAMPLE = 4001
 _TIME_STR = re.compile(r"^\s*(?:(\d+):)?(\d+):(\d+(?:\.\d*)?)\s*$")
 _NUMBER = re.compile(r"^\s*[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?\s*$|^\s*(nan|NaN|NA|n/a|)\s*$")
 _INDEX_NAME = re.compile(r"^(sample ?#?|samples?|sample[ _]?(no|nr|num|number|index)|index|idx|n|#|no|nr|"
@@ -524,7 +526,8 @@ _SEGMENT_NAME = re.compile(r"^sample[_ ]?(\d+)$", re.IGNORECASE)
 _KAGGLE_ANN_HEADER = re.compile(r"^\s*Time\s+Sample\s*#\s+Type", re.IGNORECASE)
 
 
-def _decode(data: bytes, name: str) -> str:
+def _decode(data: bytes, name: str) -> tuple[str, str]:
+    """Check that ``data`` is a text table; return its text and encoding."""
     head = data[:8192]
     if not data.strip():
         raise ECGError(f"{name} is empty. Upload a file with ECG samples.")
@@ -541,9 +544,9 @@ def _decode(data: bytes, name: str) -> str:
         raise ECGError(f"{name} is a binary file, not a text table of ECG samples. Upload a CSV/TXT file, a WFDB "
                        "record (.hea + .dat) or an EDF file.")
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig"), "utf-8-sig"
     except UnicodeDecodeError:
-        return data.decode("latin-1")  # header text in a legacy encoding; numbers are ASCII anyway
+        return data.decode("latin-1"), "latin-1"  # header text in a legacy encoding; numbers are ASCII anyway
 
 
 def _split(line: str, sep: str | None) -> list[str]:
@@ -586,7 +589,8 @@ class _Table:
     n_lines_before: int
 
 
-def _read_table(text: str, name: str) -> _Table:
+def _read_table(data: bytes, name: str) -> _Table:
+    text, encoding = _decode(data, name)
     head = text[:200_000].splitlines()
     skip = 0
     file_rate = None
@@ -623,9 +627,9 @@ def _read_table(text: str, name: str) -> _Table:
             seen += 1
         lines_before += 1
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=r"\s+" if sep is None else sep, header=None, skiprows=lines_before,
-                            decimal=decimal, quotechar=quote, skipinitialspace=True, engine="c", low_memory=False,
-                            skip_blank_lines=True, comment=None, na_values=["n/a", "N/A", "-"], dtype=None)
+        frame = pd.read_csv(io.BytesIO(data), sep=r"\s+" if sep is None else sep, header=None, skiprows=lines_before,
+                            encoding=encoding, decimal=decimal, quotechar=quote, skipinitialspace=True, engine="c",
+                            low_memory=False, skip_blank_lines=True, na_values=["n/a", "N/A", "-"])
     except pd.errors.EmptyDataError:
         frame = pd.DataFrame()
     except pd.errors.ParserError as exc:
@@ -664,11 +668,17 @@ def _numeric(col: pd.Series, colname: str, table: _Table, required: bool):
 def _time_seconds(col, colname: str, unit_hint: str):
     """Time column -> seconds, or None when it is not a time column."""
     if not pd.api.types.is_numeric_dtype(col.dtype):
-        parts = col.astype("string").str.extract(_TIME_STR)
-        if parts.isna().all(axis=None) or parts[1].isna().any():
+        values = col.to_numpy(dtype=object)
+        if not all(isinstance(v, str) and _TIME_STR.match(v) for v in values[:: max(1, values.size // 1000)]):
             return None
-        parts = parts.astype(float).fillna(0.0)
-        return (parts[0] * 3600 + parts[1] * 60 + parts[2]).to_numpy()
+        # [h:]m:ss.sss, as PhysioNet's exports write it. Parsing 650,000 clock strings takes seconds, and only
+        # the rate and the regularity are needed: parse an even subsample (first and last rows included).
+        rows = np.unique(np.linspace(0, values.size - 1, min(values.size, _TIME_SUBSAMPLE)).round().astype(np.int64))
+        try:
+            t = np.fromiter((_clock_seconds(v) for v in values[rows]), dtype=np.float64, count=rows.size)
+        except (AttributeError, ValueError):
+            return None
+        return (t, rows) if rows.size < values.size else t
     t = col.to_numpy(dtype=np.float64, na_value=np.nan)
     if t.size < 2 or not np.isfinite(t).all():
         return None
@@ -684,6 +694,15 @@ def _time_seconds(col, colname: str, unit_hint: str):
     return t / 1000.0 if 1.0 / step < 50 else t
 
 
+def _clock_seconds(text: str) -> float:
+    parts = text.split(":")
+    if len(parts) == 2:
+        return int(parts[0]) * 60 + float(parts[1])
+    if len(parts) == 3:
+        return int(parts[0]) * 3600 + int(parts[1]) * 60 + float(parts[2])
+    raise ValueError(text)
+
+
 def _time_unit(name: str, unit: str) -> str:
     s = f"{name} {unit}".casefold()
     if re.search(r"ms|msec|milli", s):
@@ -693,20 +712,27 @@ def _time_unit(name: str, unit: str) -> str:
     return ""
 
 
-def _rate_from_time(t: np.ndarray, colname: str) -> float:
+def _rate_from_time(t, colname: str) -> float:
+    """Sampling rate from a time column in seconds: all its values, or ``(values, rows)`` of a subsample."""
+    subsample = isinstance(t, tuple)
+    t, rows = t if subsample else (t, np.arange(len(t)))
     dt = np.diff(t)
     if (dt < 0).any():
-        row = int(np.flatnonzero(dt < 0)[0]) + 2
+        row = int(rows[np.flatnonzero(dt < 0)[0] + 1]) + 1
         raise ECGError(f"The time column {colname} goes backwards at data row {row}. Sort the file by time or remove "
                        "the time column and give the sampling rate.")
-    mean = (t[-1] - t[0]) / (t.size - 1)
+    mean = (t[-1] - t[0]) / (rows[-1] - rows[0])
     if mean <= 0:
         raise ECGError(f"The time column {colname} does not advance. Remove it and give the sampling rate.")
-    resolution = np.min(dt[dt > 0]) if (dt > 0).any() else mean
-    if dt.max() > 2 * mean + resolution:
-        row = int(np.argmax(dt)) + 2
-        raise ECGError(f"The time column {colname} jumps from {t[row - 2]:g} to {t[row - 1]:g} s at data row {row}: "
-                       "samples are missing. Upload an evenly sampled recording (or the parts separately).")
+    step = dt / np.diff(rows)
+    resolution = np.min(dt[dt > 0]) if (dt > 0).any() and not subsample else mean
+    # in a subsample, a few missing samples hide in the mean step, but they delay every later time stamp
+    late = np.abs(t - t[0] - (rows - rows[0]) * mean).max() if subsample else 0.0
+    if step.max() > 2 * mean + resolution or late > 2 * mean + resolution:
+        k = int(np.argmax(step)) + 1
+        raise ECGError(f"The time column {colname} jumps from {t[k - 1]:g} to {t[k]:g} s near data row "
+                       f"{int(rows[k]) + 1}: samples are missing. Upload an evenly sampled recording (or the parts "
+                       "separately).")
     fs = 1.0 / mean
     # times are printed with limited resolution: snap to a whole rate within 0.05%
     return float(round(fs)) if abs(fs - round(fs)) <= 5e-4 * fs else fs
@@ -720,7 +746,7 @@ def _is_index(values: np.ndarray) -> bool:
 
 
 def _load_table(data: bytes, name: str, sampling_rate, lead) -> Recording | Segments:
-    table = _read_table(_decode(data, name), name)
+    table = _read_table(data, name)
     seg_cols = [j for j, n in enumerate(table.names) if _SEGMENT_NAME.match(n)]
     if table.header and len(seg_cols) >= 2:
         return _segments_from_table(table, seg_cols, name)
@@ -742,7 +768,7 @@ def _load_table(data: bytes, name: str, sampling_rate, lead) -> Recording | Segm
             numeric = pd.api.types.is_numeric_dtype(col.dtype)
             if named_time or not (numeric and _is_index(col.to_numpy(dtype=np.float64, na_value=np.nan))):
                 t = _time_seconds(col, label, _time_unit(nm, unit))
-                if t is not None and (named_time or np.all(np.diff(t) > 0)):
+                if t is not None and (named_time or np.all(np.diff(t[0] if isinstance(t, tuple) else t) > 0)):
                     time_col, time_s = j, t
                     continue
         values = _numeric(col, label, table, required=False)
@@ -819,7 +845,7 @@ def load_annotations(source, *, filename: str | None = None, sampling_rate: floa
     hint = "Give a WFDB annotation file (.atr) or a Kaggle NNNannotations.txt."
     with _one_message(f"the annotations {name}{ext}", hint):
         if ext in (".txt", ".csv", ".tsv", ".tab"):
-            return _kaggle_annotations(_decode(_data(data, path), name), name, sampling_rate)
+            return _kaggle_annotations(_decode(_data(data, path), name)[0], name, sampling_rate)
         if ext in (".hea", ".dat", ".edf"):
             raise ECGError(f"{name}{ext} is a recording, not an annotation file. Give the reference annotations "
                            "(.atr or NNNannotations.txt).")
@@ -827,7 +853,7 @@ def load_annotations(source, *, filename: str | None = None, sampling_rate: floa
         if not raw.strip():
             raise ECGError(f"{name}{ext} is empty. Upload the reference annotation file (.atr or annotations.txt).")
         if _KAGGLE_ANN_HEADER.match(raw[:200].decode("latin-1")):
-            return _kaggle_annotations(_decode(raw, name), name, sampling_rate)
+            return _kaggle_annotations(_decode(raw, name)[0], name, sampling_rate)
         return _wfdb_annotations(raw, path, name, ext or ".atr", sampling_rate)
 
 

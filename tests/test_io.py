@@ -172,15 +172,18 @@ def test_headerless_time_column(tmp_path):
     assert rec.sampling_rate == 1000 and rec.sampling_rate_from_file and rec.signals.shape == (len(x), 1)
 
 
-def test_physionet_export_with_time_strings_and_units_row(tmp_path):
-    x = ecg_like(leads=2)
+@pytest.mark.parametrize("seconds", [10, 70])  # 70 s: more rows than the time subsample, minutes roll over
+def test_physionet_export_with_time_strings_and_units_row(tmp_path, seconds):
+    x = ecg_like(seconds=seconds, leads=2)
     lines = ["'Elapsed time','MLII','V5'", "'hh:mm:ss.mmm','mV','mV'"]
     for i, row in enumerate(x):
         ms = round(i * 1000 / 360)
         lines.append(f"'{ms // 60000}:{ms % 60000 / 1000:06.3f}',{row[0]:.3f},{row[1]:.3f}")
     rec = load(write(tmp_path, "r.csv", "\n".join(lines)))
     assert rec.sampling_rate == 360 and rec.sampling_rate_from_file
-    assert rec.lead_names == ("MLII", "V5") and rec.units == "mV"
+    assert rec.lead_names == ("MLII", "V5") and rec.units == "mV" and rec.signals.shape == (len(x), 2)
+    with pytest.raises(ECGError, match="samples are missing"):
+        load(write(tmp_path, "gap.csv", "\n".join(lines[:1000] + lines[1000 + 360:])))  # 1 s cut out
 
 
 def test_rate_comment_and_units_in_name(tmp_path):
