@@ -189,8 +189,9 @@ def _decide(t, h, s, fs_d, p, init_signal, init_noise):
     sb = p["searchback"]
     mid = LEVEL_BEATS // 2
     h_arr, t_arr, s_arr = np.asarray(h), np.asarray(t), np.asarray(s)
-    qrs_peaks = [init_signal] * LEVEL_BEATS
+    qrs_peaks = [init_signal] * LEVEL_BEATS  # ring buffers of the last peak heights
     noise_peaks = [init_noise] * LEVEL_BEATS
+    kq = kn = 0
     spk, npk = init_signal, init_noise
     level = npk + thr * (spk - npk)
     beats: list[int] = []
@@ -213,8 +214,8 @@ def _decide(t, h, s, fs_d, p, init_signal, init_noise):
                 gap[(t_arr[lo:i] - last_t < twave) & (s_arr[lo:i] < 0.5 * last_s)] = 0.0
                 j = lo + int(np.argmax(gap))
                 if gap[j - lo] > SEARCHBACK_FRACTION * level:
-                    qrs_peaks.append(h[j])
-                    del qrs_peaks[0]
+                    qrs_peaks[kq] = h[j]
+                    kq = (kq + 1) % LEVEL_BEATS
                     spk = sorted(qrs_peaks)[mid]
                     level = npk + thr * (spk - npk)
                     rr.append(t[j] - last_t)
@@ -235,8 +236,8 @@ def _decide(t, h, s, fs_d, p, init_signal, init_noise):
                 if rr:
                     rr.pop()
                 last_t = t[beats[-1]] if beats else -1e18
-            qrs_peaks.append(hi)
-            del qrs_peaks[0]
+            qrs_peaks[kq] = hi
+            kq = (kq + 1) % LEVEL_BEATS
             spk = sorted(qrs_peaks)[mid]
             level = npk + thr * (spk - npk)
             if beats:
@@ -246,8 +247,8 @@ def _decide(t, h, s, fs_d, p, init_signal, init_noise):
             beats.append(i)
             last_t, last_s, last_i = ti, s[i], i
         else:
-            noise_peaks.append(hi)
-            del noise_peaks[0]
+            noise_peaks[kn] = hi
+            kn = (kn + 1) % LEVEL_BEATS
             npk = sorted(noise_peaks)[mid]
             level = npk + thr * (spk - npk)
         i += 1
@@ -277,7 +278,8 @@ def _locate(x: np.ndarray, low: np.ndarray, q: int, centres: np.ndarray, fs: flo
     win = (raw[:, :-2] + raw[:, 1:-1] + raw[:, 2:]) * (1.0 / 3.0)
     idx = idx[:, 1:-1]
     b = max(1, int(round(BASELINE_S * fs / q)))
-    base = np.median(low[_window_index(centres // q, b, b, low.size)], axis=1)
+    around = low[_window_index(centres // q, b, b, low.size)[:, ::2]]
+    base = np.partition(around, around.shape[1] // 2, axis=1)[:, around.shape[1] // 2]
     win -= base[:, None]
     up = win.max(axis=1)
     down = -win.min(axis=1)

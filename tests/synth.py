@@ -50,6 +50,8 @@ def synthetic_ecg(
     qrs_width_s: float = 0.09,
     rr_jitter: float = 0.03,
     pvc_every: int = 0,
+    pause_every: int = 0,
+    pause_s: float = 3.0,
     paced: bool = False,
     baseline_wander_mv: float = 0.0,
     noise_mv: float = 0.0,
@@ -75,6 +77,8 @@ def synthetic_ecg(
         Every ``pvc_every``-th beat is a premature (coupling 0.6 RR), wide (140 ms), inverted
         and 1.5x taller ventricular beat without a P wave, followed by a compensatory pause;
         0 for none.
+    pause_every, pause_s : int, float
+        Every ``pause_every``-th RR interval is a pause (sinus arrest) of ``pause_s`` seconds; 0 for none.
     paced : bool
         Each beat is a paced beat: a 2-ms pacing spike 40 ms before a wide (140 ms) QRS.
     baseline_wander_mv, noise_mv, mains_mv : float
@@ -107,6 +111,8 @@ def synthetic_ecg(
             step *= 0.6
         elif is_v:
             step *= 1.4
+        if pause_every and k % pause_every == 0:
+            step = pause_s
         now += max(step, 0.2)
     for rt, is_v in zip(r_times, ventricular, strict=True):
         rr = rr_mean

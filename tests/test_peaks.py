@@ -68,6 +68,13 @@ def test_premature_wide_inverted_ventricular_beats():
     _check(syn, peaks)
 
 
+@pytest.mark.parametrize("noise_mv", [0.0, 0.05])
+def test_long_pauses_add_no_false_beats(noise_mv):
+    syn = synthetic_ecg(90, 360, 55, seed=8, pause_every=6, pause_s=4.5, noise_mv=noise_mv, p_amplitude=0.2)
+    assert np.diff(syn.r_peaks).max() >= 4 * 360
+    _check(syn, detect_r_peaks(syn.signal, 360))
+
+
 def test_paced_beats_are_found_once():
     syn = synthetic_ecg(60, 360, 70, seed=7, paced=True, noise_mv=0.02)
     _check(syn, detect_r_peaks(syn.signal, 360), tol_s=0.05)
