@@ -324,3 +324,19 @@ def detection_check(ann, sampling_rate: float, peaks):
     missed = np.delete(ref_s, pairs[:, 0]) if ref_s.size else ref_s
     extra = np.delete(det, pairs[:, 1]) if det.size else det
     return score, missed, extra
+
+
+@st.cache_resource(max_entries=48, show_spinner=False)
+def _figure(builder: str, key, _args: tuple, _kwargs: dict):
+    from ecg_core import plotting
+
+    return getattr(plotting, builder)(*_args, **_kwargs)
+
+
+def cached_figure(builder: str, key, *args, **kwargs):
+    """``ecg_core.plotting.<builder>(*args, **kwargs)``, built once per ``key`` (never mutate the result).
+
+    For figures that depend only on the analysed recording (``key``), so a click or a filter
+    does not rebuild them.
+    """
+    return _figure(builder, key, args, kwargs)

@@ -204,6 +204,8 @@ analysis = res.analysis
 labels = analysis.labels if analysis is not None else None
 conf = analysis.confidence if analysis is not None else None
 custom = res.params != dict(app.detector_defaults())
+#: figures that depend only on the analysed recording are built once per (recording, settings, model)
+fig_key = (res.key, analysis.model_version if analysis is not None else None)
 st.markdown(
     f"**{res.upload.name}** · " + (app.EXAMPLE_NOTE if res.upload.example else "uploaded file")
     + f" · lead **{res.lead}** · {fs:g} Hz " + ("(from the file)" if res.rate_from_file else "(set above)")
@@ -262,10 +264,10 @@ st.subheader("ECG trace")
 st.caption("Overview of the whole recording (drag the range slider below it). Click a beat to inspect it; "
            "★ marks the most confident beat overall and of each class.")
 st.plotly_chart(
-    plotting.trace_figure(res.signal, fs, peaks=peaks, labels=labels, confidence=conf, highlights=highlights,
-                          selected=selected, units=res.units, rangeslider=True, height=300,
-                          title="Whole recording (downsampled)" if len(res.signal) > plotting.MAX_TRACE_POINTS
-                          else "Whole recording"),
+    app.cached_figure("trace_figure", ("overview", fig_key), res.signal, fs, peaks=peaks, labels=labels,
+                      confidence=conf, highlights=highlights, units=res.units, rangeslider=True, height=300,
+                      title="Whole recording (downsampled)" if len(res.signal) > plotting.MAX_TRACE_POINTS
+                      else "Whole recording"),
     key="trace_overview", on_select=lambda: _on_chart_select("trace_overview"), selection_mode="points",
     config={"displaylogo": False},
 )
@@ -363,10 +365,11 @@ st.dataframe(
 if analysis is not None and len(analysis):
     st.subheader("Classes and rhythm")
     g1, g2 = st.columns(2)
-    g1.plotly_chart(plotting.class_counts_figure(summary.counts), key="class_counts", config={"displaylogo": False})
-    g2.plotly_chart(plotting.confidence_figure(labels, conf, threshold=LOW_CONFIDENCE), key="confidence_dist",
+    g1.plotly_chart(app.cached_figure("class_counts_figure", fig_key, summary.counts), key="class_counts",
                     config={"displaylogo": False})
-st.plotly_chart(plotting.tachogram_figure(peaks, fs, labels, selected=selected), key="tachogram",
+    g2.plotly_chart(app.cached_figure("confidence_figure", fig_key, labels, conf, threshold=LOW_CONFIDENCE),
+                    key="confidence_dist", config={"displaylogo": False})
+st.plotly_chart(app.cached_figure("tachogram_figure", fig_key, peaks, fs, labels), key="tachogram",
                 on_select=lambda: _on_chart_select("tachogram"), selection_mode="points",
                 config={"displaylogo": False})
 

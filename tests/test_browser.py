@@ -1,0 +1,144 @@
+"""Real-browser test: Playwright drives Debian's Chromium (headless) against ``streamlit run``.
+
+Opens the app, uploads the Kaggle-layout example CSV through the file input, waits for the
+chart, checks the beat count and the classes shown, clicks a beat, moves a detector slider, and
+saves screenshots in ``test-artifacts/browser`` (or ``$ARTIFACT_DIR``). Prints the measured times
+(upload -> results, slider -> redraw). With the shared MIT-BIH data present, it also times a full
+30-min record.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+from screenshots import CHROMIUM, chromium_page, full_screenshot, streamlit_server, wait_idle
+
+from ecg_core import config
+from ecg_core import io as ecg_io
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+if not CHROMIUM.exists():
+    pytest.skip("Debian's Chromium (/usr/bin/chromium) is not installed; .ci/run installs it",
+                allow_module_level=True)
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(os.environ.get("ARTIFACT_DIR", ROOT / "test-artifacts")) / "browser"
+SHARED_208 = ROOT.parent / "shared" / "data" / "mitdb" / "208.hea"
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    with streamlit_server() as url:
+        yield url
+
+
+@pytest.fixture()
+def page():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with chromium_page(width=1400, height=1000) as p:
+        yield p
+
+
+def metric(page, label: str, *, timeout: float = 60.0) -> str:
+    """The value of the metric called ``label`` (waits for it to appear)."""
+    handle = page.wait_for_function(
+        """(label) => { for (const m of document.querySelectorAll("[data-testid='stMetric']")) {
+             const l = m.querySelector("[data-testid='stMetricLabel']")?.innerText.trim();
+             if (l === label) return m.querySelector("[data-testid='stMetricValue']")?.innerText.trim(); }
+           return null; }""", arg=label, timeout=timeout * 1000)
+    return handle.json_value()
+
+
+def chart_traces(page, key: str) -> list[str]:
+    return page.evaluate(f"() => document.querySelector('.st-key-{key} .js-plotly-plot').data.map(t => t.name)")
+
+
+def upload_and_wait(page, files: list[Path], *, timeout: float = 120.0) -> float:
+    """Upload through the recording file input; seconds until the new results are on screen."""
+    page.locator(".st-key-analyse_upload input[type=file]").set_input_files([str(f) for f in files])
+    t0 = time.perf_counter()
+    page.wait_for_function("() => document.body.innerText.includes('uploaded file')", timeout=timeout * 1000)
+    wait_idle(page, timeout=timeout, settle=0.2)
+    page.wait_for_selector(".st-key-trace_detail .js-plotly-plot")
+    return time.perf_counter() - t0 - 0.2
+
+
+def click_beat(page, key: str, beat_index_in_trace: int = 3) -> int:
+    """Click one R-peak marker of a chart; returns the beat number it carries."""
+    target = page.evaluate(
+        """([key, i]) => { const gd = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+             const k = gd.data.findIndex(t => t.mode === 'markers' && t.customdata && t.customdata.length > i);
+             const fd = gd._fullData[k], pt = {x: fd.x[i], y: fd.y[i]}, L = gd._fullLayout;
+             const box = gd.getBoundingClientRect();
+             return {beat: Number(gd.data[k].customdata[i][0]),
+                     x: box.left + L._size.l + L.xaxis.l2p(pt.x), y: box.top + L._size.t + L.yaxis.l2p(pt.y)}; }""",
+        [key, beat_index_in_trace])
+    page.mouse.move(target["x"], target["y"])
+    page.wait_for_timeout(300)
+    page.mouse.click(target["x"], target["y"])
+    return target["beat"]
+
+
+def test_upload_kaggle_csv_and_explore(app_url, page):
+    page.goto(app_url)
+    wait_idle(page)
+    assert "bundled example" in page.inner_text("body")
+    page.screenshot(path=str(ARTIFACTS / "01_example.png"))
+
+    seconds = upload_and_wait(page, [config.EXAMPLES_DIR / "208_excerpt.csv"])
+    print(f"\nupload -> results (Kaggle CSV, 60 s of ECG): {seconds:.2f} s")
+    reference = int((ecg_io.load_annotations(config.EXAMPLES_DIR / "208_excerpt_annotations.txt").sample
+                     < 60 * 360).sum())
+    beats = int(metric(page, "Beats"))
+    assert abs(beats - reference) <= 4, (beats, reference)
+    names = chart_traces(page, "trace_overview")
+    if config.MODEL_PATH.exists():
+        shown = {n for n in names if n in config.CLASSES}
+        assert {"N", "VEB"} <= shown, names
+        labels = page.locator("[data-testid='stMetricLabel']").all_inner_texts()
+        assert {"N", "VEB"} <= {m.split(" ·")[0] for m in labels}
+    else:
+        assert "R-peaks" in names
+    full_screenshot(page, ARTIFACTS / "02_uploaded.png")
+    page.set_viewport_size({"width": 1400, "height": 1000})
+
+    page.locator(".st-key-trace_detail").scroll_into_view_if_needed()
+    wait_idle(page)
+    beat = click_beat(page, "trace_detail")
+    page.wait_for_function(f"() => document.body.innerText.includes('Beat #{beat}')", timeout=30_000)
+    wait_idle(page)
+    page.locator(".st-key-beat_view").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "03_clicked_beat.png"))
+    assert re.search(rf"Beat #{beat}\b", page.inner_text("body"))
+
+
+def test_tune_slider_redraw(app_url, page):
+    page.goto(f"{app_url}/tune")
+    wait_idle(page)
+    before = int(metric(page, "Beats found"))
+    thumb = page.locator(".st-key-tune_threshold input[type=range]")
+    thumb.focus()
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        thumb.press("End" if not times else "ArrowLeft")
+        wait_idle(page, settle=0.2)
+        times.append(time.perf_counter() - t0 - 0.2)
+    after = int(metric(page, "Beats found"))
+    page.screenshot(path=str(ARTIFACTS / "04_tune.png"))
+    print(f"\nslider -> redraw (tune page, 5-min example): {', '.join(f'{t:.2f}' for t in times)} s")
+    assert after < before
+
+
+@pytest.mark.skipif(not SHARED_208.exists(), reason="needs the shared MIT-BIH data (../shared/data/mitdb)")
+def test_thirty_minute_record_timing(app_url, page):
+    page.goto(app_url)
+    wait_idle(page)
+    seconds = upload_and_wait(page, [SHARED_208, SHARED_208.with_suffix(".dat")])
+    print(f"\nupload -> results (MIT-BIH 208, 30 min, WFDB pair): {seconds:.2f} s")
+    assert int(metric(page, "Beats")) > 2500
+    full_screenshot(page, ARTIFACTS / "05_thirty_minutes.png")
