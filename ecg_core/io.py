@@ -669,7 +669,8 @@ def _time_seconds(col, colname: str, unit_hint: str):
     """Time column -> seconds, or None when it is not a time column."""
     if not pd.api.types.is_numeric_dtype(col.dtype):
         values = col.to_numpy(dtype=object)
-        if not all(isinstance(v, str) and _TIME_STR.match(v) for v in values[:: max(1, values.size // 1000)]):
+        probe = values[:: max(1, values.size // 1000)]
+        if values.size < 2 or not all(isinstance(v, str) and _TIME_STR.match(v) for v in probe):
             return None
         # [h:]m:ss.sss, as PhysioNet's exports write it. Parsing 650,000 clock strings takes seconds, and only
         # the rate and the regularity are needed: parse an even subsample (first and last rows included).
