@@ -468,6 +468,9 @@ def _load_wfdb_upload(hea_name, files, sampling_rate, lead) -> Recording:
                 from None
         needed = sorted({f for f in (header.file_name or []) if f and f != "~"})
         for fname in needed:
+            if fname != Path(fname).name or fname in (".", ".."):
+                raise ECGError(f"The WFDB header {hea_name} names its signal file {fname!r} with a folder; uploaded "
+                               "records must name a file beside the header (e.g. 100.dat).")
             data = dats.get(fname)
             if data is None and len(needed) == 1 and len(dats) == 1:
                 data = next(iter(dats.values()))  # renamed on the way (e.g. "208 (1).dat")

@@ -253,6 +253,21 @@ def test_uploaded_wfdb_pair_with_renamed_dat():
     assert load_files(files).signals.shape == (108000, 2)
 
 
+@pytest.mark.parametrize("target", ["../ecg_io_evil.dat", "sub/ecg_io_evil.dat"])
+def test_uploaded_wfdb_header_cannot_write_outside(target):
+    import tempfile
+
+    hea = EXAMPLE_HEA.read_text().replace("208_excerpt.dat", target)
+    with pytest.raises(ECGError, match="not a valid WFDB header|with a folder"):
+        load_files({"208_excerpt.hea": hea.encode(), "x.dat": (EXAMPLES_DIR / "208_excerpt.dat").read_bytes()})
+    assert not (Path(tempfile.gettempdir()) / "ecg_io_evil.dat").exists()
+
+
+def test_uploaded_header_renamed():
+    files = {"mine.hea": EXAMPLE_HEA.read_bytes(), "208_excerpt.dat": (EXAMPLES_DIR / "208_excerpt.dat").read_bytes()}
+    assert load_files(files).signals.shape == (108000, 2)
+
+
 def test_load_files_single_csv():
     rec = load_files({"101.csv": KAGGLE_101.read_bytes()})
     assert rec.lead == "MLII" and rec.units == "adu"
