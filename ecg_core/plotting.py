@@ -317,22 +317,35 @@ def confusion_figure(confusion, rows, columns, *, title: str = "Confusion matrix
     return fig
 
 
-def calibration_figure(confidence, accuracy, counts=None, *, title: str = "Calibration", height: int = 360):
-    """Reliability diagram: observed accuracy against mean predicted probability per bin."""
+def calibration_figure(curves: dict, *, title: str = "Calibration (reliability diagram)", height: int = 360):
+    """Reliability diagram: observed accuracy against mean predicted probability per bin.
+
+    Parameters
+    ----------
+    curves : dict of str to list of dict
+        Curve name -> bins, each a dict with ``confidence`` (mean top-class probability),
+        ``accuracy`` (share correct) and ``count``; empty bins (``None`` values) are skipped.
+        Marker area follows the bin's beat count.
+    """
     import plotly.graph_objects as go
 
-    conf = np.asarray(confidence, dtype=float)
-    acc = np.asarray(accuracy, dtype=float)
-    n = np.asarray(counts, dtype=float) if counts is not None else np.ones(conf.size)
-    size = 6 + 18 * np.sqrt(n / max(n.max(), 1))
+    palette = [CLASS_COLORS["N"], "#9ca3af", CLASS_COLORS["SVEB"], CLASS_COLORS["Q"]]
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect calibration",
                              line={"dash": "dash", "color": "#999"}, hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=conf, y=acc, mode="lines+markers", name="model", customdata=n,
-                             marker={"size": size, "color": CLASS_COLORS["N"]},
-                             hovertemplate="predicted %{x:.3f}<br>observed %{y:.3f}<br>%{customdata:.0f} beats"
-                                           "<extra></extra>"))
+    for k, (name, bins) in enumerate(curves.items()):
+        rows = [b for b in bins if b.get("confidence") is not None and b.get("accuracy") is not None]
+        conf = np.array([b["confidence"] for b in rows], dtype=float)
+        acc = np.array([b["accuracy"] for b in rows], dtype=float)
+        n = np.array([b.get("count", 1) for b in rows], dtype=float)
+        size = 6 + 18 * np.sqrt(n / max(n.max(), 1)) if n.size else []
+        fig.add_trace(go.Scatter(
+            x=conf, y=acc, mode="lines+markers", name=name, customdata=n,
+            line={"color": palette[k % len(palette)]}, marker={"size": size, "color": palette[k % len(palette)]},
+            hovertemplate=f"{name}<br>predicted %{{x:.3f}}<br>observed %{{y:.3f}}<br>%{{customdata:.0f}} beats"
+                          "<extra></extra>",
+        ))
     _layout(fig, title=title, height=height)
-    fig.update_xaxes(title_text="Mean predicted probability", range=[0, 1.02])
+    fig.update_xaxes(title_text="Mean predicted probability (top class)", range=[0, 1.02])
     fig.update_yaxes(title_text="Observed accuracy", range=[0, 1.02])
     return fig

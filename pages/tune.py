@@ -70,19 +70,20 @@ with right:
             ann = app.load_reference(ref_upload.digest, fs, ref_upload)
             check = app.detection_check(ann, fs, peaks)
 
-    m = st.columns(5)
+    m = st.columns(3) + st.columns(3)
     m[0].metric("Beats found", f"{len(peaks)}")
     duration = len(x) / fs
     if len(peaks) > 1:
-        m[1].metric("Mean heart rate", f"{60 * (len(peaks) - 1) / (np.ptp(peaks) / fs):.0f} bpm")
+        m[3].metric("Mean heart rate", f"{60 * (len(peaks) - 1) / (np.ptp(peaks) / fs):.0f} bpm")
     markers = []
     if check is not None:
         score, missed, extra = check
-        m[2].metric("Sensitivity", f"{100 * score.sensitivity:.2f}%",
+        m[1].metric("Sensitivity", f"{100 * score.sensitivity:.2f}%",
                     help="Share of the reference beats found (within 150 ms).")
-        m[3].metric("Positive predictivity", f"{100 * score.ppv:.2f}%",
+        m[2].metric("Positive predictivity", f"{100 * score.ppv:.2f}%",
                     help="Share of the beats found that are real reference beats.")
-        m[4].metric("Missed / extra", f"{score.fn} / {score.fp}")
+        m[4].metric("Missed / extra", f"{score.fn} / {score.fp}",
+                    help="Reference beats not found (red ×) / beats found that are not in the reference (orange ▽).")
         markers = [("missed reference beat", missed, "#d62728", "x-thin-open"),
                    ("extra detection", extra, "#ff7f0e", "triangle-down-open")]
         st.caption(f"Compared with the reference annotations {ref_upload.name} (EC57: 150 ms tolerance).")
