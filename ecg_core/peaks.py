@@ -114,6 +114,11 @@ BASELINE_S = 0.2
 #: energy is a P wave (PR intervals are 0.12-0.2 s).
 PWAVE_S = 0.25
 PWAVE_RATIO = 0.8
+#: Blocks (s) whose energy maxima give the typical QRS level; a beat comes in every block above 30 bpm.
+LEVEL_BLOCK_S = 2.0
+#: After this long (s) without a beat the QRS level is re-learnt from the next ``RELEARN_BLOCKS`` blocks.
+RELEARN_S = 3.0
+RELEARN_BLOCKS = 4
 #: Half-width (s) of the window in which a candidate's steepest slope is measured.
 SLOPE_HALF_S = 0.03
 
@@ -184,11 +189,12 @@ def _qrs_energy(x: np.ndarray, fs: float, p: dict):
     return low, energy, fs_d, q
 
 
-def _decide(t, h, s, fs_d, p, init_signal, init_noise):
+def _decide(t, h, s, fs_d, p, init_signal, init_noise, block_max, block):
     """Adaptive-threshold decision over candidates; returns indices of accepted candidates.
 
     ``t``, ``h``, ``s``: candidate positions (detection samples), energy peaks and steepest
-    slopes, as Python lists (one cheap step per candidate).
+    slopes, as Python lists (one cheap step per candidate). ``block_max``: the energy's maximum in
+    consecutive blocks of ``block`` samples, for re-learning the QRS level after a long gap.
     """
     refractory = p["refractory"] * fs_d
     twave = p["twave_window"] * fs_d
@@ -205,6 +211,8 @@ def _decide(t, h, s, fs_d, p, init_signal, init_noise):
     beats: list[int] = []
     rr: list[float] = []
     gap_limit = float("inf")  # search back once a beat is this late (sb x median RR)
+    relearn_gap = RELEARN_S * fs_d
+    relearned = False
     last_t = -1e18
     last_s = 0.0
     last_i = -1
@@ -229,9 +237,22 @@ def _decide(t, h, s, fs_d, p, init_signal, init_noise):
                     rr.append(t[j] - last_t)
                     beats.append(j)
                     last_t, last_s, last_i = t[j], s[j], j
+                    relearned = False
                     gap_limit = sb * sorted(rr[-RR_BEATS:])[len(rr[-RR_BEATS:]) // 2]
                     i = j + 1
                     continue
+        if not relearned and ti - max(last_t, 0) > relearn_gap:
+            # no beat for a long time: the QRS level may be stale (amplitude drop, gain change);
+            # re-learn it from the coming blocks (a true pause leaves it, as beats follow)
+            b0 = int(ti // block)
+            ahead = sorted(block_max[b0: b0 + RELEARN_BLOCKS]) or [spk]
+            local = ahead[len(ahead) // 2]
+            if local < spk:
+                spk = local
+                qrs_peaks = [local] * LEVEL_BEATS
+                level = npk + thr * (spk - npk)
+            relearned = True
+            continue
         hi = h[i]
         dt = ti - last_t
         if hi > level and dt >= refractory and not (dt < twave and s[i] < 0.5 * last_s):
@@ -254,6 +275,7 @@ def _decide(t, h, s, fs_d, p, init_signal, init_noise):
                 gap_limit = sb * sorted(recent)[len(recent) // 2]
             beats.append(i)
             last_t, last_s, last_i = ti, s[i], i
+            relearned = False
         else:
             noise_peaks[kn] = hi
             kn = (kn + 1) % LEVEL_BEATS
@@ -263,13 +285,19 @@ def _decide(t, h, s, fs_d, p, init_signal, init_noise):
     return np.asarray(beats, dtype=np.int64)
 
 
-def _initial_levels(energy: np.ndarray, fs_d: float):
-    """Robust starting QRS and noise levels from the first minute: median of 2-s maxima."""
+def _block_maxima(energy: np.ndarray, fs_d: float):
+    """Maximum of the energy in consecutive ``LEVEL_BLOCK_S`` blocks (the last one partial)."""
+    block = max(1, int(LEVEL_BLOCK_S * fs_d))
+    nb = -(-energy.size // block)
+    padded = np.zeros(nb * block)
+    padded[: energy.size] = energy
+    return padded.reshape(nb, block).max(axis=1), block
+
+
+def _initial_levels(energy: np.ndarray, maxima: np.ndarray, block: int, fs_d: float):
+    """Robust starting QRS and noise levels from the first minute: median of the block maxima."""
     span = min(energy.size, int(60 * fs_d))
-    block = max(1, int(2 * fs_d))
-    nb = max(1, span // block)
-    maxima = energy[: nb * block].reshape(nb, -1).max(axis=1) if span >= block else energy[:span].max(keepdims=True)
-    spk = float(np.median(maxima))
+    spk = float(np.median(maxima[: max(1, span // block)]))
     npk = float(np.median(energy[:span]))
     return spk, min(npk, 0.5 * spk)
 
@@ -362,8 +390,9 @@ def detect_r_peaks(signal, sampling_rate, **params) -> np.ndarray:
         return np.empty(0, dtype=np.int64)
     half = max(1, int(round(SLOPE_HALF_S * fs_d)))
     steep = np.abs(np.diff(low[_window_index(cand, half, half, low.size)], axis=1)).max(axis=1)
-    spk, npk = _initial_levels(energy, fs_d)
-    chosen = _decide(cand.tolist(), energy[cand].tolist(), steep.tolist(), fs_d, p, spk, npk)
+    maxima, block = _block_maxima(energy, fs_d)
+    spk, npk = _initial_levels(energy, maxima, block, fs_d)
+    chosen = _decide(cand.tolist(), energy[cand].tolist(), steep.tolist(), fs_d, p, spk, npk, maxima.tolist(), block)
     if chosen.size == 0:
         return np.empty(0, dtype=np.int64)
     centres = cand[chosen] * q + (q - 1) // 2

@@ -75,6 +75,15 @@ def test_long_pauses_add_no_false_beats(noise_mv):
     _check(syn, detect_r_peaks(syn.signal, 360))
 
 
+@pytest.mark.parametrize("factor", [0.1, 0.3, 5.0])
+def test_sudden_amplitude_change_is_followed(factor):
+    # e.g. a gain change or an electrode moving: the levels must re-adapt, even after a 10x drop
+    syn = synthetic_ecg(120, 360, 70, seed=15, noise_mv=0.01)
+    x = syn.signal.copy()
+    x[x.size // 2:] *= factor
+    _check(syn, detect_r_peaks(x, 360))
+
+
 def test_paced_beats_are_found_once():
     syn = synthetic_ecg(60, 360, 70, seed=7, paced=True, noise_mv=0.02)
     _check(syn, detect_r_peaks(syn.signal, 360), tol_s=0.05)
