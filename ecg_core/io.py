@@ -608,6 +608,9 @@ def _read_table(data: bytes, name: str) -> _Table:
     if _KAGGLE_ANN_HEADER.match(body[0]):
         raise ECGError(f"{name} is a Kaggle-style annotation file, not a recording. Load it as reference annotations.")
     sep, decimal = _sniff(body[1:] if len(body) > 1 else body)
+    if (sep == "," and len(body) > 1 and "," not in body[0] and not _is_number(body[0].strip(), ",")
+            and all(ln.count(",") == 1 and re.fullmatch(r"\s*-?\d*,\d+\s*", ln) for ln in body[1:50])):
+        sep, decimal = ";", ","  # one named column with decimal commas ("ECG" / "0,125")
     first = _split(body[0], sep)
     header = not all(_is_number(f, decimal) for f in first)
     if not header and len(first) > MAX_LEADS and len(body) > 1:

@@ -150,6 +150,12 @@ def test_separators_and_decimal_comma(tmp_path, sep, decimal, ext):
     assert np.allclose(rec.signals, x, atol=1e-5)
 
 
+def test_single_column_decimal_comma(tmp_path):
+    x = ecg_like()[:, 0]
+    rec = load(write(tmp_path, "r.csv", "EKG\r\n" + "\r\n".join(f"{v:.4f}".replace(".", ",") for v in x)))
+    assert rec.lead_names == ("EKG",) and np.allclose(rec.signal, x, atol=1e-4)
+
+
 def test_time_column_seconds_gives_rate_and_wins(tmp_path):
     x = ecg_like(fs=500)[:, 0]
     t = np.arange(len(x)) / 500
