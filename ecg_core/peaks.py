@@ -119,6 +119,7 @@ LEVEL_BLOCK_S = 2.0
 #: After this long (s) without a beat the QRS level is re-learnt from the next ``RELEARN_BLOCKS`` blocks.
 RELEARN_S = 3.0
 RELEARN_BLOCKS = 4
+RELEARN_SNR = 3.0
 #: Half-width (s) of the window in which a candidate's steepest slope is measured.
 SLOPE_HALF_S = 0.03
 
@@ -247,7 +248,7 @@ def _decide(t, h, s, fs_d, p, init_signal, init_noise, block_max, block):
             b0 = int(ti // block)
             ahead = sorted(block_max[b0: b0 + RELEARN_BLOCKS]) or [spk]
             local = ahead[len(ahead) // 2]
-            if local < spk:
+            if RELEARN_SNR * npk < local < spk:  # only to a level that stands out of the noise
                 spk = local
                 qrs_peaks = [local] * LEVEL_BEATS
                 level = npk + thr * (spk - npk)
