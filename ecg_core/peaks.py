@@ -211,9 +211,10 @@ def _decide(t, h, s, fs_d, p, init_signal, init_noise, block_max, block):
     level = npk + thr * (spk - npk)
     beats: list[int] = []
     rr: list[float] = []
-    gap_limit = float("inf")  # search back once a beat is this late (sb x median RR)
+    inf = float("inf")
+    search_at = inf  # search back for a missed beat from here on (last beat + sb x median RR)
     relearn_gap = RELEARN_S * fs_d
-    relearned = False
+    relearn_at = relearn_gap  # re-learn the QRS level from here on (last beat + RELEARN_S)
     last_t = -1e18
     last_s = 0.0
     last_i = -1
@@ -221,7 +222,7 @@ def _decide(t, h, s, fs_d, p, init_signal, init_noise, block_max, block):
     n = len(t)
     while i < n:
         ti = t[i]
-        if ti - last_t > gap_limit and i - last_i > 1:
+        if ti > search_at and i - last_i > 1:
             # search-back: largest candidate in the gap (not a T wave) above half the threshold
             lo = last_i + 1
             while lo < i and t[lo] - last_t < refractory:
@@ -238,11 +239,12 @@ def _decide(t, h, s, fs_d, p, init_signal, init_noise, block_max, block):
                     rr.append(t[j] - last_t)
                     beats.append(j)
                     last_t, last_s, last_i = t[j], s[j], j
-                    relearned = False
-                    gap_limit = sb * sorted(rr[-RR_BEATS:])[len(rr[-RR_BEATS:]) // 2]
+                    relearn_at = last_t + relearn_gap
+                    recent = rr[-RR_BEATS:]
+                    search_at = last_t + sb * sorted(recent)[len(recent) // 2]
                     i = j + 1
                     continue
-        if not relearned and ti - max(last_t, 0) > relearn_gap:
+        if ti > relearn_at:
             # no beat for a long time: the QRS level may be stale (amplitude drop, gain change);
             # re-learn it from the coming blocks (a true pause leaves it, as beats follow)
             b0 = int(ti // block)
@@ -252,7 +254,7 @@ def _decide(t, h, s, fs_d, p, init_signal, init_noise, block_max, block):
                 spk = local
                 qrs_peaks = [local] * LEVEL_BEATS
                 level = npk + thr * (spk - npk)
-            relearned = True
+            relearn_at = inf
             continue
         hi = h[i]
         dt = ti - last_t
@@ -273,10 +275,10 @@ def _decide(t, h, s, fs_d, p, init_signal, init_noise, block_max, block):
             if beats:
                 rr.append(ti - last_t)
                 recent = rr[-RR_BEATS:]
-                gap_limit = sb * sorted(recent)[len(recent) // 2]
+                search_at = ti + sb * sorted(recent)[len(recent) // 2]
             beats.append(i)
             last_t, last_s, last_i = ti, s[i], i
-            relearned = False
+            relearn_at = ti + relearn_gap
         else:
             noise_peaks[kn] = hi
             kn = (kn + 1) % LEVEL_BEATS
