@@ -49,6 +49,9 @@ CLASS_NAMES: dict[str, str] = {
     "F": "fusion",
     "Q": "paced / unclassifiable",
 }
+#: Short names for tight labels.
+CLASS_SHORT: dict[str, str] = {"N": "normal", "SVEB": "supraventr.", "VEB": "ventricular", "F": "fusion",
+                               "Q": "paced/unknown"}
 TRACE_COLOR = "#334155"
 #: Points drawn for a trace at most; longer spans are min-max downsampled (peaks stay visible).
 MAX_TRACE_POINTS = 8000

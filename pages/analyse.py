@@ -186,6 +186,9 @@ if result is None:
     if result is None:
         st.stop()
     st.caption(f"Still showing the previous results ({result.upload.name}).")
+    # go back to what is on screen, so the next click does not retry the file that failed
+    state.recording_upload = None if result.upload.example else result.upload
+    state.lead_setting = result.lead
 else:
     if state.get("analyse_result") is None or state.analyse_result.key != result.key:
         state.pop("selected_beat", None)
@@ -232,8 +235,8 @@ m = st.columns(5)
 m[0].metric("Duration", f"{duration / 60:.1f} min" if duration >= 120 else f"{duration:.0f} s")
 m[1].metric("Beats", f"{len(peaks)}")
 if summary is not None and summary.mean_hr is not None:
-    m[2].metric("Mean heart rate", f"{summary.mean_hr:.0f} bpm")
-    m[3].metric("Min / max heart rate", f"{summary.min_hr:.0f} / {summary.max_hr:.0f} bpm",
+    m[2].metric("Mean heart rate (bpm)", f"{summary.mean_hr:.0f}")
+    m[3].metric("Min / max rate (bpm)", f"{summary.min_hr:.0f} / {summary.max_hr:.0f}",
                 help="From single RR intervals, so one ectopic beat sets the extremes.")
 if summary is not None:
     m[4].metric("Low-confidence beats", f"{summary.low_confidence}",
@@ -241,8 +244,8 @@ if summary is not None:
     cm = st.columns(len(CLASSES))
     for col, c in zip(cm, CLASSES, strict=True):
         n = summary.counts[c]
-        col.metric(f"{c} · {plotting.CLASS_NAMES[c]}", f"{n}", f"{100 * n / max(summary.beats, 1):.1f}%",
-                   delta_color="off", delta_arrow="off")
+        col.metric(f"{c} · {plotting.CLASS_SHORT[c]}", f"{n}", f"{100 * n / max(summary.beats, 1):.1f}%",
+                   delta_color="off", delta_arrow="off", help=plotting.CLASS_NAMES[c])
 
 # ----------------------------------------------------------------------------- trace
 
@@ -383,16 +386,20 @@ if score is not None:
     a2.metric("Same class as the reference", f"{100 * score.accuracy:.1f}%",
               help="Reference beats matched within 150 ms by a detected beat of the same class.")
     a3.metric("Disagreeing beats", f"{len(disagreements)}")
-    c1, c2 = st.columns([3, 2])
+    c1, c2 = st.columns([1, 1])
     c1.plotly_chart(plotting.confusion_figure(score.confusion, CLASSES, [*CLASSES, "missed"],
                                               title="Reference (rows) vs. this analysis (columns)"),
                     key="agreement_confusion", config={"displaylogo": False})
     c2.dataframe(
-        pd.DataFrame([{"class": s.label, "reference beats": s.reference, "predicted": s.predicted,
-                       "sensitivity": s.sensitivity, "positive predictivity": s.ppv} for s in per]),
-        hide_index=True, key="agreement_table",
-        column_config={"sensitivity": st.column_config.NumberColumn(format="percent"),
-                       "positive predictivity": st.column_config.NumberColumn(format="percent")},
+        pd.DataFrame([{"class": s.label, "reference": s.reference, "predicted": s.predicted,
+                       "Se": s.sensitivity, "+P": s.ppv} for s in per]),
+        hide_index=True, key="agreement_table", width="stretch",
+        column_config={
+            "Se": st.column_config.NumberColumn(format="percent", help="Sensitivity: share of the reference "
+                                                "beats of this class given this class here."),
+            "+P": st.column_config.NumberColumn(format="percent", help="Positive predictivity: share of the "
+                                                "beats given this class that have it in the reference."),
+        },
     )
     c2.caption("EC57 matching: a detected beat within 150 ms of a reference beat; beats inside ventricular "
                "flutter episodes are left out. Empty cells: the class is absent.")

@@ -7,6 +7,7 @@ Uploads go through the real ``st.file_uploader`` widgets (``AppTest.file_uploade
 from __future__ import annotations
 
 import io
+import json
 import sys
 from pathlib import Path
 
@@ -302,4 +303,8 @@ def test_model_page_renders():
     text = " ".join(w.value for w in at.warning) + " ".join(m.value for m in at.markdown)
     assert "not a medical device" in text.lower()
     if config.MODEL_CARD_JSON.exists():
-        assert len(at.get("plotly_chart")) >= 2  # confusion matrix and calibration curve
+        card = json.loads(config.MODEL_CARD_JSON.read_text())
+        assert card.get("version", "?") in " ".join(m.value for m in at.markdown)
+        expected = sum(1 for p in ("rhythm", "morphology", "end_to_end") if p in card.get("evaluation", {}))
+        expected += "calibration" in card
+        assert len(at.get("plotly_chart")) == expected  # a confusion matrix per path, the calibration curve
