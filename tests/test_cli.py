@@ -1,0 +1,94 @@
+"""The command-line contract: file names, columns, batch behaviour, exit codes."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import wfdb
+
+from ecg_core.cli import main
+from ecg_core.config import AAMI_MAP, CLASSES, EXAMPLES_DIR, ROOT
+
+EXAMPLE = EXAMPLES_DIR / "208_excerpt.hea"
+BEAT_COLUMNS = ["label", "probability"] + [f"p_{c}" for c in CLASSES]
+
+
+def reference_beats():
+    ann = wfdb.rdann(str(EXAMPLE.with_suffix("")), "atr")
+    return np.array([s for s, sym in zip(ann.sample, ann.symbol, strict=True) if sym in AAMI_MAP])
+
+
+def test_detect_writes_peaks_close_to_reference(tmp_path):
+    assert main(["detect", str(EXAMPLE), "--out-dir", str(tmp_path)]) == 0
+    peaks = pd.read_csv(tmp_path / "208_excerpt.peaks.csv")
+    assert list(peaks.columns) == ["sample"]
+    ref = reference_beats()
+    assert abs(len(peaks) - len(ref)) <= 0.01 * len(ref)
+    assert peaks["sample"].is_monotonic_increasing
+
+
+def test_bad_file_is_reported_and_the_batch_goes_on(tmp_path, capsys):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    out = tmp_path / "out"
+    code = main(["detect", str(empty), str(EXAMPLES_DIR / "208_excerpt.csv"), "--out-dir", str(out)])
+    assert code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "empty.csv" in err[0] and "Traceback" not in err[0]
+    assert (out / "208_excerpt.peaks.csv").exists() and not (out / "empty.peaks.csv").exists()
+
+
+def test_detect_refuses_segmented_input(tmp_path, capsys):
+    assert main(["detect", str(EXAMPLES_DIR / "segments_208.csv"), "--out-dir", str(tmp_path)]) == 1
+    assert "Use `classify`" in capsys.readouterr().err
+
+
+def test_detect_does_not_import_tensorflow(tmp_path):
+    code = (
+        "import sys; from ecg_core.cli import main; "
+        f"rc = main(['detect', {str(EXAMPLE)!r}, '--out-dir', {str(tmp_path)!r}]); "
+        "assert rc == 0; assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TF imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_classify_raw_recording_columns(tmp_path):
+    assert main(["classify", str(EXAMPLE), "--out-dir", str(tmp_path)]) == 0
+    beats = pd.read_csv(tmp_path / "208_excerpt.beats.csv")
+    assert list(beats.columns) == ["sample", *BEAT_COLUMNS]
+    assert set(beats["label"]) <= set(CLASSES)
+    np.testing.assert_allclose(beats[[f"p_{c}" for c in CLASSES]].sum(axis=1), 1.0, atol=1e-4)
+    assert beats["sample"].is_monotonic_increasing
+
+
+def test_classify_with_peaks_dir_uses_given_positions(tmp_path):
+    peaks_dir = tmp_path / "peaks"
+    peaks_dir.mkdir()
+    given = reference_beats()[::7]
+    pd.DataFrame({"sample": given}).to_csv(peaks_dir / "208_excerpt.peaks.csv", index=False)
+    assert main(["classify", str(EXAMPLE), "--out-dir", str(tmp_path), "--peaks-dir", str(peaks_dir)]) == 0
+    beats = pd.read_csv(tmp_path / "208_excerpt.beats.csv")
+    assert beats["sample"].tolist() == sorted(given.tolist())
+
+
+def test_classify_with_missing_peaks_file_fails_clearly(tmp_path, capsys):
+    assert main(["classify", str(EXAMPLE), "--out-dir", str(tmp_path), "--peaks-dir", str(tmp_path)]) == 1
+    assert "Run `detect` first" in capsys.readouterr().err
+
+
+def test_classify_segments(tmp_path):
+    src = EXAMPLES_DIR / "segments_208.csv"
+    assert main(["classify", str(src), "--out-dir", str(tmp_path)]) == 0
+    beats = pd.read_csv(tmp_path / "segments_208.beats.csv")
+    assert list(beats.columns) == ["segment", *BEAT_COLUMNS]
+    assert len(beats) == len(pd.read_csv(src))
+
+
+@pytest.mark.parametrize("argv", [["detect", "x.csv"], ["bogus", "x.csv", "--out-dir", "o"]])
+def test_usage_errors_exit_2(argv):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
