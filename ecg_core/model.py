@@ -1,0 +1,348 @@
+"""The beat classifier: patient-relative inputs, the Keras network, and calibrated inference.
+
+This is the only module of ``ecg_core`` that imports TensorFlow/Keras, and it does so lazily
+(inside functions), so loading files and detecting beats stay fast.
+
+Every beat is described *relative to its own recording*, which is what carries over to patients
+the model never saw:
+
+* morphology, two channels: the beat, and the beat minus the recording's median template beat,
+  both divided by the template's peak-to-peak amplitude (so ADC units and mV give the same
+  answer) and downsampled to 120 Hz;
+* rhythm: RR intervals divided by the patient's own running and local rhythm (log ratios), the
+  local RR irregularity, and a flag saying whether rhythm is known. Segmented uploads carry no
+  rhythm: they go through the same network with the rhythm inputs set to their neutral value and
+  the flag off (the network was trained with rhythm dropped out at random), and their template is
+  the median of the uploaded segments.
+
+The network outputs logits; probabilities are ``softmax(logits / T)`` with one temperature per
+path fitted on out-of-fold predictions (``models/model_card.json``).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from .beats import LOCAL_BEATS, Beats, RRFeatures, rr_features
+from .config import BEAT_WINDOW, CLASSES, FS, MODEL_CARD_JSON, MODEL_PATH
+from .errors import ECGError
+
+#: Morphology input: every ``DOWNSAMPLE`` samples of the window are averaged (360 Hz -> 120 Hz).
+DOWNSAMPLE = 3
+MORPH_LEN = BEAT_WINDOW // DOWNSAMPLE
+MORPH_CHANNELS = 2
+#: Rhythm input: 6 patient-relative features and the "rhythm known" flag.
+RHYTHM_FEATURES = ("log_pre_run", "log_post_run", "log_local_run", "log_pre_local", "log_post_pre", "irregularity")
+N_RHYTHM = len(RHYTHM_FEATURES) + 1
+#: A beat is "regular" (used for the template) when both its RR intervals are within this
+#: fraction of the running rhythm.
+REGULAR_TOLERANCE = 0.15
+#: Fewest regular beats needed for the regular-beat template; otherwise all beats are used.
+MIN_TEMPLATE_BEATS = 8
+#: Local templates: blocks of beats, and how many beats on each side feed a block's template.
+TEMPLATE_BLOCK = 64
+TEMPLATE_SPAN = 128
+MIN_LOCAL_BEATS = 24
+#: Morphology inputs are clipped to +-this many template amplitudes (guards against artefacts).
+CLIP = 8.0
+#: Beats per call of the network.
+BATCH = 8192
+
+
+# ----------------------------------------------------------------------------------------------
+# Patient-relative inputs (numpy only)
+# ----------------------------------------------------------------------------------------------
+
+def _median0(a: np.ndarray) -> np.ndarray:
+    """Lower median along axis 0 (np.partition: several times faster than np.median)."""
+    k = (a.shape[0] - 1) // 2
+    return np.partition(a, k, axis=0)[k]
+
+
+def prepare_windows(windows) -> np.ndarray:
+    """Windows ``(n, BEAT_WINDOW)`` at ``FS`` -> ``(n, MORPH_LEN)``: averaged to 120 Hz, each beat's median removed."""
+    w = np.asarray(windows, dtype=np.float32)
+    d = w.reshape(len(w), MORPH_LEN, DOWNSAMPLE).mean(axis=2)
+    if len(d) == 0:
+        return d
+    k = (MORPH_LEN - 1) // 2
+    return d - np.partition(d, k, axis=1)[:, k:k + 1]
+
+
+def regular_beats(rr: RRFeatures) -> np.ndarray:
+    """Mask of beats whose previous and next RR are both within ``REGULAR_TOLERANCE`` of the running rhythm."""
+    run = np.maximum(rr.running, 1e-3)
+    return (np.abs(rr.pre / run - 1) <= REGULAR_TOLERANCE) & (np.abs(rr.post / run - 1) <= REGULAR_TOLERANCE)
+
+
+def _template(d: np.ndarray, regular=None) -> tuple[np.ndarray, float]:
+    if regular is not None and np.count_nonzero(regular) >= MIN_TEMPLATE_BEATS:
+        d = d[np.asarray(regular, bool)]
+    template = _median0(d).astype(np.float32)
+    scale = float(np.ptp(template))
+    if not np.isfinite(scale) or scale <= 0:
+        scale = float(np.median(np.ptp(d, axis=1))) if len(d) else 1.0
+    if not np.isfinite(scale) or scale <= 0:
+        scale = 1.0
+    return template, scale
+
+
+def _local_templates(d: np.ndarray, regular=None) -> tuple[np.ndarray, float]:
+    n = len(d)
+    template, scale = _template(d, regular)
+    out = np.broadcast_to(template, d.shape).copy()
+    if regular is None or n < 2 * TEMPLATE_SPAN:
+        return out, scale
+    regular = np.asarray(regular, bool)
+    for start in range(0, n, TEMPLATE_BLOCK):
+        stop = min(start + TEMPLATE_BLOCK, n)
+        lo, hi = max(0, start - TEMPLATE_SPAN), min(n, stop + TEMPLATE_SPAN)
+        sel = np.flatnonzero(regular[lo:hi]) + lo
+        if sel.size >= MIN_LOCAL_BEATS:
+            out[start:stop] = _median0(d[sel])
+    return out, scale
+
+
+def recording_template(windows, regular=None) -> tuple[np.ndarray, float]:
+    """Median template beat of one recording and its peak-to-peak amplitude.
+
+    Parameters
+    ----------
+    windows : array_like, shape (n, BEAT_WINDOW)
+        Beat windows of one recording (any amplitude unit).
+    regular : array_like of bool, optional
+        Beats to build the template from (e.g. :func:`regular_beats`); all beats are used when
+        fewer than ``MIN_TEMPLATE_BEATS`` are marked.
+
+    Returns
+    -------
+    template : numpy.ndarray, shape (MORPH_LEN,)
+        Median of the prepared beats (:func:`prepare_windows`).
+    scale : float
+        Its peak-to-peak amplitude (the recording's amplitude unit for the network).
+    """
+    return _template(prepare_windows(windows), regular)
+
+
+def local_templates(windows, regular=None) -> tuple[np.ndarray, float]:
+    """Per-beat templates that follow slow changes of a recording's morphology.
+
+    Beats (in time order) are taken in blocks of ``TEMPLATE_BLOCK``; each block's template is the
+    median of the regular beats within ``TEMPLATE_SPAN`` beats of it, or the recording's template
+    (:func:`recording_template`) where fewer than ``MIN_LOCAL_BEATS`` are regular there (e.g. during
+    bigeminy). The scale is the recording's, so amplitude changes stay visible to the network.
+
+    Returns
+    -------
+    templates : numpy.ndarray, shape (n, MORPH_LEN)
+    scale : float
+    """
+    return _local_templates(prepare_windows(windows), regular)
+
+
+def _morphology(d: np.ndarray, template, scale) -> np.ndarray:
+    t = np.asarray(template, dtype=np.float32).reshape(-1, MORPH_LEN)  # one template, or one per beat
+    s = np.asarray(scale, dtype=np.float32).reshape(-1, 1, 1)  # one scale, or one per beat
+    x = np.stack([d, d - t], axis=2) / s
+    return np.clip(x, -CLIP, CLIP).astype(np.float32)
+
+
+def morphology_input(windows, template, scale) -> np.ndarray:
+    """``(n, MORPH_LEN, 2)`` float32: [beat, beat - template], over ``scale``, at 120 Hz.
+
+    ``template`` is one template ``(MORPH_LEN,)`` or one per beat ``(n, MORPH_LEN)``, as
+    :func:`recording_template` / :func:`local_templates` return; ``scale`` a scalar or one per beat.
+    """
+    return _morphology(prepare_windows(windows), template, scale)
+
+
+def rhythm_input(rr: RRFeatures | None, n: int | None = None) -> np.ndarray:
+    """``(n, N_RHYTHM)`` float32 patient-relative rhythm features; neutral with flag 0 when ``rr`` is None."""
+    if rr is None:
+        return np.zeros((int(n or 0), N_RHYTHM), np.float32)
+    eps = 1e-3
+    pre, post = np.maximum(rr.pre, eps), np.maximum(rr.post, eps)
+    run, local = np.maximum(rr.running, eps), np.maximum(rr.local, eps)
+    succ = np.abs(np.diff(pre, prepend=pre[:1])) / run
+    irregular = ndimage.median_filter(succ, size=2 * LOCAL_BEATS + 1, mode="nearest") if succ.size else succ
+    feats = np.stack([np.log(pre / run), np.log(post / run), np.log(local / run), np.log(pre / local),
+                      np.log(post / pre), irregular, np.ones_like(pre)], axis=1)
+    return np.clip(feats, -3.0, 3.0).astype(np.float32)
+
+
+def recording_inputs(windows, rr: RRFeatures | None) -> tuple[np.ndarray, np.ndarray]:
+    """Network inputs for the beats of ONE recording, in time order.
+
+    With rhythm (``rr``): local templates of the regular beats. Without (segments, rr=None): one
+    template, the median of all the segments.
+    """
+    d = prepare_windows(windows)
+    template, scale = _template(d) if rr is None else _local_templates(d, regular_beats(rr))
+    return _morphology(d, template, scale), rhythm_input(rr, len(windows))
+
+
+# ----------------------------------------------------------------------------------------------
+# The network (Keras, imported lazily)
+# ----------------------------------------------------------------------------------------------
+
+def build_network(*, dropout: float = 0.3, filters: tuple[int, ...] = (8, 16, 32)):
+    """The classifier network: a small 1-D CNN on the morphology plus an MLP on the rhythm; outputs logits."""
+    import keras
+    from keras import layers
+
+    morph = keras.Input((MORPH_LEN, MORPH_CHANNELS), name="morphology")
+    rhythm = keras.Input((N_RHYTHM,), name="rhythm")
+    x = morph
+    for n_filters, kernel in zip(filters, (7, 5, 5, 3), strict=False):
+        x = layers.Conv1D(n_filters, kernel, padding="same", activation="relu")(x)
+        x = layers.MaxPooling1D(2)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dropout(dropout)(x)
+    x = layers.Dense(32, activation="relu")(x)
+    r = layers.Dense(16, activation="relu")(rhythm)
+    h = layers.Concatenate()([x, r, rhythm])
+    h = layers.Dense(32, activation="relu")(h)
+    h = layers.Dropout(dropout / 2)(h)
+    logits = layers.Dense(len(CLASSES), name="logits")(h)
+    return keras.Model([morph, rhythm], logits, name="beat_classifier")
+
+
+def softmax(logits, temperature: float = 1.0) -> np.ndarray:
+    """Row-wise softmax of ``logits / temperature`` (float64, rows sum to 1)."""
+    z = np.asarray(logits, dtype=np.float64) / float(temperature)
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def weights_digest(network) -> str:
+    """Short SHA-256 of the network's weights (part of the version string)."""
+    h = hashlib.sha256()
+    for w in network.get_weights():
+        h.update(np.ascontiguousarray(w, dtype=np.float32).tobytes())
+    return h.hexdigest()[:10]
+
+
+# ----------------------------------------------------------------------------------------------
+# Inference
+# ----------------------------------------------------------------------------------------------
+
+class BeatClassifier:
+    """The trained classifier with its calibration.
+
+    Parameters
+    ----------
+    network : keras.Model
+        Maps ``[morphology, rhythm]`` to logits.
+    temperatures : dict
+        ``{"rhythm": T, "morphology": T}`` temperature per path.
+    version : str
+        Model version (training date + short hash of the weights).
+    """
+
+    def __init__(self, network, temperatures: dict | None = None, version: str = ""):
+        import tensorflow as tf
+
+        self.network = network
+        self.temperatures = {"rhythm": 1.0, "morphology": 1.0, **(temperatures or {})}
+        self.version = version or f"unversioned-{weights_digest(network)}"
+        self._call = tf.function(lambda m, r: network([m, r], training=False), reduce_retracing=True)
+
+    def logits(self, morphology: np.ndarray, rhythm: np.ndarray) -> np.ndarray:
+        """Raw network logits for prepared inputs, computed in batches."""
+        out = []
+        for i in range(0, len(morphology), BATCH):
+            out.append(np.asarray(self._call(morphology[i:i + BATCH], rhythm[i:i + BATCH])))
+        return np.concatenate(out) if out else np.zeros((0, len(CLASSES)), np.float32)
+
+    def predict(self, beats: Beats) -> np.ndarray:
+        """Calibrated ``(n, 5)`` class probabilities for the beats of ONE recording (morphology + rhythm)."""
+        windows = _check_windows(beats.windows)
+        if len(windows) == 0:
+            return np.zeros((0, len(CLASSES)))
+        m, r = recording_inputs(windows, beats.rr)
+        return softmax(self.logits(m, r), self.temperatures["rhythm"])
+
+    def predict_segments(self, windows) -> np.ndarray:
+        """Calibrated ``(n, 5)`` probabilities for pre-cut beats without rhythm (morphology only).
+
+        ``windows``: rows of ``BEAT_WINDOW`` samples at ``FS`` centred on the R-peak, all from the
+        same recording (their median is the template), in any amplitude unit.
+        """
+        windows = _check_windows(windows)
+        if len(windows) == 0:
+            return np.zeros((0, len(CLASSES)))
+        m, r = recording_inputs(windows, None)
+        return softmax(self.logits(m, r), self.temperatures["morphology"])
+
+    def predict_signal(self, signal, sampling_rate, peaks) -> np.ndarray:
+        """Probabilities for the beats at ``peaks`` of one lead (convenience wrapper)."""
+        from .beats import segment_beats
+
+        return self.predict(segment_beats(signal, sampling_rate, peaks))
+
+
+def _check_windows(windows) -> np.ndarray:
+    try:
+        w = np.asarray(windows, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise ECGError("Beat segments must be numbers: check the file's values.") from None
+    if w.ndim != 2 or w.shape[1] != BEAT_WINDOW:
+        raise ECGError(
+            f"Each beat segment must have {BEAT_WINDOW} samples (1 s at {FS} Hz, R-peak in the middle); "
+            f"got an array of shape {w.shape}. Resample or re-cut the segments."
+        )
+    if not np.all(np.isfinite(w)):
+        raise ECGError("Some beat segments contain empty or non-numeric values (NaN). Remove or fix those rows.")
+    return w
+
+
+def read_card(path: Path | str = MODEL_CARD_JSON) -> dict:
+    """The machine-readable model card (empty dict if absent)."""
+    p = Path(path)
+    return json.loads(p.read_text()) if p.exists() else {}
+
+
+@functools.lru_cache(maxsize=4)
+def load_classifier(path: Path | str | None = None) -> BeatClassifier:
+    """Load the shipped classifier once (cached per path).
+
+    Parameters
+    ----------
+    path : path-like, optional
+        ``.keras`` file; defaults to ``config.MODEL_PATH``. Temperatures and version come from
+        ``model_card.json`` beside it.
+
+    Raises
+    ------
+    ECGError
+        The model file is missing or unreadable.
+    """
+    p = Path(path) if path is not None else MODEL_PATH
+    if not p.exists():
+        raise ECGError(
+            f"The beat classifier model file {p} is missing. Train it with `python -m ecg_core.train` "
+            "(from the project folder) or restore models/ from the repository."
+        )
+    import keras
+
+    try:
+        network = keras.saving.load_model(p, compile=False)
+    except Exception as exc:  # noqa: BLE001 - any load failure becomes one clear message
+        raise ECGError(f"The beat classifier model file {p} could not be read ({exc}). "
+                       "Retrain it with `python -m ecg_core.train`.") from None
+    card = read_card(p.parent / MODEL_CARD_JSON.name)
+    cal = card.get("calibration", {})
+    temps = {k: float(v["temperature"]) for k, v in cal.items() if isinstance(v, dict) and "temperature" in v}
+    return BeatClassifier(network, temps, card.get("version", ""))
+
+
+__all__ = ["BeatClassifier", "load_classifier", "recording_inputs", "morphology_input", "rhythm_input",
+           "recording_template", "local_templates", "regular_beats", "prepare_windows", "build_network", "softmax",
+           "rr_features"]

@@ -1,0 +1,744 @@
+"""Train, cross-validate and calibrate the beat classifier on the DS1 records of MIT-BIH.
+
+Usage (from the project folder)::
+
+    python -m ecg_core.train                       # train the shipped model on all 22 DS1 records
+    python -m ecg_core.train --cv                  # leave-one-record-out CV, calibration, model card, then train
+    python -m ecg_core.train --cv --e2e-dir out/   # ... and write out-of-fold <rec>.beats.csv at detected beats
+
+Protocol: beats come from the reference annotations (AAMI classes, ventricular flutter episodes
+``[``...``]`` left out), lead MLII chosen by name. Evaluation is leave-record-out (grouped by
+record, never a random beat split); the shipped model is trained on all DS1 records with the same
+fixed schedule (fixed epochs, cosine learning-rate decay, no early stopping). Temperatures are
+fitted on the out-of-fold logits. Seeds fix numpy and Keras; TensorFlow's multi-threaded CPU
+kernels are not bit-for-bit deterministic, so reruns agree to within a few beats, not exactly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .beats import RRFeatures, cut_windows, rr_features
+from .config import AAMI_MAP, BEAT_WINDOW, CLASSES, DS1_RECORDS, FS, MODEL_CARD_JSON, MODEL_CARD_MD, ROOT
+from .errors import ECGError
+from .evaluate import ClassificationScore, confusion_from_labels, empty_classification_score
+from .filters import clean_ecg
+from .model import (
+    N_RHYTHM,
+    RHYTHM_FEATURES,
+    build_network,
+    local_templates,
+    morphology_input,
+    recording_inputs,
+    recording_template,
+    regular_beats,
+    rhythm_input,
+    softmax,
+    weights_digest,
+)
+
+DEFAULT_DATA_DIR = ROOT.parent / "shared" / "data" / "mitdb"
+DEFAULT_NOISE_DIR = ROOT.parent / "shared" / "data" / "noise"
+
+#: Training windows carry this many extra samples on each side for time-shift augmentation.
+MARGIN = 8
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The fixed training schedule (the same in CV and for the shipped model)."""
+
+    epochs: int = 12
+    batch_size: int = 512
+    normal_fraction: float = 0.35  # balanced sampling: share of N beats drawn afresh each epoch (others: all)
+    learning_rate: float = 3e-3
+    final_learning_rate: float = 5e-5
+    class_weight_power: float = 0.35  # class weight = (n_N / n_class) ** power, capped
+    class_weight_cap: float = 10.0
+    rhythm_dropout: float = 0.3  # fraction of beats trained as segments (no rhythm, raw windows)
+    jitter: int = 5  # +- samples of R-peak misplacement
+    noise_probability: float = 0.5
+    snr_db: tuple[float, float] = (6.0, 30.0)
+    amplitude_sigma: float = 0.2
+    dropout: float = 0.3
+    filters: tuple = (8, 16, 32)
+
+
+@dataclass
+class Record:
+    """Cached beat arrays of one training record."""
+
+    name: str
+    samples: np.ndarray
+    labels: np.ndarray  # class indices into CLASSES
+    rr: RRFeatures
+    clean: np.ndarray  # (n, BEAT_WINDOW + 2*MARGIN) windows of the band-passed signal
+    raw: np.ndarray  # (n, BEAT_WINDOW + 2*MARGIN) windows of the unfiltered signal (segment uploads)
+    rhythm: np.ndarray  # (n, N_RHYTHM)
+    template: np.ndarray  # (n, BEAT_WINDOW) rhythm-path local templates (regular beats, band-passed)
+    scale: float
+    raw_template: np.ndarray  # segment-path template (all beats, raw)
+    raw_scale: float
+    signal: np.ndarray  # MLII, mV, unfiltered (for the end-to-end check)
+    episodes: list
+
+
+def _centre(w: np.ndarray) -> np.ndarray:
+    return w[:, MARGIN:MARGIN + BEAT_WINDOW]
+
+
+def load_record(data_dir: Path, name: str) -> Record:
+    """Read one MIT-BIH record (lead MLII by name) and cut its reference beats."""
+    import wfdb
+
+    base = str(Path(data_dir) / name)
+    rec = wfdb.rdrecord(base)
+    if "MLII" not in rec.sig_name:
+        raise ECGError(f"Record {name} has no MLII lead (leads: {rec.sig_name}).")
+    if rec.fs != FS:
+        raise ECGError(f"Record {name} is sampled at {rec.fs} Hz, expected {FS} Hz.")
+    x = rec.p_signal[:, rec.sig_name.index("MLII")].astype(np.float64)
+    x = np.nan_to_num(x)
+    ann = wfdb.rdann(base, "atr")
+    symbols = np.asarray(ann.symbol)
+    episodes, start = [], None
+    for s, t in zip(symbols, ann.sample, strict=False):
+        if s == "[":
+            start = t
+        elif s == "]" and start is not None:
+            episodes.append((int(start), int(t)))
+            start = None
+    from .evaluate import outside_episodes
+
+    is_beat = np.array([s in AAMI_MAP for s in symbols])
+    samples = ann.sample[is_beat].astype(np.int64)
+    labels = np.array([CLASSES.index(AAMI_MAP[s]) for s in symbols[is_beat]], dtype=np.int64)
+    keep = outside_episodes(samples, episodes)
+    samples, labels = samples[keep], labels[keep]
+    rr = rr_features(samples, FS)
+    width = BEAT_WINDOW + 2 * MARGIN
+    clean = cut_windows(clean_ecg(x, FS), samples, width=width)
+    raw = cut_windows(x, samples, width=width)
+    template, scale = local_templates(_centre(clean), regular_beats(rr))
+    raw_template, raw_scale = recording_template(_centre(raw))
+    return Record(name, samples, labels, rr, clean, raw, rhythm_input(rr), template, scale, raw_template,
+                  raw_scale, x.astype(np.float32), episodes)
+
+
+def load_noise(noise_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Real noise (MIT-BIH NSTDB bw and ma, both channels) normalised to unit std: (band-passed, raw)."""
+    import wfdb
+
+    clean, raw = [], []
+    for name in ("bw", "ma"):
+        path = Path(noise_dir) / name
+        if not path.with_suffix(".hea").exists():
+            continue
+        sig = wfdb.rdrecord(str(path)).p_signal
+        for ch in range(sig.shape[1]):
+            r = np.nan_to_num(sig[:, ch])
+            c = clean_ecg(r, FS)
+            raw.append(((r - np.median(r)) / (np.std(r) + 1e-9)).astype(np.float32))
+            clean.append((c / (np.std(c) + 1e-9)).astype(np.float32))
+    if not raw:
+        raise ECGError(f"No noise records (bw, ma) found in {noise_dir}.")
+    return np.concatenate(clean), np.concatenate(raw)
+
+
+def class_weights(labels: np.ndarray, schedule: Schedule) -> np.ndarray:
+    """Per-class loss weights from the class counts of one (balanced-sampled) epoch."""
+    counts = np.bincount(labels, minlength=len(CLASSES)).astype(np.float64)
+    counts[0] *= schedule.normal_fraction
+    ref = counts[0]
+    w = np.where(counts > 0, (ref / np.maximum(counts, 1)) ** schedule.class_weight_power, 1.0)
+    return np.minimum(w, schedule.class_weight_cap)
+
+
+@dataclass
+class Pool:
+    """The training beats of several records, concatenated once per training run."""
+
+    clean: np.ndarray
+    raw: np.ndarray
+    rhythm: np.ndarray
+    labels: np.ndarray
+    rec_idx: np.ndarray
+    templates: np.ndarray
+    raw_templates: np.ndarray
+    scales: np.ndarray
+    raw_scales: np.ndarray
+
+    @classmethod
+    def of(cls, records: list[Record]) -> Pool:
+        return cls(np.concatenate([r.clean for r in records]), np.concatenate([r.raw for r in records]),
+                   np.concatenate([r.rhythm for r in records]), np.concatenate([r.labels for r in records]),
+                   np.concatenate([np.full(len(r.labels), i) for i, r in enumerate(records)]),
+                   np.concatenate([r.template for r in records]), np.stack([r.raw_template for r in records]),
+                   np.array([r.scale for r in records], np.float32),
+                   np.array([r.raw_scale for r in records], np.float32))
+
+
+def make_epoch(pool: Pool, noise: tuple[np.ndarray, np.ndarray], schedule: Schedule, rng: np.random.Generator):
+    """One augmented, class-balanced pass over the training beats: (morphology, rhythm), labels.
+
+    All minority-class beats and a fresh random ``normal_fraction`` of the N beats; a random
+    ``rhythm_dropout`` share is presented as a segmented upload would be (raw window, template =
+    median of the raw beats, rhythm unknown); every beat gets a random R-peak shift, amplitude
+    change, baseline slope and, with ``noise_probability``, real NSTDB noise at a random SNR.
+    """
+    take = np.flatnonzero((pool.labels != 0) | (rng.random(len(pool.labels)) < schedule.normal_fraction))
+    labels, rec_idx = pool.labels[take], pool.rec_idx[take]
+    n = len(take)
+    seg = rng.random(n) < schedule.rhythm_dropout
+    shift = rng.integers(-schedule.jitter, schedule.jitter + 1, n)
+    cols = (MARGIN + shift)[:, None] + np.arange(BEAT_WINDOW)[None, :]
+    rows = take[:, None]
+    w = np.where(seg[:, None], pool.raw[rows, cols], pool.clean[rows, cols]).astype(np.float32)
+    t = np.where(seg[:, None], pool.raw_templates[rec_idx], pool.templates[take])
+    s = np.where(seg, pool.raw_scales[rec_idx], pool.scales[rec_idx])
+    # amplitude change of the beat relative to its recording
+    w *= np.exp(rng.normal(0, schedule.amplitude_sigma, n)).astype(np.float32)[:, None]
+    # baseline: offset (removed by the per-beat median) and a slope, larger for raw segments
+    ramp = np.linspace(-0.5, 0.5, BEAT_WINDOW, dtype=np.float32)[None, :]
+    slope = rng.normal(0, 1, n).astype(np.float32) * np.where(seg, 0.15, 0.03).astype(np.float32) * s
+    w += slope[:, None] * ramp + (rng.normal(0, 1, n) * s)[:, None].astype(np.float32)
+    # real noise at random SNR (relative to the template's peak-to-peak amplitude)
+    k = np.flatnonzero(rng.random(n) < schedule.noise_probability)
+    if k.size:
+        nclean, nraw = noise
+        start = rng.integers(0, nraw.size - BEAT_WINDOW, k.size)
+        idx = start[:, None] + np.arange(BEAT_WINDOW)[None, :]
+        excerpt = np.where(seg[k, None], nraw[idx], nclean[idx])
+        snr = rng.uniform(*schedule.snr_db, k.size)
+        w[k] += excerpt * (s[k] * 10 ** (-snr / 20)).astype(np.float32)[:, None]
+    m = morphology_input(w, t, s)
+    r = np.where(seg[:, None], rhythm_input(None, n), pool.rhythm[take])
+    return m, r.astype(np.float32), labels
+
+
+def train_network(records: list[Record], noise, schedule: Schedule, seed: int, *, verbose: int = 0):
+    """Train one network on ``records`` with the fixed schedule; returns the Keras model."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)
+    net = build_network(dropout=schedule.dropout, filters=tuple(schedule.filters))
+    pool = Pool.of(records)
+    labels = pool.labels
+    cw = class_weights(labels, schedule)
+    per_epoch = np.count_nonzero(labels) + schedule.normal_fraction * np.count_nonzero(labels == 0)
+    steps = int(np.ceil(per_epoch / schedule.batch_size)) * schedule.epochs
+    lr = keras.optimizers.schedules.CosineDecay(schedule.learning_rate, steps,
+                                                alpha=schedule.final_learning_rate / schedule.learning_rate)
+    net.compile(optimizer=keras.optimizers.Adam(lr),
+                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    for epoch in range(schedule.epochs):
+        m, r, y = make_epoch(pool, noise, schedule, rng)
+        hist = net.fit([m, r], y, sample_weight=cw[y].astype(np.float32), batch_size=schedule.batch_size,
+                       epochs=1, shuffle=True, verbose=0)
+        if verbose:
+            print(f"    epoch {epoch + 1}/{schedule.epochs} loss {hist.history['loss'][-1]:.4f}", file=sys.stderr)
+    return net
+
+
+def _logits(net, m, r) -> np.ndarray:
+    out = [np.asarray(net([m[i:i + 8192], r[i:i + 8192]], training=False)) for i in range(0, len(m), 8192)]
+    return np.concatenate(out)
+
+
+def heldout_logits(nets, rec: Record) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold logits of one record at its reference beats: (rhythm path, morphology-only path).
+
+    The rhythm path sees band-passed windows with the recording's regular-beat template; the
+    morphology-only path sees the raw (unfiltered) windows with no rhythm, template = median of them,
+    as a segmented upload would.
+    """
+    m = morphology_input(_centre(rec.clean), rec.template, rec.scale)
+    m_seg = morphology_input(_centre(rec.raw), rec.raw_template, rec.raw_scale)
+    rh = np.mean([_logits(n, m, rec.rhythm) for n in nets], axis=0)
+    mo = np.mean([_logits(n, m_seg, rhythm_input(None, len(m_seg))) for n in nets], axis=0)
+    return rh, mo
+
+
+# ----------------------------------------------------------------------------------------------
+# Calibration
+# ----------------------------------------------------------------------------------------------
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Temperature minimising the negative log-likelihood of ``labels``."""
+    from scipy.optimize import minimize_scalar
+
+    def nll(log_t):
+        p = softmax(logits, np.exp(log_t))
+        return -np.mean(np.log(np.maximum(p[np.arange(len(labels)), labels], 1e-12)))
+
+    res = minimize_scalar(nll, bounds=(np.log(0.05), np.log(20.0)), method="bounded")
+    return float(np.exp(res.x))
+
+
+def reliability(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> dict:
+    """Expected calibration error (top-label, equal-width bins) and the reliability-curve bins."""
+    conf = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == labels
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, bins - 1)
+    out, ece = [], 0.0
+    for b in range(bins):
+        sel = which == b
+        cnt = int(sel.sum())
+        if cnt:
+            acc, mc = float(correct[sel].mean()), float(conf[sel].mean())
+            ece += abs(acc - mc) * cnt / len(labels)
+        else:
+            acc = mc = None
+        out.append({"lower": float(edges[b]), "upper": float(edges[b + 1]), "count": cnt,
+                    "confidence": mc, "accuracy": acc})
+    return {"ece": float(ece), "bins": out}
+
+
+# ----------------------------------------------------------------------------------------------
+# Cross-validation
+# ----------------------------------------------------------------------------------------------
+
+def folds_of(records: list[Record], n_folds: int) -> list[list[int]]:
+    """Record-grouped folds: one record per fold (n_folds >= len(records)) or round-robin groups."""
+    n = len(records)
+    if n_folds >= n:
+        return [[i] for i in range(n)]
+    return [list(range(k, n, n_folds)) for k in range(n_folds)]
+
+
+def _detect(signal, fs):
+    from .peaks import detect_r_peaks
+
+    return detect_r_peaks(signal, fs)
+
+
+def end_to_end(nets, rec: Record, temperature: float, out_dir: Path) -> ClassificationScore:
+    """Classify one held-out record at DETECTED beats, write ``<rec>.beats.csv``, score it."""
+    from .beats import segment_beats
+    from .evaluate import score_classification
+
+    peaks = _detect(rec.signal, FS)
+    beats = segment_beats(rec.signal, FS, peaks)
+    m, r = recording_inputs(beats.windows, beats.rr)
+    probs = softmax(np.mean([_logits(n, m, r) for n in nets], axis=0), temperature)
+    write_beats_csv(out_dir / f"{rec.name}.beats.csv", beats.samples, probs)
+    labels = np.asarray(CLASSES)[probs.argmax(axis=1)]
+    return score_classification(rec.samples, np.asarray(CLASSES)[rec.labels], beats.samples, labels, FS,
+                                episodes=rec.episodes)
+
+
+def write_beats_csv(path: Path, samples, probs) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({"sample": samples, "label": np.asarray(CLASSES)[probs.argmax(axis=1)],
+                          "probability": probs.max(axis=1)})
+    for k, c in enumerate(CLASSES):
+        frame[f"p_{c}"] = probs[:, k]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False, float_format="%.6f")
+
+
+def cross_validate(records: list[Record], noise, schedule: Schedule, seeds: list[int], n_folds: int, *,
+                   e2e_dir: Path | None = None, log=print) -> dict:
+    """Record-grouped CV; returns out-of-fold logits per path and, optionally, the end-to-end score."""
+    n = len(records)
+    oof_rh = [None] * n
+    oof_mo = [None] * n
+    fold_nets = {}
+    t0 = time.time()
+    for f, test in enumerate(folds_of(records, n_folds)):
+        train = [records[i] for i in range(n) if i not in test]
+        nets = [train_network(train, noise, schedule, seed) for seed in seeds]
+        for i in test:
+            oof_rh[i], oof_mo[i] = heldout_logits(nets, records[i])
+        names = " ".join(records[i].name for i in test)
+        y = np.concatenate([records[i].labels for i in test])
+        acc = np.mean(np.concatenate([oof_rh[i].argmax(1) for i in test]) == y)
+        log(f"fold {f + 1}: held out {names}: acc {100 * acc:.1f}% ({time.time() - t0:.0f} s)")
+        if e2e_dir is not None:
+            for i in test:  # keep the fold's networks only as long as needed
+                fold_nets[i] = nets
+    return {"rhythm": oof_rh, "morphology": oof_mo, "nets": fold_nets}
+
+
+def summarise(records: list[Record], oof: list[np.ndarray], temperature: float) -> dict:
+    labels = np.concatenate([r.labels for r in records])
+    logits = np.concatenate(oof)
+    names = np.asarray(CLASSES)
+    score = confusion_from_labels(names[labels], names[logits.argmax(1)])
+    before = reliability(softmax(logits, 1.0), labels)
+    after = reliability(softmax(logits, temperature), labels)
+    per_record = {}
+    for r, lg in zip(records, oof, strict=False):
+        s = confusion_from_labels(names[r.labels], names[lg.argmax(1)])
+        per_record[r.name] = {"beats": s.beats, "accuracy": s.accuracy,
+                              **{c.label: {"ref": c.reference, "pred": c.predicted, "tp": int(s.confusion[k, k])}
+                                 for k, c in enumerate(s.per_class()) if c.reference or c.predicted}}
+    return {"score": score.to_dict(), "calibration": {"temperature": temperature, "ece_before": before["ece"],
+                                                      "ece_after": after["ece"], "reliability_before": before["bins"],
+                                                      "reliability_after": after["bins"]},
+            "per_record": per_record}
+
+
+def score_table(d: dict) -> str:
+    """Markdown table of a ClassificationScore dict."""
+    lines = ["| class | reference beats | predicted | Se % | +P % | F1 % |", "|---|---:|---:|---:|---:|---:|"]
+    for c, v in d["classes"].items():
+        f = [("n/a" if v[k] is None or v[k] != v[k] else f"{100 * v[k]:.1f}") for k in ("se", "ppv", "f1")]
+        lines.append(f"| {c} | {v['ref']} | {v['pred']} | {f[0]} | {f[1]} | {f[2]} |")
+    lines.append(f"\nOverall accuracy: **{100 * d['accuracy']:.2f}%** over {d['beats']} beats.")
+    return "\n".join(lines)
+
+
+def confusion_table(d: dict) -> str:
+    cols = d["confusion"]["columns_predicted"]
+    lines = ["| reference \\ predicted | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for c, row in zip(d["confusion"]["rows_reference"], d["confusion"]["counts"], strict=False):
+        lines.append(f"| **{c}** | " + " | ".join(str(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+#: The project's acceptance bars (rhythm path, reference beat positions, record-grouped CV on DS1).
+BARS = (("VEB", "se", 0.92), ("VEB", "ppv", 0.92), ("SVEB", "se", 0.80), ("SVEB", "ppv", 0.60),
+        (None, "accuracy", 0.94))
+
+
+def _pct(v) -> str:
+    return "n/a" if v is None or v != v else f"{100 * v:.1f}%"
+
+
+def _bars_table(score: dict) -> str:
+    lines = ["| bar | required | cross-validated | met |", "|---|---:|---:|---|"]
+    for cls, key, need in BARS:
+        got = score["accuracy"] if cls is None else score["classes"][cls][key]
+        name = "overall accuracy" if cls is None else f"{cls} {'Se' if key == 'se' else '+P'}"
+        ok = got is not None and got == got and got >= need
+        lines.append(f"| {name} | >= {100 * need:.0f}% | {_pct(got)} | {'yes' if ok else '**no**'} |")
+    return "\n".join(lines)
+
+
+def _per_record_table(per_record: dict) -> str:
+    lines = ["| record | beats | accuracy | SVEB found/ref (pred) | VEB found/ref (pred) | F found/ref (pred) |",
+             "|---|---:|---:|---|---|---|"]
+    for name, v in per_record.items():
+        cells = []
+        for c in ("SVEB", "VEB", "F"):
+            d = v.get(c)
+            cells.append(f"{d['tp']}/{d['ref']} ({d['pred']})" if d else "0/0 (0)")
+        lines.append(f"| {name} | {v['beats']} | {_pct(v['accuracy'])} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _reliability_table(bins: list) -> str:
+    lines = ["| confidence bin | beats | mean confidence | accuracy |", "|---|---:|---:|---:|"]
+    for b in bins:
+        if b["count"]:
+            lines.append(f"| {b['lower']:.2f}-{b['upper']:.2f} | {b['count']} | {b['confidence']:.3f} | "
+                         f"{b['accuracy']:.3f} |")
+    return "\n".join(lines)
+
+
+def write_model_card_md(card: dict, path: Path = MODEL_CARD_MD) -> None:
+    """Render the human-readable model card from the machine-readable one."""
+    ev, tr, sp = card.get("evaluation", {}), card.get("training", {}), card.get("speed")
+    out = [f"# Beat classifier model card\n\nVersion **{card.get('version', '?')}** "
+           f"(`ecg_core.model.load_classifier().version`). Classes, in the order of every probability "
+           f"vector: {', '.join(CLASSES)} (AAMI EC57).\n",
+           "> **Not a medical device.** Research and teaching software: it must not be used to diagnose, "
+           "treat or monitor patients. Every label needs review by a qualified clinician.\n",
+           TEXT_INTENDED_USE]
+    if tr:
+        counts = ", ".join(f"{k} {v}" for k, v in tr["class_counts"].items())
+        out.append(f"## Data\n\nThe 22 DS1 records of the MIT-BIH Arrhythmia Database (inter-patient split of "
+                   f"de Chazal et al. 2004): {', '.join(tr['records'])}; {tr['beats']} reference beats "
+                   f"({counts}). Lead MLII chosen by name (record 114 has it second). Beats are the "
+                   "cardiologists' reference annotations mapped to AAMI classes; beats inside ventricular "
+                   "flutter episodes (`[`...`]`, record 207) are left out. Paced records (102, 104, 107, 217) "
+                   "are not classification data. DS2 (the other 22 records) was never looked at.\n")
+    out.append(TEXT_METHOD)
+    if tr:
+        out.append(f"Shipped model: trained on all 22 DS1 records with the same fixed schedule as in "
+                   f"cross-validation (seeds {tr['seeds']}; {tr['parameters']:,} parameters, "
+                   f"{tr['model_bytes'] / 1e6:.2f} MB, {tr['seconds']:.0f} s on this machine). Schedule: "
+                   f"`{json.dumps(tr['schedule'])}`.\n\nReproduce: `{tr['command']}` (from the project "
+                   "folder). Seeds fix numpy and Keras, but TensorFlow's multi-threaded CPU kernels are not "
+                   "bit-for-bit deterministic: a rerun gives a model whose labels differ on a few beats and "
+                   "figures that move by a few tenths of a percent.\n")
+    if ev:
+        out.append(f"## Evaluation: {ev['protocol']}\n\nEach fold's networks never saw the held-out records; "
+                   f"figures pool the out-of-fold predictions of all {len(ev['records'])} records (EC57 style). "
+                   f"Reproduce: `{ev['command']}` ({ev.get('cv_seconds', 0) / 60:.0f} min here). Seeds: "
+                   f"{ev['seeds']}.\n")
+        out.append("### (a) Morphology + rhythm path, at the reference beat positions\n\n"
+                   + score_table(ev["rhythm"]["score"]) + "\n\nConfusion (rows reference, columns predicted):\n\n"
+                   + confusion_table(ev["rhythm"]["score"]) + "\n\nAgainst the project's bars:\n\n"
+                   + _bars_table(ev["rhythm"]["score"]) + "\n\n" + TEXT_ANCHORS)
+        out.append("### (b) Morphology-only path (segmented uploads, no rhythm)\n\nThe held-out record's raw "
+                   "(unfiltered) windows, template = their median, rhythm inputs off: what a segmented upload "
+                   "gets.\n\n" + score_table(ev["morphology"]["score"]) + "\n\n"
+                   + confusion_table(ev["morphology"]["score"]) + "\n")
+        e2e = ev.get("end_to_end")
+        if e2e:
+            ref = e2e.get("reference_scorer")
+            out.append("### (c) End to end: detected beats\n\nOut-of-fold predictions at the beats found by "
+                       "`ecg_core.peaks.detect_r_peaks` (default settings), written as `<rec>.beats.csv` to "
+                       f"`{e2e['pred_dir']}` and matched to the reference within 150 ms (missed reference beats "
+                       "in the last column; detections with no reference beat count against +P).\n\n"
+                       + score_table(e2e["score"]) + "\n\n" + confusion_table(e2e["score"]) + "\n")
+            if ref:
+                out.append(f"The reference scorer agrees: `{ref['command']}` gives accuracy "
+                           f"{_pct(ref['accuracy'])}; " + ", ".join(
+                               f"{c} Se {_pct(v['se'])} +P {_pct(v['ppv'])}" for c, v in ref["classes"].items())
+                           + ".\n")
+        out.append("### Per record (rhythm path, out of fold)\n\n" + _per_record_table(ev["rhythm"]["per_record"])
+                   + "\n")
+    cal = card.get("calibration")
+    if cal:
+        out.append("## Calibration\n\nTemperature scaling, one temperature per path, fitted on the out-of-fold "
+                   "logits (minimum negative log-likelihood); `predict()` returns softmax(logits / T). Expected "
+                   "calibration error (top label, 15 equal-width bins), out of fold:\n\n"
+                   "| path | temperature | ECE before | ECE after |\n|---|---:|---:|---:|\n" + "\n".join(
+                       f"| {p} | {v['temperature']:.3f} | {v['ece_before']:.4f} | {v['ece_after']:.4f} |"
+                       for p, v in cal.items())
+                   + "\n\nThe ECE is dominated by the N class (most beats); the class weights used in training "
+                   "push probability towards the rare classes, which a single temperature cannot fully undo. "
+                   "Reliability curve of the rhythm path after scaling (the JSON card holds both paths' bins, "
+                   "before and after):\n\n" + _reliability_table(cal["rhythm"]["reliability"]) + "\n")
+    if sp:
+        out.append(f"## Speed\n\n`{sp['command']}` on {sp['machine']} (shared with other work, so figures vary):"
+                   f"\n\n| figure | value |\n|---|---:|\n| model load (TensorFlow import included) | "
+                   f"{sp['model_load_s']:.2f} s |\n| classify, rhythm path (inputs + network) | "
+                   f"{sp['beats_per_s_predict']:,} beats/s |\n| classify, segments | {sp['beats_per_s_segments']:,} "
+                   f"beats/s |\n| network alone | {sp['beats_per_s_network_only']:,} beats/s |\n| end to end, "
+                   f"{sp['record']} ({sp['duration_s'] / 60:.0f} min, {sp['beats']} beats): read WFDB, detect, "
+                   f"classify | {sp['end_to_end_s']:.2f} s |\n")
+    out.append(TEXT_CREDITS)
+    path.write_text("\n".join(out))
+
+
+TEXT_INTENDED_USE = """## Intended use and limits
+
+Labels every heartbeat of a single-lead ECG (MLII-like) as N, SVEB, VEB, F or Q with a calibrated
+probability, for research, teaching and second-look review of Holter-style recordings.
+
+- Trained on 22 patients (DS1). It has seen MLII only; other leads, children, pacemakers and
+  12-lead diagnostic questions are outside what it was built for.
+- **F** (fusion) beats come almost entirely from one record (208: 373 of 415); the cross-validated F
+  figures are therefore essentially "trained without F examples" and should not be relied on.
+- **Q** (unclassifiable / paced) has 8 beats in DS1: the model practically never outputs Q.
+- **SVEB** recognition relies on prematurity relative to the patient's own rhythm. In atrial
+  fibrillation (records 201, 203) irregular normal beats look premature and are often called SVEB;
+  aberrant SVEB beats ('a') look ventricular and are often called VEB.
+- Figures are cross-validated on DS1 only; the held-out DS2 result may differ (published
+  inter-patient results usually drop from intra-DS1 to DS2).
+- Segmented uploads (beats without rhythm) use the morphology-only path, which is weaker for SVEB
+  by construction (see (b)).
+"""
+
+TEXT_METHOD = """## Method
+
+Each beat is described relative to its own recording, which is what carries over to new patients:
+
+- **Morphology**: the 1-s window (360 samples at 360 Hz, R-peak centred, band-passed 0.5-40 Hz by
+  `segment_beats`), averaged to 120 Hz, per-beat median removed, as two channels: the beat, and the
+  beat minus a local
+  median template of the recording's regular beats (RR within 15% of the running rhythm; blocks of
+  64 beats, template from +-128 beats around, falling back to the whole recording's template); both
+  divided by the template's peak-to-peak amplitude (so mV and ADC units give the same answer).
+- **Rhythm**: log of previous RR, next RR and local mean RR (+-5 beats) over the running median RR
+  (+-150 beats), log previous/local and next/previous RR, the local RR irregularity (median absolute
+  successive difference over the running RR), and a "rhythm known" flag.
+- **Network** (Keras 3, ~30 k parameters): three Conv1D+MaxPool layers on the morphology, a small
+  dense branch on the rhythm, two dense layers, 5 logits.
+- **Morphology-only path** (segmented uploads): the same network with rhythm inputs at their neutral
+  value and the flag off; the template is the median of the uploaded segments. 30% of the training
+  beats are presented this way (raw, unfiltered windows, rhythm dropped) so the network learns it.
+- **Imbalance**: each epoch takes all non-N beats and a fresh random 35% of the N beats, with class
+  weights (n_N / n_class)^0.35 (capped at 10).
+- **Augmentation**: R-peak shifts of up to +-5 samples (the deployed model sees detected, not
+  annotated, R-peaks), amplitude changes (log-normal, sigma 0.2), baseline offsets and slopes, and
+  real noise from the MIT-BIH Noise Stress Test records `bw` and `ma` at a random 6-30 dB SNR on half
+  the beats.
+- **Schedule**: fixed epochs, Adam with cosine learning-rate decay, no early stopping, no
+  per-record tuning; epochs were not chosen on a validation split.
+"""
+
+TEXT_ANCHORS = """Published inter-patient results (trained on DS1, tested on DS2; a different test set, for
+orientation only): de Chazal 2004 SVEB Se/+P 76/38, VEB 77/82; Llamedo & Martinez 2011 SVEB 77/39,
+VEB 81/87, accuracy 93%; Mondejar-Guerra 2019 accuracy 94.5%; Niu 2020 accuracy 96.4%, F1 SVEB 76.6,
+VEB 89.7.
+"""
+
+TEXT_CREDITS = """## Credits and licence
+
+Trained on data from PhysioNet (Open Data Commons Attribution License v1.0):
+
+- Moody GB, Mark RG. The impact of the MIT-BIH Arrhythmia Database. IEEE Eng in Med and Biol
+  20(3):45-50 (2001).
+- Goldberger AL et al. PhysioBank, PhysioToolkit, and PhysioNet: Components of a New Research
+  Resource for Complex Physiologic Signals. Circulation 101(23):e215-e220 (2000).
+- Moody GB, Muldrow WE, Mark RG. A noise stress test for arrhythmia detectors. Computers in
+  Cardiology 11:381-384 (1984) (noise records used for augmentation).
+"""
+
+
+# ----------------------------------------------------------------------------------------------
+# Command line
+# ----------------------------------------------------------------------------------------------
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m ecg_core.train", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="MIT-BIH WFDB folder (default %(default)s)")
+    ap.add_argument("--noise-dir", type=Path, default=None, help="NSTDB noise folder (default: ../noise beside data)")
+    ap.add_argument("--out", type=Path, default=ROOT / "models", help="output folder (default %(default)s)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1], help="seeds; several = an averaged ensemble")
+    ap.add_argument("--epochs", type=int, default=Schedule.epochs)
+    ap.add_argument("--cv", action="store_true", help="run leave-record-out cross-validation first")
+    ap.add_argument("--folds", type=int, default=22, help="CV folds grouped by record (22 = leave-one-record-out)")
+    ap.add_argument("--e2e-dir", type=Path, default=None,
+                    help="with --cv: write out-of-fold <rec>.beats.csv at detected beats here and score them")
+    ap.add_argument("--no-final", action="store_true", help="skip training the shipped model")
+    ap.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
+                    help="override a training-schedule field (see Schedule), e.g. --set class_weight_power=0.7")
+    ap.add_argument("--card-only", action="store_true", help="only re-render MODEL_CARD.md from model_card.json")
+    ap.add_argument("--records", nargs="+", default=list(DS1_RECORDS), help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    noise_dir = args.noise_dir or args.data_dir.parent / "noise"
+    if args.card_only:
+        write_model_card_md(json.loads((args.out / MODEL_CARD_JSON.name).read_text()), args.out / MODEL_CARD_MD.name)
+        return 0
+    schedule = Schedule(epochs=args.epochs, **_overrides(args.set))
+    log = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
+    t0 = time.time()
+    try:
+        records = [load_record(args.data_dir, name) for name in args.records]
+        noise = load_noise(noise_dir)
+    except (OSError, ECGError) as exc:
+        log(f"error: cannot read the training data: {exc}")
+        return 2
+    log(f"loaded {len(records)} records, {sum(len(r.labels) for r in records)} beats in {time.time() - t0:.0f} s")
+    card_path = args.out / MODEL_CARD_JSON.name
+    card = json.loads(card_path.read_text()) if card_path.exists() else {}
+    command = "python -m ecg_core.train " + " ".join(argv if argv is not None else sys.argv[1:])
+    if not args.no_final:
+        t_tr = time.time()
+        nets = [train_network(records, noise, schedule, seed) for seed in args.seeds]
+        net = _ensemble(nets)
+        args.out.mkdir(parents=True, exist_ok=True)
+        model_path = args.out / "beat_classifier.keras"
+        net.save(model_path)
+        card["version"] = f"{_dt.date.today().isoformat()}-{weights_digest(net)}"
+        card["training"] = {"command": command, "records": [r.name for r in records],
+                            "beats": int(sum(len(r.labels) for r in records)), "seeds": args.seeds,
+                            "schedule": schedule.__dict__, "seconds": round(time.time() - t_tr, 1),
+                            "class_counts": dict(zip(CLASSES, np.bincount(np.concatenate(
+                                [r.labels for r in records]), minlength=len(CLASSES)).tolist(), strict=False)),
+                            "model_file": model_path.name, "model_bytes": model_path.stat().st_size,
+                            "parameters": int(net.count_params())}
+        log(f"saved {model_path} ({model_path.stat().st_size / 1e6:.2f} MB), version {card['version']}")
+        save_card(card, args.out)
+    if args.cv:
+        t_cv = time.time()
+        cv = cross_validate(records, noise, schedule, args.seeds, args.folds, e2e_dir=args.e2e_dir, log=log)
+        labels = np.concatenate([r.labels for r in records])
+        evaluation = {"protocol": ("leave-one-record-out" if args.folds >= len(records) else
+                                   f"{args.folds}-fold grouped by record") + " cross-validation on DS1",
+                      "command": command, "seeds": args.seeds, "records": [r.name for r in records]}
+        temps = {}
+        for path in ("rhythm", "morphology"):
+            t = fit_temperature(np.concatenate(cv[path]), labels)
+            temps[path] = t
+            evaluation[path] = summarise(records, cv[path], t)
+        if args.e2e_dir is not None:
+            total = empty_classification_score()
+            for i, rec in enumerate(records):
+                total = total + end_to_end(cv["nets"][i], rec, temps["rhythm"], args.e2e_dir)
+            evaluation["end_to_end"] = {"score": total.to_dict(), "pred_dir": str(args.e2e_dir)}
+        evaluation["cv_seconds"] = round(time.time() - t_cv, 1)
+        card["evaluation"] = evaluation
+        card["calibration"] = {p: {"temperature": temps[p], "ece_before": evaluation[p]["calibration"]["ece_before"],
+                                   "ece_after": evaluation[p]["calibration"]["ece_after"],
+                                   "reliability": evaluation[p]["calibration"]["reliability_after"],
+                                   "reliability_uncalibrated": evaluation[p]["calibration"]["reliability_before"]}
+                               for p in temps}
+        for p in temps:
+            log(f"{p} path (CV):\n" + score_table(evaluation[p]["score"]))
+            log(f"  temperature {temps[p]:.3f}; ECE {evaluation[p]['calibration']['ece_before']:.4f} -> "
+                f"{evaluation[p]['calibration']['ece_after']:.4f}")
+        if "end_to_end" in evaluation:
+            log("end-to-end (detected beats):\n" + score_table(evaluation["end_to_end"]["score"]))
+    card.setdefault("classes", list(CLASSES))
+    card["inputs"] = {"morphology": "beat and beat minus local template of regular beats, over template "
+                                    "peak-to-peak, 120 Hz",
+                      "rhythm": [*RHYTHM_FEATURES, "rhythm_known"], "n_rhythm": N_RHYTHM}
+    save_card(card, args.out)
+    log(f"wrote {card_path} and {MODEL_CARD_MD.name} ({time.time() - t0:.0f} s in all)")
+    return 0
+
+
+def save_card(card: dict, out: Path) -> None:
+    """Write model_card.json and MODEL_CARD.md into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MODEL_CARD_JSON.name).write_text(
+        json.dumps(_finite(card), indent=1, allow_nan=False, default=_json_default) + "\n")
+    write_model_card_md(card, out / MODEL_CARD_MD.name)
+
+
+def _overrides(items) -> dict:
+    out = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        if key not in Schedule.__dataclass_fields__:
+            raise SystemExit(f"unknown schedule field {key!r}; fields: {', '.join(Schedule.__dataclass_fields__)}")
+        out[key] = json.loads(value)
+    return out
+
+
+def _finite(o):
+    """Replace NaN (undefined figures, e.g. +P of a class never predicted) by None for JSON."""
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite(v) for v in o]
+    if isinstance(o, (float, np.floating)) and not np.isfinite(o):
+        return None
+    return o
+
+
+def _json_default(o):
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, tuple):
+        return list(o)
+    raise TypeError(type(o))
+
+
+def _ensemble(nets):
+    """One Keras model averaging the logits of several networks (a single net is returned as is)."""
+    if len(nets) == 1:
+        return nets[0]
+    import keras
+
+    from .model import MORPH_CHANNELS, MORPH_LEN
+
+    morph = keras.Input((MORPH_LEN, MORPH_CHANNELS), name="morphology")
+    rhythm = keras.Input((N_RHYTHM,), name="rhythm")
+    outs = []
+    for k, n in enumerate(nets):
+        n.name = f"member_{k}"
+        outs.append(n([morph, rhythm]))
+    return keras.Model([morph, rhythm], keras.layers.Average(name="logits")(outs), name="beat_classifier_ensemble")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,130 @@
+"""The shipped beat classifier: loads, labels the bundled example, calibrated, unit-invariant.
+
+Record 208 (the bundled excerpt) is in DS1, so the shipped model was trained on it: the agreement
+threshold below checks that the shipped file loads and works end to end, NOT how well it
+generalises (that is the cross-validated figure in models/MODEL_CARD.md). No /work/shared needed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import wfdb
+
+from ecg_core.beats import rr_features, segment_beats
+from ecg_core.config import AAMI_MAP, BEAT_WINDOW, CLASSES, EXAMPLE_RECORD, MODEL_CARD_JSON, MODEL_PATH
+from ecg_core.errors import ECGError
+from ecg_core.model import (
+    MORPH_LEN,
+    load_classifier,
+    local_templates,
+    morphology_input,
+    recording_template,
+    regular_beats,
+    rhythm_input,
+)
+
+#: Minimum share of the excerpt's reference beats the shipped model must label like the cardiologists.
+MIN_AGREEMENT = 0.90
+#: Minimum share of the excerpt's VEB beats labelled VEB.
+MIN_VEB_SENSITIVITY = 0.90
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return load_classifier()
+
+
+@pytest.fixture(scope="module")
+def example():
+    base = str(EXAMPLE_RECORD.with_suffix(""))
+    rec = wfdb.rdrecord(base)
+    x = rec.p_signal[:, rec.sig_name.index("MLII")]
+    ann = wfdb.rdann(base, "atr")
+    keep = np.array([s in AAMI_MAP for s in ann.symbol])
+    labels = np.array([AAMI_MAP[s] for s in np.asarray(ann.symbol)[keep]])
+    return x, rec.fs, ann.sample[keep], labels
+
+
+@pytest.fixture(scope="module")
+def example_probs(classifier, example):
+    x, fs, samples, _ = example
+    return classifier.predict(segment_beats(x, fs, samples))
+
+
+def test_model_files_are_small_and_versioned(classifier):
+    assert MODEL_PATH.stat().st_size < 10e6
+    assert MODEL_CARD_JSON.exists()
+    assert classifier.version and classifier.version[:4].isdigit()
+
+
+def test_labels_example_like_the_reference(example, example_probs):
+    _, _, _, ref = example
+    pred = np.asarray(CLASSES)[example_probs.argmax(axis=1)]
+    assert np.mean(pred == ref) >= MIN_AGREEMENT
+    assert np.mean(pred[ref == "VEB"] == "VEB") >= MIN_VEB_SENSITIVITY
+
+
+def test_calibrated_probabilities_sum_to_one(example_probs, classifier):
+    assert example_probs.shape[1] == len(CLASSES)
+    assert np.all((example_probs >= 0) & (example_probs <= 1))
+    np.testing.assert_allclose(example_probs.sum(axis=1), 1.0, atol=1e-6)
+    assert classifier.temperatures["rhythm"] > 0 and classifier.temperatures["rhythm"] != 1.0
+
+
+def test_predict_is_invariant_to_amplitude_units(classifier, example):
+    x, fs, samples, _ = example
+    mv = classifier.predict(segment_beats(x, fs, samples))
+    adc = classifier.predict(segment_beats(x * 200 + 1024, fs, samples))
+    assert np.mean(mv.argmax(1) == adc.argmax(1)) >= 0.999
+
+
+def _segments(x, samples):
+    half = BEAT_WINDOW // 2
+    ok = (samples >= half) & (samples + half <= x.size)
+    return np.stack([x[s - half:s + half] for s in samples[ok]]), ok
+
+
+def test_segments_same_label_in_adc_units_and_mv(classifier, example):
+    x, _, samples, ref = example
+    seg, ok = _segments(x, samples)
+    mv = classifier.predict_segments(seg)
+    adc = classifier.predict_segments(seg * 200 + 1024)
+    assert np.array_equal(mv.argmax(1), adc.argmax(1))
+    np.testing.assert_allclose(mv.sum(axis=1), 1.0, atol=1e-6)
+    # the morphology-only path still tells the excerpt's VEB from N beats
+    pred = np.asarray(CLASSES)[mv.argmax(1)]
+    assert np.mean(pred[ref[ok] == "VEB"] == "VEB") >= 0.8
+    assert np.mean(pred[ref[ok] == "N"] == "N") >= 0.8
+
+
+def test_bad_window_length_raises(classifier):
+    with pytest.raises(ECGError, match="360 samples"):
+        classifier.predict_segments(np.zeros((4, 187)))
+    with pytest.raises(ECGError, match="NaN"):
+        classifier.predict_segments(np.full((2, BEAT_WINDOW), np.nan))
+    assert classifier.predict_segments(np.zeros((0, BEAT_WINDOW))).shape == (0, len(CLASSES))
+
+
+def test_missing_model_file_gives_clear_error(tmp_path):
+    with pytest.raises(ECGError, match="python -m ecg_core.train"):
+        load_classifier(tmp_path / "absent.keras")
+
+
+def test_inputs_are_patient_relative():
+    rng = np.random.default_rng(0)
+    t = np.sin(np.linspace(0, np.pi, BEAT_WINDOW)) ** 8
+    windows = t[None, :] * rng.uniform(0.9, 1.1, (40, 1)) + rng.normal(0, 0.01, (40, BEAT_WINDOW))
+    template, scale = recording_template(windows)
+    a = morphology_input(windows, template, scale)
+    b = morphology_input(windows * 200 + 1024, *recording_template(windows * 200 + 1024))
+    np.testing.assert_allclose(a, b, atol=1e-4)
+    peaks = np.cumsum(np.full(400, 300))
+    peaks[200] -= 100  # one premature beat
+    rr = rr_features(peaks, 360)
+    feats = rhythm_input(rr)
+    assert feats[200, 0] < -0.3 and abs(feats[100, 0]) < 1e-6 and feats[0, -1] == 1
+    assert not regular_beats(rr)[200] and regular_beats(rr)[100]
+    tmpl, _ = local_templates(np.tile(windows, (10, 1)), regular_beats(rr))
+    assert tmpl.shape == (400, MORPH_LEN)
+    assert np.all(rhythm_input(None, 3) == 0)
