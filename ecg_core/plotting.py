@@ -255,7 +255,7 @@ def tachogram_figure(peaks, sampling_rate, labels=None, *, selected: int | None 
         fig.add_trace(go.Scattergl(x=t, y=rr, mode="lines", line={"color": "#cbd5e1", "width": 1},
                                    hoverinfo="skip", showlegend=False))
         lab = np.asarray(labels).astype(str)[1:] if labels is not None else np.full(beat.size, "beats")
-        for c in dict.fromkeys(lab):
+        for c in [*[c for c in CLASS_COLORS if c in set(lab)], *sorted(set(lab) - set(CLASS_COLORS))]:
             k = lab == c
             fig.add_trace(go.Scattergl(
                 x=t[k], y=rr[k], mode="markers", name=c, customdata=beat[k],

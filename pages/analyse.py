@@ -259,9 +259,10 @@ if analysis is not None and len(analysis):
             j = int(k[np.argmax(conf[k])])
             if j != best:
                 highlights[f"most confident {c} beat (p={conf[j]:.3f})"] = j
-if "selected_beat" not in state or not 0 <= state.selected_beat < len(peaks):
-    state.selected_beat = next(iter(highlights.values()), 0 if len(peaks) else None)
-selected = state.selected_beat
+if state.get("selected_beat") is None or not 0 <= state.selected_beat < len(peaks):
+    # open on the most confident beat, with the detail view around it
+    select_beat(next(iter(highlights.values()), 0 if len(peaks) else None), fs, peaks)
+selected = state.get("selected_beat") if len(peaks) else None
 
 st.subheader("ECG trace")
 st.caption("Overview of the whole recording (drag the range slider below it). Click a beat to inspect it; "

@@ -64,7 +64,7 @@ st.markdown(f"Version **{card.get('version', '?')}** · classes {', '.join(card.
             "(AAMI EC57) · Keras 1D CNN on beat morphology plus patient-relative RR-interval features.")
 if tr:
     m = st.columns(4)
-    m[0].metric("Training records", f"{len(tr.get('records', []))} (MIT-BIH DS1)")
+    m[0].metric("Training records (MIT-BIH DS1)", f"{len(tr.get('records', []))}")
     m[1].metric("Training beats", f"{tr.get('beats', 0):,}")
     m[2].metric("Parameters", f"{tr.get('parameters', 0):,}")
     m[3].metric("Model file", f"{tr.get('model_bytes', 0) / 1e6:.2f} MB")

@@ -72,11 +72,12 @@ labels, conf = analysis.labels, analysis.confidence
 summary = analysis.summary()
 
 st.markdown(f"**{upload.name}** · " + ("bundled example: 40 beats of MIT-BIH record 208" if upload.example
-                                      else "uploaded file") + f" · labelled by the **{analysis.path}** path")
+                                      else "uploaded file") + f" · labelled by the **{analysis.path}** path of "
+            f"model {analysis.model_version or '?'}")
 m = st.columns(3)
 m[0].metric("Segments", f"{len(analysis)}")
 m[1].metric("Low-confidence", f"{summary.low_confidence}", help=f"Probability below {LOW_CONFIDENCE:g}.")
-m[2].metric("Model version", analysis.model_version or "?")
+m[2].metric("Classes found", " ".join(c for c in CLASSES if summary.counts[c]) or "none")
 if not len(analysis):
     st.stop()
 
