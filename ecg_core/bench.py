@@ -171,7 +171,7 @@ def bench_detect(data_dir, *, out_dir=None, repeats: int = 5, methods=tuple(METH
         r = summary[m]
         print(f"{m:<10} {100 * r['se']:>7.3f} {100 * r['ppv']:>7.3f} {s.fn:>5d} {s.fp:>5d} "
               f"{r['offset_median_ms']:>12.1f} {r['offset_p95_ms']:>7.1f} {t:>9.4f} "
-              f"{r['cpu_seconds_per_record']:>7.4f} {r['speedup_vs_neurokit2']:>6.1f}x", file=stream)
+              f"{r['cpu_seconds_per_record']:>7.4f} {r['speedup_vs_neurokit2']:>6.2f}x", file=stream)
     if "ours" in methods:
         print("\nOur detector per record (! = FN+FP above "
               f"{100 * FLAG_ERROR_RATE:g}% of the record's beats):", file=stream)
