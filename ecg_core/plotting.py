@@ -62,7 +62,7 @@ _MARGIN = {"l": 60, "r": 20, "t": 40, "b": 40}
 def _layout(fig, *, title: str | None = None, height: int = 320, **kwargs):
     fig.update_layout(
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}} if title else None,
-        height=height, margin=_MARGIN, font=_FONT, template="plotly_white",
+        height=height, margin=_MARGIN, font=_FONT,
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
         hoverlabel={"font_size": 13}, **kwargs,
     )

@@ -136,9 +136,17 @@ def keep_settings() -> None:
 
 @st.cache_resource(show_spinner="Loading the beat classifier…")
 def get_classifier():
+    import gc
+
     from ecg_core.model import load_classifier
 
-    return load_classifier()
+    classifier = load_classifier()
+    # Streamlit clears the Keras session after every run, and that does a full garbage collection,
+    # which costs ~1 s with TensorFlow's objects on the heap; freezing the long-lived objects now
+    # (once, after loading) makes each of those collections take milliseconds.
+    gc.collect()
+    gc.freeze()
+    return classifier
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -209,15 +217,14 @@ def reference_episodes(ann, sampling_rate: float):
     return [(int(a * scale), int(b * scale)) for a, b in (getattr(ann, "episodes", ()) or ())]
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def wfdb_annotation_bytes(digest: str, record_name: str, sampling_rate: float, _samples, _labels) -> bytes:
+def wfdb_annotation_bytes(record_name: str, sampling_rate: float, samples, labels) -> bytes:
     """The beats as a WFDB annotation file (extension ``.ecg``), AAMI classes as MIT-BIH symbols."""
     import wfdb
 
     name = "".join(ch if ch.isalnum() or ch in "_-" else "_" for ch in record_name) or "record"
-    symbols = [WFDB_SYMBOL.get(str(lab), "Q") for lab in _labels]
+    symbols = [WFDB_SYMBOL.get(str(lab), "Q") for lab in labels]
     with tempfile.TemporaryDirectory() as tmp:
-        wfdb.wrann(name, "ecg", np.asarray(_samples, dtype=np.int64), symbol=symbols, fs=float(sampling_rate),
+        wfdb.wrann(name, "ecg", np.asarray(samples, dtype=np.int64), symbol=symbols, fs=float(sampling_rate),
                    write_dir=tmp)
         return (Path(tmp) / f"{name}.ecg").read_bytes()
 

@@ -418,13 +418,13 @@ if analysis is not None:
     payload = {"recording": res.upload.name, "lead": res.lead, "sampling_rate": fs, "detector": res.params,
                "summary": summary.to_dict(), "agreement": score.to_dict() if score is not None else None}
     w1, w2, w3 = st.columns(3)
-    w1.download_button("Per-beat table (CSV)", analysis.to_frame().to_csv(index=False).encode(),
+    # files are made when clicked (deferred), so reruns do not pay for them
+    w1.download_button("Per-beat table (CSV)", lambda: analysis.to_frame().to_csv(index=False),
                        file_name=f"{stem}.beats.csv", mime="text/csv", key="download_csv", icon=":material/download:")
-    w2.download_button("Summary (JSON)", app.json_bytes(payload), file_name=f"{stem}.summary.json",
+    w2.download_button("Summary (JSON)", lambda: app.json_bytes(payload), file_name=f"{stem}.summary.json",
                        mime="application/json", key="download_json", icon=":material/download:")
     w3.download_button(
-        "Beats as WFDB annotations (.ecg)",
-        app.wfdb_annotation_bytes(res.upload.digest + str(res.key), stem, fs, analysis.samples, labels),
+        "Beats as WFDB annotations (.ecg)", lambda: app.wfdb_annotation_bytes(stem, fs, analysis.samples, labels),
         file_name=f"{stem}.ecg", mime="application/octet-stream", key="download_wfdb", icon=":material/download:",
         help="Open with wfdb.rdann(record, 'ecg') or WAVE; classes as MIT-BIH symbols N, A (SVEB), V, F, Q.",
     )

@@ -308,3 +308,27 @@ def test_model_page_renders():
         expected = sum(1 for p in ("rhythm", "morphology", "end_to_end") if p in card.get("evaluation", {}))
         expected += "calibration" in card
         assert len(at.get("plotly_chart")) == expected  # a confusion matrix per path, the calibration curve
+
+
+# ----------------------------------------------------------------------------- downloads
+
+
+def test_wfdb_annotation_download_reads_back_with_wfdb(tmp_path):
+    from pages._common import WFDB_SYMBOL, wfdb_annotation_bytes
+
+    samples = np.array([100, 460, 800, 1200, 1500])
+    labels = np.array(["N", "VEB", "SVEB", "F", "Q"])
+    (tmp_path / "rec.ecg").write_bytes(wfdb_annotation_bytes("rec", 360.0, samples, labels))
+    ann = wfdb.rdann(str(tmp_path / "rec"), "ecg")
+    assert ann.sample.tolist() == samples.tolist()
+    assert ann.symbol == [WFDB_SYMBOL[c] for c in labels] == ["N", "V", "A", "F", "Q"]
+    assert ann.fs == 360
+    back = ecg_io.load_annotations(tmp_path / "rec.ecg")
+    assert back.label.tolist() == labels.tolist()  # the AAMI classes survive the round trip
+
+
+def test_json_summary_is_strict_json():
+    from pages._common import json_bytes
+
+    text = json_bytes({"a": float("nan"), "b": np.float32(0.5), "c": [np.int64(3)], "d": {"x": float("inf")}})
+    assert json.loads(text) == {"a": None, "b": 0.5, "c": [3], "d": {"x": None}}
