@@ -38,17 +38,33 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _children(pid: int) -> list[int]:
+    kids = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids += [int(k) for k in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return kids
+
+
 def rss_mib(pid: int) -> float:
-    """Resident set size of a process (VmRSS, /proc) in MiB."""
+    """Resident set size (VmRSS, /proc) of a process and its child processes (uvicorn workers), in MiB."""
+    total = 0
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for pid {pid}")
+            total += int(line.split()[1])
+    for kid in _children(pid):
+        try:
+            total += rss_mib(kid) * 1024
+        except OSError:
+            pass
+    return total / 1024
 
 
-def start_server(port: int, log_path: Path) -> subprocess.Popen:
+def start_server(port: int, log_path: Path, workers: int = 1) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "uvicorn", "api.app:app", "--host", HOST, "--port", str(port),
-           "--log-level", "warning", "--no-access-log"]
+           "--log-level", "warning", "--no-access-log", "--workers", str(workers)]
     log = log_path.open("wb")
     return subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 
@@ -154,6 +170,7 @@ def trajectory(samples: list[tuple[int, float]], total: int, points: int = 5) ->
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
     ap.add_argument("--duration", type=float, default=30.0, help="seconds of load (default 30)")
     ap.add_argument("--min-requests", type=int, default=1000,
                     help="keep going past --duration until this many requests are done (default 1000)")
@@ -167,7 +184,7 @@ def main(argv=None) -> int:
     port = free_port()
     base = f"http://{HOST}:{port}"
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"load_api_server_{port}.log"
-    proc = start_server(port, log_path)
+    proc = start_server(port, log_path, args.workers)
     try:
         t0 = time.monotonic()
         health = wait_ready(base, proc, timeout=300)
@@ -206,7 +223,7 @@ def main(argv=None) -> int:
     result = {
         "host": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
         "model_version": health.get("model_version"), "startup_to_ready_s": round(startup_s, 1),
-        "clients": args.clients, "elapsed_s": round(elapsed, 1),
+        "clients": args.clients, "workers": args.workers, "elapsed_s": round(elapsed, 1),
         "requests_per_s": round(len(rows) / elapsed, 2), **overall,
         "per_endpoint": {ep: stats([r for r in rows if r[0] == ep]) for ep, _, _ in JOBS},
         "warmup_errors": sum(not r[2] for r in warm.rows),
@@ -216,7 +233,8 @@ def main(argv=None) -> int:
         "rss_growth_pct": round(growth, 2), "server_alive_at_end": alive,
         "first_errors": [r[3] for r in rows if not r[2]][:5],
     }
-    print(f"API load test: {args.clients} clients, {elapsed:.1f} s, uvicorn on {base} ({os.cpu_count()} CPUs), "
+    print(f"API load test: {args.clients} clients, {elapsed:.1f} s, uvicorn ({args.workers} worker(s)) on {base} "
+          f"({os.cpu_count()} CPUs), "
           f"model {result['model_version']}")
     print(f"  requests      {len(rows)} ({result['requests_per_s']:.1f} req/s), errors {overall['errors']}")
     for ep, s in result["per_endpoint"].items():
