@@ -52,7 +52,7 @@ MIN_LOCAL_BEATS = 24
 #: Morphology inputs are clipped to +-this many template amplitudes (guards against artefacts).
 CLIP = 8.0
 #: Beats per call of the network.
-BATCH = 8192
+BATCH = 2048
 
 
 # ----------------------------------------------------------------------------------------------
