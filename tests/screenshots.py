@@ -35,7 +35,7 @@ def free_port() -> int:
 def streamlit_server(*, timeout: float = 90.0):
     """Run ``streamlit run streamlit_app.py`` on a free port; yields its base URL."""
     port = free_port()
-    log = open(os.devnull, "wb")  # noqa: SIM115 - closed below
+    log = open(os.environ.get("STREAMLIT_LOG", os.devnull), "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
