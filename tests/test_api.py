@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
@@ -257,6 +258,10 @@ def test_analyze_segments(ready_client):
     assert body["kind"] == "segments" and body["sampling_rate"] is None and body["summary"]["duration_s"] is None
     assert [b["segment"] for b in body["beats"]] == list(range(40))
     assert body["summary"]["path"] == "morphology-only"
+    # the cardiologists' classes of these 40 beats (20 N, 16 VEB, 4 F)
+    reference = pd.read_csv(EXAMPLES_DIR / "segments_208_labels.csv").sort_values("segment")["label"].tolist()
+    agreement = np.mean([b["label"] == ref for b, ref in zip(body["beats"], reference, strict=True)])
+    assert agreement >= 0.9, agreement
 
 
 # ------------------------------------------------------------------------------------ errors
