@@ -311,7 +311,7 @@ def confusion_figure(confusion, rows, columns, *, title: str = "Confusion matrix
     text = [[f"{int(v)}" for v in row] for row in m]
     fig = go.Figure(go.Heatmap(
         z=share, x=list(columns), y=list(rows), text=text, texttemplate="%{text}", colorscale="Blues",
-        zmin=0, zmax=1, colorbar={"title": {"text": "row share"}, "thickness": 12},
+        zmin=0, zmax=1, colorbar={"title": {"text": "share", "side": "right"}, "thickness": 12},
         hovertemplate=f"{y_title} %{{y}}, {x_title.lower()} %{{x}}: %{{text}} (%{{z:.1%}} of row)<extra></extra>",
     ))
     _layout(fig, title=title, height=height)
@@ -349,6 +349,8 @@ def calibration_figure(curves: dict, *, title: str = "Calibration (reliability d
                           "<extra></extra>",
         ))
     _layout(fig, title=title, height=height)
+    fig.update_layout(legend={"orientation": "v", "x": 0.98, "xanchor": "right", "y": 0.04, "yanchor": "bottom",
+                              "bgcolor": "rgba(255,255,255,0.8)"})
     fig.update_xaxes(title_text="Mean predicted probability (top class)", range=[0, 1.02])
     fig.update_yaxes(title_text="Observed accuracy", range=[0, 1.02])
     return fig

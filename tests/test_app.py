@@ -35,7 +35,7 @@ def start(page: str | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
     if page:
-        at.switch_page(f"pages/{page}.py")
+        at.switch_page(f"app_pages/{page}.py")
         at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -242,10 +242,10 @@ def test_tune_slider_changes_peaks_and_carries_over():
     at.slider(key="tune_refractory").set_value(0.4).run()
     assert not errors(at) and int(metric(at, "Beats found")) != found
     tuned = metric(at, "Beats found")
-    at.switch_page("pages/analyse.py").run()
+    at.switch_page("app_pages/analyse.py").run()
     assert "custom settings" in at.markdown[0].value
     assert metric(at, "Beats") == tuned
-    at.switch_page("pages/tune.py").run()
+    at.switch_page("app_pages/tune.py").run()
     assert at.slider(key="tune_threshold").value == pytest.approx(0.85)
     at.button(key="tune_reset").click().run()
     assert int(metric(at, "Beats found")) == found
@@ -314,7 +314,7 @@ def test_model_page_renders():
 
 
 def test_wfdb_annotation_download_reads_back_with_wfdb(tmp_path):
-    from pages._common import WFDB_SYMBOL, wfdb_annotation_bytes
+    from app_pages._common import WFDB_SYMBOL, wfdb_annotation_bytes
 
     samples = np.array([100, 460, 800, 1200, 1500])
     labels = np.array(["N", "VEB", "SVEB", "F", "Q"])
@@ -328,7 +328,7 @@ def test_wfdb_annotation_download_reads_back_with_wfdb(tmp_path):
 
 
 def test_json_summary_is_strict_json():
-    from pages._common import json_bytes
+    from app_pages._common import json_bytes
 
     text = json_bytes({"a": float("nan"), "b": np.float32(0.5), "c": [np.int64(3)], "d": {"x": float("inf")}})
     assert json.loads(text) == {"a": None, "b": 0.5, "c": [3], "d": {"x": None}}

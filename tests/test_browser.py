@@ -178,3 +178,14 @@ def test_thirty_minute_record_timing(app_url, page):
     report("MIT-BIH 208 (30 min, WFDB pair)", upload_and_wait(page, [SHARED_208, SHARED_208.with_suffix(".dat")]))
     assert int(metric(page, "Beats")) > 2500
     full_screenshot(page, ARTIFACTS / "05_thirty_minutes.png")
+
+
+def test_deep_link_as_first_request_keeps_the_app_navigation(page):
+    """A fresh server whose first request is /tune must still run streamlit_app.py's st.navigation."""
+    with streamlit_server() as url:
+        page.goto(f"{url}/tune")
+        wait_idle(page)
+        nav = page.locator("[data-testid='stSidebarNav'] a").all_inner_texts()
+        assert [n.split("\n")[-1] for n in nav] == ["Analyse a recording", "Tune detection", "Classify segments",
+                                                    "Model"]
+        assert "Tune detection" in page.inner_text("h1")

@@ -36,7 +36,7 @@ def pct(v) -> str:
 def score_view(score: dict, key: str, caption: str) -> None:
     """Accuracy, per-class table and confusion heatmap of one ClassificationScore dict."""
     st.caption(caption)
-    c1, c2 = st.columns([2, 3])
+    c1, c2 = st.columns([1, 1])
     with c1:
         st.metric("Overall accuracy", pct(score["accuracy"]), help=f"{score['beats']:,} beats, pooled over folds.")
         st.dataframe(

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from app_pages import _common as app
 from ecg_core import config, plotting
 from ecg_core.config import CLASSES
 from ecg_core.errors import ECGError
 from ecg_core.pipeline import LOW_CONFIDENCE
-from pages import _common as app
 
 app.keep_settings()
 state = st.session_state

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from app_pages import _common as app
 from ecg_core import plotting
 from ecg_core.peaks import PARAMETERS
-from pages import _common as app
 
 app.keep_settings()
 state = st.session_state

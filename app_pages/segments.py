@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from app_pages import _common as app
 from ecg_core import plotting
 from ecg_core.config import BEAT_WINDOW, CLASSES, FS
 from ecg_core.errors import ECGError
 from ecg_core.pipeline import LOW_CONFIDENCE, classify_segments
-from pages import _common as app
 
 state = st.session_state
 
