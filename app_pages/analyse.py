@@ -211,7 +211,9 @@ custom = res.params != dict(app.detector_defaults())
 fig_key = (res.key, analysis.model_version if analysis is not None else None)
 st.markdown(
     f"**{res.upload.name}** · " + (app.EXAMPLE_NOTE if res.upload.example else "uploaded file")
-    + f" · lead **{res.lead}** · {fs:g} Hz " + ("(from the file)" if res.rate_from_file else "(set above)")
+    + f" · lead **{res.lead}** · {fs:g} Hz " + ("(from the file)" if res.rate_from_file else
+                                                 f"(the file states no rate: set in the settings above, default "
+                                                 f"{config.DEFAULT_FS:g} Hz)")
     + (" · detector: **custom settings** from *Tune detection*" if custom else " · detector: default settings")
 )
 if res.model_error:

@@ -145,13 +145,32 @@ def test_analyse_lead_and_sampling_rate_choice():
     assert metric(at, "Duration") == "30 s" and not errors(at)
 
 
-def test_analyse_reference_annotations_upload():
+REFERENCE_CASES = {
+    "kaggle txt": ({"208_excerpt.csv": (EX / "208_excerpt.csv").read_bytes()}, "208_excerpt_annotations.txt", 60),
+    "wfdb atr": (wfdb_pair(), "208_excerpt.atr", 300),
+}
+
+
+@pytest.mark.parametrize("case", list(REFERENCE_CASES))
+def test_analyse_reference_annotations_upload(case):
+    recording, reference, seconds = REFERENCE_CASES[case]
     at = start()
-    upload(at, "analyse_upload", {"208_excerpt.csv": (EX / "208_excerpt.csv").read_bytes()})
-    upload(at, "analyse_reference", {"208_excerpt_annotations.txt": (EX / "208_excerpt_annotations.txt").read_bytes()})
+    upload(at, "analyse_upload", recording)
+    upload(at, "analyse_reference", {reference: (EX / reference).read_bytes()})
     assert not errors(at)
     if config.MODEL_PATH.exists():
-        assert int(metric(at, "Reference beats")) == reference_beats_in(60)
+        assert int(metric(at, "Reference beats")) == reference_beats_in(seconds)
+        assert float(metric(at, "Same class as the reference").rstrip("%")) > 80
+
+
+def test_analyse_bad_reference_file_keeps_the_analysis():
+    at = start()
+    upload(at, "analyse_reference", {"notes.txt": b"this is not an annotation file\n"})
+    assert not at.exception
+    with pytest.raises(ECGError) as exc:
+        ecg_io.load_annotations(b"this is not an annotation file\n", filename="notes.txt")
+    assert str(exc.value) in errors(at)
+    assert int(metric(at, "Beats")) > 400
 
 
 def _noise_csv(values) -> bytes:
