@@ -103,10 +103,16 @@ def wait_idle(page, *, timeout: float = 90.0, settle: float = 0.5) -> None:
     raise TimeoutError(f"the app was still running after {timeout:.0f} s")
 
 
+def browser_idle(page, *, timeout: float = 30.0) -> float:
+    """Wait until the browser has finished drawing (an idle callback runs); returns the time then (s)."""
+    return page.evaluate("(ms) => new Promise(r => requestIdleCallback(() => r(Date.now() / 1000), {timeout: ms}))",
+                         timeout * 1000)
+
+
 def open_page(page, url: str, name: str) -> None:
     page.goto(f"{url}/{PAGES[name]}")
     wait_idle(page)
-    page.wait_for_timeout(800)  # let Plotly finish drawing
+    browser_idle(page)
 
 
 def full_screenshot(page, path) -> None:
@@ -117,7 +123,10 @@ def full_screenshot(page, path) -> None:
         "id => document.querySelector(`[data-testid='${id}']`)?.scrollHeight || 0))"
     )
     page.set_viewport_size({"width": width, "height": int(min(max(height, 600), 12000))})
-    page.wait_for_timeout(1200)  # Plotly redraws at the new size
+    page.wait_for_timeout(500)
+    wait_idle(page)  # a resize can make charts report a (empty) selection, which reruns the page
+    browser_idle(page)
+    page.wait_for_timeout(800)  # Plotly redraws at the new size
     page.screenshot(path=str(path), full_page=True)
 
 

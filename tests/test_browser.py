@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from screenshots import CHROMIUM, chromium_page, full_screenshot, streamlit_server, wait_idle
+from screenshots import CHROMIUM, browser_idle, chromium_page, full_screenshot, streamlit_server, wait_idle
 
 from ecg_core import config
 from ecg_core import io as ecg_io
@@ -55,12 +55,6 @@ def metric(page, label: str, *, timeout: float = 60.0) -> str:
 
 def chart_traces(page, key: str) -> list[str]:
     return page.evaluate(f"() => document.querySelector('.st-key-{key} .js-plotly-plot').data.map(t => t.name)")
-
-
-def browser_idle(page, *, timeout: float = 30.0) -> float:
-    """Wait until the browser has finished drawing (an idle callback runs); returns the time then (s)."""
-    return page.evaluate("(ms) => new Promise(r => requestIdleCallback(() => r(Date.now() / 1000), {timeout: ms}))",
-                         timeout * 1000)
 
 
 def watch_runs(page) -> None:
