@@ -55,6 +55,16 @@ CLASS_SHORT: dict[str, str] = {"N": "normal", "SVEB": "supraventr.", "VEB": "ven
 TRACE_COLOR = "#334155"
 #: Points drawn for a trace at most; longer spans are min-max downsampled (peaks stay visible).
 MAX_TRACE_POINTS = 8000
+#: Traces with more points than this are drawn with WebGL (``Scattergl``), smaller ones as SVG, which
+#: browsers without a GPU (software WebGL) draw much faster.
+WEBGL_MIN_POINTS = 4000
+
+
+def _scatter_type(n_points: int):
+    """``Scattergl`` for a figure of more than :data:`WEBGL_MIN_POINTS` points, else ``Scatter``."""
+    import plotly.graph_objects as go
+
+    return go.Scattergl if n_points > WEBGL_MIN_POINTS else go.Scatter
 _FONT = {"family": "Inter, Segoe UI, Helvetica, Arial, sans-serif", "size": 13}
 _MARGIN = {"l": 60, "r": 20, "t": 40, "b": 40}
 
@@ -142,8 +152,10 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
     b = x.size if stop_s is None else min(int(np.ceil(stop_s * fs)) + 1, x.size)
     idx = minmax_downsample(x, a, b, max_points=max_points)
     fig = go.Figure()
-    # the range slider draws SVG traces only, so the (downsampled) line is SVG there; peaks stay WebGL
-    line = go.Scatter if rangeslider else go.Scattergl
+    p_all = np.asarray(peaks, dtype=np.int64) if peaks is not None else np.zeros(0, np.int64)
+    scatter = _scatter_type(idx.size + int(np.count_nonzero((p_all >= a) & (p_all < b))))
+    # the range slider draws SVG traces only, so the (downsampled) line is SVG there
+    line = go.Scatter if rangeslider else scatter
     fig.add_trace(line(x=idx / fs, y=x[idx], mode="lines", name="ECG", line={"color": TRACE_COLOR, "width": 1},
                        hoverinfo="skip", showlegend=False))
     if peaks is not None:
@@ -161,7 +173,7 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
             custom[:, 0] = beat_no[k]
             custom[:, 1] = name
             custom[:, 2] = conf[k]
-            fig.add_trace(go.Scattergl(
+            fig.add_trace(scatter(
                 x=p[k] / fs, y=x[p[k]], mode="markers", name=name, customdata=custom,
                 marker={"color": colour, "size": 8, "line": {"width": 1, "color": "white"}},
                 hovertemplate=_beat_hover(labels is not None),
@@ -170,7 +182,7 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
             if k is None or not a <= p[k] < b:
                 continue
             colour = CLASS_COLORS.get(str(labels[k]), "#111111") if labels is not None else "#111111"
-            fig.add_trace(go.Scattergl(
+            fig.add_trace(scatter(
                 x=[p[k] / fs], y=[x[p[k]]], mode="markers", name=name, showlegend=False,
                 customdata=[[k, str(labels[k]) if labels is not None else "", conf[k]]],
                 marker={"symbol": "star", "size": 18, "color": colour, "line": {"width": 1.5, "color": "#111111"}},
@@ -178,7 +190,7 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
                     "</b>", ""),
             ))
         if selected is not None and 0 <= selected < p.size and a <= p[selected] < b:
-            fig.add_trace(go.Scattergl(
+            fig.add_trace(scatter(
                 x=[p[selected] / fs], y=[x[p[selected]]], mode="markers", name="selected beat",
                 marker={"symbol": "circle-open", "size": 22, "color": "#111111", "line": {"width": 2.5}},
                 hoverinfo="skip", showlegend=False,
@@ -186,7 +198,7 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
     for name, samples, colour, symbol in markers or []:
         s = np.asarray(samples, dtype=np.int64)
         s = s[(s >= a) & (s < b)]
-        fig.add_trace(go.Scattergl(
+        fig.add_trace(scatter(
             x=s / fs, y=x[s], mode="markers", name=f"{name} ({s.size})",
             marker={"symbol": symbol, "size": 13, "color": colour, "line": {"width": 2, "color": colour}},
             hovertemplate=f"{name}<br>t = %{{x:.3f}} s<extra></extra>",
@@ -248,22 +260,23 @@ def tachogram_figure(peaks, sampling_rate, labels=None, *, selected: int | None 
     p = np.asarray(peaks, dtype=np.int64)
     fs = float(sampling_rate)
     fig = go.Figure()
+    scatter = _scatter_type(2 * p.size)
     if p.size >= 2:
         t = p[1:] / fs
         rr = np.diff(p) * 1000.0 / fs
         beat = np.arange(1, p.size)
-        fig.add_trace(go.Scattergl(x=t, y=rr, mode="lines", line={"color": "#cbd5e1", "width": 1},
+        fig.add_trace(scatter(x=t, y=rr, mode="lines", line={"color": "#cbd5e1", "width": 1},
                                    hoverinfo="skip", showlegend=False))
         lab = np.asarray(labels).astype(str)[1:] if labels is not None else np.full(beat.size, "beats")
         for c in [*[c for c in CLASS_COLORS if c in set(lab)], *sorted(set(lab) - set(CLASS_COLORS))]:
             k = lab == c
-            fig.add_trace(go.Scattergl(
+            fig.add_trace(scatter(
                 x=t[k], y=rr[k], mode="markers", name=c, customdata=beat[k],
                 marker={"color": CLASS_COLORS.get(c, "#d62728"), "size": 6},
                 hovertemplate=f"{c} beat #%{{customdata}}<br>RR %{{y:.0f}} ms<br>t = %{{x:.2f}} s<extra></extra>",
             ))
         if selected is not None and 1 <= selected < p.size:
-            fig.add_trace(go.Scattergl(x=[t[selected - 1]], y=[rr[selected - 1]], mode="markers",
+            fig.add_trace(scatter(x=[t[selected - 1]], y=[rr[selected - 1]], mode="markers",
                                        marker={"symbol": "circle-open", "size": 16, "color": "#111111",
                                                "line": {"width": 2}}, hoverinfo="skip", showlegend=False))
     _layout(fig, title=title, height=height, hovermode="closest")
