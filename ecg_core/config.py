@@ -45,10 +45,9 @@ LEAD_PREFERENCE: tuple[str, ...] = ("MLII", "ECG")
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = ROOT / "models"
-#: Main classifier: beat morphology + patient-relative RR features.
+#: The classifier: beat morphology + patient-relative RR features; its "rhythm unknown" input
+#: serves segments without rhythm (the morphology-only path).
 MODEL_PATH = MODELS_DIR / "beat_classifier.keras"
-#: Morphology-only classifier for segments without rhythm information.
-MORPH_MODEL_PATH = MODELS_DIR / "beat_classifier_morph.keras"
 #: Machine-readable model card (figures, calibration temperatures, version).
 MODEL_CARD_JSON = MODELS_DIR / "model_card.json"
 MODEL_CARD_MD = MODELS_DIR / "MODEL_CARD.md"
