@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -188,6 +189,86 @@ def recording_inputs(windows, rr: RRFeatures | None) -> tuple[np.ndarray, np.nda
 
 
 # ----------------------------------------------------------------------------------------------
+# Stage 2: rhythm-driven SVEB-vs-N decision stacked on the network (numpy only)
+# ----------------------------------------------------------------------------------------------
+
+#: Features of the SVEB stage, in the order of its coefficients (see :func:`sveb_stage_features`).
+SVEB_FEATURES = ("log_pre_run", "log_post_run", "log_pre_local", "log_post_pre", "log_local_run", "irregularity",
+                 "irregular_x_log_pre_local", "cnn_log_sveb_n", "cnn_log_veb")
+#: Probability floor inside the stage's logarithms.
+_P_FLOOR = 1e-6
+
+
+def sveb_stage_features(rr: RRFeatures, probs) -> np.ndarray:
+    """``(n, len(SVEB_FEATURES))`` features of the SVEB stage for the beats of ONE recording.
+
+    Only what deployment has: RR intervals of the detected beats (prematurity relative to the
+    running and local rhythm, the compensatory pause, the local RR irregularity that marks atrial
+    fibrillation, where prematurity means little, and their product) and the network's calibrated
+    probabilities (log p_SVEB / p_N and log p_VEB).
+    """
+    r = rhythm_input(rr)
+    p = np.asarray(probs, dtype=np.float64)
+    log_pre_run, log_post_run, log_local_run, log_pre_local, log_post_pre, irregular = (r[:, k] for k in range(6))
+    return np.stack([log_pre_run, log_post_run, log_pre_local, log_post_pre, log_local_run, irregular,
+                     irregular * log_pre_local,
+                     np.log(np.maximum(p[:, 1], _P_FLOOR) / np.maximum(p[:, 0], _P_FLOOR)),
+                     np.log(np.maximum(p[:, 2], _P_FLOOR))], axis=1)
+
+
+@dataclass(frozen=True)
+class SvebStage:
+    """Logistic regression p(SVEB | the beat is N or SVEB) on standardised :data:`SVEB_FEATURES`.
+
+    ``mean``/``scale`` standardise the features, ``coef`` and ``intercept`` are the fitted
+    coefficients (``models/model_card.json`` key ``"sveb_stage"``). ``threshold`` is the decision
+    threshold on the fitted probability (chosen inside the training records): :meth:`apply` shifts
+    the log-odds by ``-logit(threshold)`` so that the reported SVEB share exceeds one half exactly
+    when the fitted probability exceeds ``threshold``.
+    """
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    threshold: float = 0.5
+
+    @classmethod
+    def from_dict(cls, d: dict) -> SvebStage:
+        if list(d.get("features", [])) != list(SVEB_FEATURES):
+            raise ECGError("The SVEB stage in model_card.json was fitted on other features than this version "
+                           "of the software computes. Refit it with `python -m ecg_core.train --fit-sveb-stage`.")
+        return cls(np.asarray(d["mean"], float), np.asarray(d["scale"], float), np.asarray(d["coef"], float),
+                   float(d["intercept"]), float(d.get("threshold", 0.5)))
+
+    def to_dict(self) -> dict:
+        return {"features": list(SVEB_FEATURES), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
+                "coef": self.coef.tolist(), "intercept": self.intercept, "threshold": self.threshold}
+
+    def probability(self, features, *, shifted: bool = False) -> np.ndarray:
+        """Fitted p(SVEB | N or SVEB) for feature rows (``shifted``: log-odds moved by ``-logit(threshold)``)."""
+        z = ((np.asarray(features, float) - self.mean) / self.scale) @ self.coef + self.intercept
+        if shifted:
+            z = z - np.log(self.threshold / (1 - self.threshold))
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+
+    def apply(self, probs, rr: RRFeatures) -> np.ndarray:
+        """Class probabilities with the N+SVEB mass of beats the network labels N or SVEB split by the stage.
+
+        Other beats keep the network's probabilities; every row still sums to 1.
+        """
+        p = np.array(probs, dtype=np.float64)
+        if not len(p):
+            return p
+        sel = np.isin(p.argmax(axis=1), (0, 1))
+        if np.any(sel):
+            q = self.probability(sveb_stage_features(rr, p)[sel], shifted=True)
+            mass = p[sel, 0] + p[sel, 1]
+            p[sel, 0], p[sel, 1] = mass * (1 - q), mass * q
+        return p
+
+
+# ----------------------------------------------------------------------------------------------
 # The network (Keras, imported lazily)
 # ----------------------------------------------------------------------------------------------
 
@@ -244,12 +325,16 @@ class BeatClassifier:
         ``{"rhythm": T, "morphology": T}`` temperature per path.
     version : str
         Model version (training date + short hash of the weights).
+    sveb_stage : SvebStage, optional
+        Rhythm-driven SVEB-vs-N stage applied by :meth:`predict` (beats of a recording, not segments).
     """
 
-    def __init__(self, network, temperatures: dict | None = None, version: str = ""):
+    def __init__(self, network, temperatures: dict | None = None, version: str = "",
+                 sveb_stage: SvebStage | None = None):
         import tensorflow as tf
 
         self.network = network
+        self.sveb_stage = sveb_stage
         self.temperatures = {"rhythm": 1.0, "morphology": 1.0, **(temperatures or {})}
         self.version = version or f"unversioned-{weights_digest(network)}"
         self._call = tf.function(lambda m, r: network([m, r], training=False), reduce_retracing=True)
@@ -262,12 +347,17 @@ class BeatClassifier:
         return np.concatenate(out) if out else np.zeros((0, len(CLASSES)), np.float32)
 
     def predict(self, beats: Beats) -> np.ndarray:
-        """Calibrated ``(n, 5)`` class probabilities for the beats of ONE recording (morphology + rhythm)."""
+        """``(n, 5)`` class probabilities for the beats of ONE recording (morphology + rhythm).
+
+        The network's calibrated probabilities; where the SVEB stage is loaded, the N+SVEB share of
+        beats the network labels N or SVEB is then split by the stage (:meth:`SvebStage.apply`).
+        """
         windows = _check_windows(beats.windows)
         if len(windows) == 0:
             return np.zeros((0, len(CLASSES)))
         m, r = recording_inputs(windows, beats.rr)
-        return softmax(self.logits(m, r), self.temperatures["rhythm"])
+        probs = softmax(self.logits(m, r), self.temperatures["rhythm"])
+        return probs if self.sveb_stage is None else self.sveb_stage.apply(probs, beats.rr)
 
     def predict_segments(self, windows) -> np.ndarray:
         """Calibrated ``(n, 5)`` probabilities for pre-cut beats without rhythm (morphology only).
@@ -340,9 +430,11 @@ def load_classifier(path: Path | str | None = None) -> BeatClassifier:
     card = read_card(p.parent / MODEL_CARD_JSON.name)
     cal = card.get("calibration", {})
     temps = {k: float(v["temperature"]) for k, v in cal.items() if isinstance(v, dict) and "temperature" in v}
-    return BeatClassifier(network, temps, card.get("version", ""))
+    stage = card.get("sveb_stage", {}).get("stage")
+    return BeatClassifier(network, temps, card.get("version", ""), SvebStage.from_dict(stage) if stage else None)
 
 
-__all__ = ["BeatClassifier", "load_classifier", "recording_inputs", "morphology_input", "rhythm_input",
+__all__ = ["BeatClassifier", "SvebStage", "SVEB_FEATURES", "sveb_stage_features", "load_classifier",
+           "recording_inputs", "morphology_input", "rhythm_input",
            "recording_template", "local_templates", "regular_beats", "prepare_windows", "build_network", "softmax",
            "rr_features"]

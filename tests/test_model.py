@@ -128,3 +128,54 @@ def test_inputs_are_patient_relative():
     tmpl, _ = local_templates(np.tile(windows, (10, 1)), regular_beats(rr))
     assert tmpl.shape == (400, MORPH_LEN)
     assert np.all(rhythm_input(None, 3) == 0)
+
+
+# ---------------------------------------------------------------------------- the SVEB stage (rhythm)
+
+def _regular_rhythm(n=80, rr_s=0.8, fs=360.0):
+    return np.round(np.arange(n) * rr_s * fs).astype(np.int64), fs
+
+
+def test_shipped_classifier_applies_the_sveb_stage(classifier, example, example_probs):
+    from ecg_core.model import recording_inputs, softmax
+
+    assert classifier.sveb_stage is not None
+    x, fs, samples, _ = example
+    beats = segment_beats(x, fs, samples)
+    network = softmax(classifier.logits(*recording_inputs(beats.windows, beats.rr)), classifier.temperatures["rhythm"])
+    np.testing.assert_allclose(example_probs, classifier.sveb_stage.apply(network, beats.rr), atol=1e-9)
+    # only the N/SVEB split of beats the network labels N or SVEB may change
+    other = ~np.isin(network.argmax(1), (0, 1))
+    np.testing.assert_allclose(example_probs[other], network[other], atol=1e-12)
+    np.testing.assert_allclose(example_probs[:, :2].sum(1), network[:, :2].sum(1), atol=1e-9)
+
+
+def test_sveb_stage_premature_beat_gets_more_sveb_than_on_time(classifier):
+    stage = classifier.sveb_stage
+    on_time, fs = _regular_rhythm()
+    premature = on_time.copy()
+    premature[40] -= int(0.3 * fs)  # 0.3 s early in a regular 75 bpm rhythm, followed by a long pause
+    row = np.array([0.90, 0.08, 0.01, 0.005, 0.005])
+    probs = np.tile(row, (len(on_time), 1))
+    p_on = stage.apply(probs, rr_features(on_time, fs))
+    p_pre = stage.apply(probs, rr_features(premature, fs))
+    assert p_pre[40, 1] > p_on[40, 1] + 0.2
+    assert p_on[40, 0] > p_on[40, 1]  # an on-time beat with a low network SVEB share stays N
+    for p in (p_on, p_pre):
+        np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
+        assert np.all(p >= 0)
+    # a beat the network calls VEB keeps the network's probabilities
+    veb = np.tile([0.1, 0.05, 0.8, 0.03, 0.02], (len(on_time), 1))
+    np.testing.assert_allclose(stage.apply(veb, rr_features(premature, fs)), veb)
+
+
+def test_sveb_stage_round_trips_through_the_card(classifier):
+    from ecg_core.model import SvebStage
+
+    stage = classifier.sveb_stage
+    again = SvebStage.from_dict(stage.to_dict())
+    np.testing.assert_array_equal(again.coef, stage.coef)
+    assert again.threshold == stage.threshold
+    bad = {**stage.to_dict(), "features": ["something", "else"]}
+    with pytest.raises(ECGError, match="Refit"):
+        SvebStage.from_dict(bad)
