@@ -32,8 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import AAMI_MAP, LEAD_PREFERENCE
+from .config import LEAD_PREFERENCE
 from .evaluate import DetectionScore, match_beats, outside_episodes, score_detection
+from .io import load_annotations
 from .peaks import detect_r_peaks
 
 #: Per-record error rate above which the per-record table flags a record.
@@ -60,17 +61,9 @@ def load_record(hea: Path) -> Record:
     rec = wfdb.rdrecord(base)
     names = list(rec.sig_name)
     ch = next((names.index(n) for n in LEAD_PREFERENCE if n in names), 0)
-    ann = wfdb.rdann(base, "atr")
-    beats = np.array([s in AAMI_MAP for s in ann.symbol], dtype=bool)
-    episodes, start = [], None
-    for sym, t in zip(ann.symbol, ann.sample, strict=True):
-        if sym == "[":
-            start = t
-        elif sym == "]" and start is not None:
-            episodes.append((int(start), int(t)))
-            start = None
+    ann = load_annotations(Path(base + ".atr"))
     return Record(hea.stem, rec.p_signal[:, ch].astype(np.float64), float(rec.fs), names[ch],
-                  np.asarray(ann.sample)[beats].astype(np.int64), tuple(episodes))
+                  ann.sample.astype(np.int64), ann.episodes)
 
 
 def _ours(x, fs):

@@ -27,10 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from .beats import RRFeatures, cut_windows, rr_features
-from .config import AAMI_MAP, BEAT_WINDOW, CLASSES, DS1_RECORDS, FS, MODEL_CARD_JSON, MODEL_CARD_MD, ROOT
+from .config import BEAT_WINDOW, CLASSES, DS1_RECORDS, FS, MODEL_CARD_JSON, MODEL_CARD_MD, ROOT
 from .errors import ECGError
 from .evaluate import ClassificationScore, confusion_from_labels, empty_classification_score
 from .filters import clean_ecg
+from .io import load_annotations
 from .model import (
     N_RHYTHM,
     RHYTHM_FEATURES,
@@ -109,20 +110,12 @@ def load_record(data_dir: Path, name: str) -> Record:
         raise ECGError(f"Record {name} is sampled at {rec.fs} Hz, expected {FS} Hz.")
     x = rec.p_signal[:, rec.sig_name.index("MLII")].astype(np.float64)
     x = np.nan_to_num(x)
-    ann = wfdb.rdann(base, "atr")
-    symbols = np.asarray(ann.symbol)
-    episodes, start = [], None
-    for s, t in zip(symbols, ann.sample, strict=False):
-        if s == "[":
-            start = t
-        elif s == "]" and start is not None:
-            episodes.append((int(start), int(t)))
-            start = None
     from .evaluate import outside_episodes
 
-    is_beat = np.array([s in AAMI_MAP for s in symbols])
-    samples = ann.sample[is_beat].astype(np.int64)
-    labels = np.array([CLASSES.index(AAMI_MAP[s]) for s in symbols[is_beat]], dtype=np.int64)
+    ann = load_annotations(Path(base + ".atr"))
+    episodes = list(ann.episodes)
+    samples = ann.sample.astype(np.int64)
+    labels = np.array([CLASSES.index(c) for c in ann.label], dtype=np.int64)
     keep = outside_episodes(samples, episodes)
     samples, labels = samples[keep], labels[keep]
     rr = rr_features(samples, FS)
@@ -331,25 +324,16 @@ class StageRecord:
 def load_stage_record(data_dir: Path, pred_dir: Path, name: str) -> StageRecord:
     """Read ``pred_dir/<name>.beats.csv`` (out-of-fold network output) and match it to the reference beats."""
     import pandas as pd
-    import wfdb
 
     from .evaluate import match_beats, outside_episodes
 
     frame = pd.read_csv(Path(pred_dir) / f"{name}.beats.csv")
     samples = frame["sample"].to_numpy(np.int64)
     probs = frame[[f"p_{c}" for c in CLASSES]].to_numpy(np.float64)
-    ann = wfdb.rdann(str(Path(data_dir) / name), "atr")
-    symbols = np.asarray(ann.symbol)
-    episodes, start = [], None
-    for sym, t in zip(symbols, ann.sample, strict=False):
-        if sym == "[":
-            start = t
-        elif sym == "]" and start is not None:
-            episodes.append((int(start), int(t)))
-            start = None
-    is_beat = np.array([sym in AAMI_MAP for sym in symbols])
-    ref_samples = ann.sample[is_beat].astype(np.int64)
-    ref_labels = np.array([AAMI_MAP[sym] for sym in symbols[is_beat]])
+    ann = load_annotations(Path(data_dir) / f"{name}.atr")
+    episodes = list(ann.episodes)
+    ref_samples = ann.sample.astype(np.int64)
+    ref_labels = np.asarray(ann.label)
     keep = outside_episodes(ref_samples, episodes)
     ref_samples, ref_labels = ref_samples[keep], ref_labels[keep]
     target = np.full(len(samples), -1, np.int64)
