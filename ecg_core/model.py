@@ -24,11 +24,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
+
+# TensorFlow's C++ start-up notices (CPU features, absl) are noise on a user's terminal
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from .beats import LOCAL_BEATS, Beats, RRFeatures, rr_features
 from .config import BEAT_WINDOW, CLASSES, FS, MODEL_CARD_JSON, MODEL_PATH
