@@ -37,10 +37,12 @@ def _read_peaks(peaks_dir: Path, stem: str) -> np.ndarray:
         raise ECGError(f"{path} is not a readable CSV ({exc}).") from None
     if "sample" not in frame.columns:
         raise ECGError(f"{path} has no `sample` column.")
-    values = pd.to_numeric(frame["sample"], errors="coerce")
-    if values.isna().any():
-        raise ECGError(f"{path}: the `sample` column must hold whole sample numbers only.")
-    return values.to_numpy(dtype=np.int64)
+    values = pd.to_numeric(frame["sample"], errors="coerce").to_numpy(dtype=np.float64)
+    if not np.all(np.isfinite(values)) or np.any(values % 1 != 0) or np.any(values < 0):
+        raise ECGError(f"{path}: the `sample` column must hold whole, non-negative sample numbers only.")
+    if np.unique(values).size != values.size:
+        raise ECGError(f"{path}: some sample numbers appear twice; give each beat once.")
+    return values.astype(np.int64)
 
 
 def _detect_one(path: Path, args) -> pd.DataFrame:
@@ -84,23 +86,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    args.out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        args.out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"error: --out-dir {args.out_dir}: cannot be used as an output folder ({exc.strerror}).", file=sys.stderr)
+        return 2
     run, suffix = (_detect_one, "peaks") if args.command == "detect" else (_classify_one, "beats")
     from tqdm import tqdm
 
     failures = 0
+    written: dict[str, Path] = {}
     bar = tqdm(args.inputs, unit="file", disable=not sys.stderr.isatty(), leave=False)
     for path in bar:
         bar.set_description(path.name)
         try:
-            frame = run(path, args)
+            stem = _stem(path)
+            if stem in written:
+                raise ECGError(f"its output name {stem}.{suffix}.csv is already taken by {written[stem]}; "
+                               "rename one of the inputs.")
+            run(path, args).to_csv(args.out_dir / f"{stem}.{suffix}.csv", index=False, float_format="%.6g")
+            written[stem] = path
         except ECGError as exc:
             failures += 1
             tqdm.write(f"error: {path}: {exc}", file=sys.stderr)
-            continue
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop the batch
             failures += 1
             tqdm.write(f"error: {path}: could not be processed ({type(exc).__name__}: {exc})", file=sys.stderr)
-            continue
-        frame.to_csv(args.out_dir / f"{_stem(path)}.{suffix}.csv", index=False, float_format="%.6g")
     return 1 if failures else 0

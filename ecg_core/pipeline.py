@@ -103,9 +103,12 @@ def _check_peaks(peaks, n_samples: int) -> np.ndarray:
     p = np.asarray(peaks)
     if p.ndim != 1 or (p.size and not np.issubdtype(p.dtype, np.number)):
         raise ECGError("Beat positions must be a list of sample numbers.")
-    if p.size and (not np.all(np.isfinite(p)) or p.min() < 0 or p.max() >= n_samples):
-        raise ECGError(f"Beat positions must be sample numbers between 0 and {n_samples - 1}.")
-    return np.unique(p.astype(np.int64))
+    if p.size and (not np.all(np.isfinite(p)) or np.any(p % 1 != 0) or p.min() < 0 or p.max() >= n_samples):
+        raise ECGError(f"Beat positions must be whole sample numbers between 0 and {n_samples - 1}.")
+    p = p.astype(np.int64)
+    if np.unique(p).size != p.size:
+        raise ECGError("Some beat positions appear twice; give each beat once.")
+    return np.sort(p)
 
 
 def analyze(signal, sampling_rate, *, peaks=None, classifier=None, **detector_options) -> Analysis:

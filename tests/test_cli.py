@@ -91,3 +91,27 @@ def test_usage_errors_exit_2(argv):
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 2
+
+
+@pytest.mark.parametrize("values, phrase", [("100.7\n500", "whole, non-negative"), ("-1\n500", "whole, non-negative"),
+                                            ("inf\n500", "whole, non-negative"), ("500\n500", "appear twice")])
+def test_bad_peaks_files_are_refused_not_rounded(tmp_path, capsys, values, phrase):
+    (tmp_path / "208_excerpt.peaks.csv").write_text(f"sample\n{values}\n")
+    assert main(["classify", str(EXAMPLE), "--out-dir", str(tmp_path / "o"), "--peaks-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert phrase in err and len(err.strip().splitlines()) == 1
+
+
+def test_out_dir_that_is_a_file_is_one_clear_line(tmp_path, capsys):
+    target = tmp_path / "f"
+    target.write_text("")
+    assert main(["detect", str(EXAMPLE), "--out-dir", str(target)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot be used as an output folder" in err[0]
+
+
+def test_inputs_with_the_same_stem_do_not_overwrite_each_other(tmp_path, capsys):
+    code = main(["detect", str(EXAMPLE), str(EXAMPLES_DIR / "208_excerpt.csv"), "--out-dir", str(tmp_path)])
+    assert code == 1
+    assert "already taken" in capsys.readouterr().err
+    assert len(pd.read_csv(tmp_path / "208_excerpt.peaks.csv")) > 400  # the 5-min WFDB record's, not the 60-s CSV's
