@@ -235,13 +235,29 @@ def _validated(signals: np.ndarray, idx: int, fs: float, names) -> np.ndarray:
     return out
 
 
+def _first_usable(signals: np.ndarray, preferred: int, fs: float, names) -> tuple[np.ndarray, int]:
+    """The first lead after ``preferred`` that passes validation; ``preferred``'s error if none does."""
+    for idx in [i for i in range(len(names)) if i != preferred]:
+        try:
+            return _validated(signals, idx, fs, names), idx
+        except ECGError:
+            continue
+    return _validated(signals, preferred, fs, names), preferred
+
+
 def _make_recording(signals, names, units, fs, from_file, name, lead, fmt) -> Recording:
     signals = np.asarray(signals, dtype=np.float64)
     if signals.ndim == 1:
         signals = signals[:, None]
     names = _dedupe([str(n).strip() for n in names])
     idx = _choose_lead(names, lead)
-    signals = _validated(signals, idx, fs, names)
+    try:
+        signals = _validated(signals, idx, fs, names)
+    except ECGError:
+        if lead is not None and str(lead).strip():
+            raise
+        # the default lead is unusable (flat, clipped, gaps): fall back to the next usable lead
+        signals, idx = _first_usable(signals, idx, fs, names)
     units = tuple(units) if units else ("",) * len(names)
     return Recording(signals=signals, sampling_rate=float(fs), lead_names=tuple(names), lead=names[idx],
                      units=units[idx], name=name, sampling_rate_from_file=bool(from_file),

@@ -578,3 +578,13 @@ def test_examples_regenerate_byte_for_byte(tmp_path):
     assert made == sorted(p.name for p in EXAMPLES_DIR.iterdir() if p.is_file() and p.suffix not in (".py", ".md"))
     for name in made:
         assert (tmp_path / name).read_bytes() == (EXAMPLES_DIR / name).read_bytes(), name
+
+
+def test_unusable_default_lead_falls_back_to_a_usable_one():
+    rng = np.random.default_rng(3)
+    v1 = np.sin(np.arange(3600) / 30.0) + 0.01 * rng.standard_normal(3600)
+    text = "MLII,V1\n" + "\n".join(f"0,{v:.5f}" for v in v1)
+    rec = load(text.encode(), filename="flat_mlii.csv")
+    assert rec.lead == "V1"
+    with pytest.raises(ECGError, match="Lead MLII: .*flat"):
+        load(text.encode(), filename="flat_mlii.csv", lead="MLII")
