@@ -284,10 +284,6 @@ def params_key(params: dict) -> tuple:
     return tuple(sorted((k, float(v)) for k, v in params.items()))
 
 
-def fmt_rate(v: float) -> str:
-    return f"{v:g} Hz"
-
-
 def agreement(ann, sampling_rate: float, samples, labels):
     """Agreement of the predicted beats with reference annotations (EC57 matching, 150 ms).
 

@@ -384,7 +384,8 @@ def sveb_stage_card(data_dir: Path, pred_dir: Path, out_dir: Path, names, *, com
     log("with the SVEB stage (leave-one-record-out at both levels):\n" + score_table(loro["stacked"]))
     stage = fit_sveb_stage_nested(recs)
     entry = {"stage": stage.to_dict(), "l2": SVEB_L2, "threshold_grid": list(SVEB_THRESHOLDS),
-             "command": command, "pred_dir": str(pred_dir), "stacked_dir": str(out_dir), "records": list(names),
+             "command": command, "pred_dir": _relative(pred_dir), "stacked_dir": _relative(out_dir),
+             "records": list(names),
              "training_beats": int(len(_stage_training_rows(recs)[1])), "loro": loro,
              "seconds": round(time.time() - t0, 1)}
     scorer = ROOT.parent / "shared" / "tools" / "score.py"
@@ -574,6 +575,12 @@ BARS = (("VEB", "se", 0.92), ("VEB", "ppv", 0.92), ("SVEB", "se", 0.80), ("SVEB"
         (None, "accuracy", 0.94))
 
 
+def _relative(path) -> str:
+    """``path`` relative to the project folder when inside it (the card must not carry machine paths)."""
+    p = Path(path).resolve()
+    return str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(path)
+
+
 def _pct(v) -> str:
     return "n/a" if v is None or v != v else f"{100 * v:.1f}%"
 
@@ -584,7 +591,8 @@ def _bars_table(score: dict) -> str:
         got = score["accuracy"] if cls is None else score["classes"][cls][key]
         name = "overall accuracy" if cls is None else f"{cls} {'Se' if key == 'se' else '+P'}"
         ok = got is not None and got == got and got >= need
-        lines.append(f"| {name} | >= {100 * need:.0f}% | {_pct(got)} | {'yes' if ok else '**no**'} |")
+        shown = "n/a" if got is None or got != got else f"{100 * got:.2f}%"
+        lines.append(f"| {name} | >= {100 * need:.0f}% | {shown} | {'yes' if ok else '**no**'} |")
     return "\n".join(lines)
 
 
@@ -947,7 +955,7 @@ def main(argv=None) -> int:
             total = empty_classification_score()
             for i, rec in enumerate(records):
                 total = total + end_to_end(cv["nets"][i], rec, temps["rhythm"], args.e2e_dir)
-            evaluation["end_to_end"] = {"score": total.to_dict(), "pred_dir": str(args.e2e_dir)}
+            evaluation["end_to_end"] = {"score": total.to_dict(), "pred_dir": _relative(args.e2e_dir)}
         evaluation["cv_seconds"] = round(time.time() - t_cv, 1)
         card["evaluation"] = evaluation
         card["calibration"] = {p: {"temperature": temps[p], "ece_before": evaluation[p]["calibration"]["ece_before"],
