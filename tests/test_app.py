@@ -174,9 +174,9 @@ def test_analyse_bad_reference_file_keeps_the_analysis():
 
 
 def _noise_csv(values) -> bytes:
-    """An ``ECG,V1`` CSV of ``values`` (NaN: an empty ECG cell) and a clean second lead."""
-    return ("ECG,V1\n" + "\n".join(("" if np.isnan(v) else f"{v:.4f}") + f",{np.sin(k / 9):.4f}"
-                                    for k, v in enumerate(values)) + "\n").encode()
+    """A one-lead ``ECG`` CSV of ``values`` (NaN written as ``NaN``). With a usable second lead the loader
+    would fall back to it, so the bad lead is the only one."""
+    return ("ECG\n" + "\n".join("NaN" if np.isnan(v) else f"{v:.4f}" for v in values) + "\n").encode()
 
 
 _rng = np.random.default_rng(0)
