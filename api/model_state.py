@@ -43,21 +43,6 @@ class LockedClassifier:
             return self._classifier.predict_segments(windows)
 
 
-def warm_up(classifier) -> None:
-    """Classify the bundled example segments in two batch sizes, so that TensorFlow traces its
-    shape-generic graph now and not during the first request (which would pay seconds for it)."""
-    from ecg_core.config import EXAMPLES_DIR
-
-    example = EXAMPLES_DIR / "segments_208.csv"
-    if not example.exists():
-        return
-    from ecg_core.io import load
-
-    windows = load(example).windows
-    for n in (3, 7):
-        classifier.predict_segments(windows[:n])
-
-
 class ModelHolder:
     """Loads the classifier once (``start``), hands it out (``get``), reports readiness."""
 
@@ -81,8 +66,9 @@ class ModelHolder:
         try:
             from ecg_core.model import load_classifier
 
-            classifier = LockedClassifier(load_classifier(self.path), lock=self.lock)
-            warm_up(classifier)
+            loaded = load_classifier(self.path)
+            loaded.warm_up()
+            classifier = LockedClassifier(loaded, lock=self.lock)
         except ECGError as exc:
             log.error("classifier not available: %s", exc)
             self._future.set_exception(exc)

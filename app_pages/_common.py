@@ -134,18 +134,6 @@ def keep_settings() -> None:
 # underscore (not hashed), so a rerun never re-hashes or re-reads the file's bytes.
 
 
-def _warm_up(classifier) -> None:
-    """Run the network on two batch sizes so TensorFlow traces its shape-generic graph now.
-
-    Otherwise the first upload after start-up (a new batch size) pays several seconds of tracing.
-    """
-    t = np.arange(config.BEAT_WINDOW) - config.BEAT_WINDOW // 2
-    rng = np.random.default_rng(0)
-    for n in (3, 7):
-        beats = np.exp(-0.5 * (t / 6.0) ** 2)[None, :] + 0.02 * rng.standard_normal((n, config.BEAT_WINDOW))
-        classifier.predict_segments(beats)
-
-
 @st.cache_resource(show_spinner="Loading the beat classifier…")
 def get_classifier():
     import gc
@@ -153,7 +141,7 @@ def get_classifier():
     from ecg_core.model import load_classifier
 
     classifier = load_classifier()
-    _warm_up(classifier)
+    classifier.warm_up()
     # Streamlit clears the Keras session after every run, and that does a full garbage collection,
     # which costs ~1 s with TensorFlow's objects on the heap; freezing the long-lived objects now
     # (once, after loading) makes each of those collections take milliseconds.

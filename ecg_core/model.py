@@ -375,6 +375,16 @@ class BeatClassifier:
         m, r = recording_inputs(windows, None)
         return softmax(self.logits(m, r), self.temperatures["morphology"])
 
+    def warm_up(self) -> None:
+        """Run the network on two batch sizes so TensorFlow traces its shape-generic graph now.
+
+        Otherwise the first real request after loading (a new batch size) pays seconds of tracing.
+        """
+        t = np.arange(BEAT_WINDOW) - BEAT_WINDOW // 2
+        rng = np.random.default_rng(0)
+        for n in (3, 7):
+            self.predict_segments(np.exp(-0.5 * (t / 6.0) ** 2)[None, :] + 0.02 * rng.standard_normal((n, BEAT_WINDOW)))
+
     def predict_signal(self, signal, sampling_rate, peaks) -> np.ndarray:
         """Probabilities for the beats at ``peaks`` of one lead (convenience wrapper)."""
         from .beats import segment_beats
