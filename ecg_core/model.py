@@ -198,44 +198,86 @@ def recording_inputs(windows, rr: RRFeatures | None) -> tuple[np.ndarray, np.nda
 
 #: Features of the SVEB stage, in the order of its coefficients (see :func:`sveb_stage_features`).
 SVEB_FEATURES = ("log_pre_run", "log_post_run", "log_pre_local", "log_post_pre", "log_local_run", "irregularity",
-                 "irregular_x_log_pre_local", "cnn_log_sveb_n", "cnn_log_veb")
+                 "irregular_x_log_pre_local", "cnn_log_sveb_n", "cnn_log_veb_n", "cnn_log_f_n",
+                 "qrs_correlation_rel", "qrs_difference_rel", "p_wave_difference_rel", "t_wave_difference_rel",
+                 "qrs_amplitude_rel", "qrs_width_rel")
 #: Probability floor inside the stage's logarithms.
 _P_FLOOR = 1e-6
+#: Regions of the 120-Hz morphology input, in samples from the R-peak: QRS (-75..+83 ms), P wave
+#: (-250..-75 ms), T wave (+100..+400 ms), and the span where the QRS width is measured (+-150 ms).
+_CENTRE = MORPH_LEN // 2
+_QRS, _P_WAVE, _T_WAVE, _WIDTH = (slice(_CENTRE + a, _CENTRE + b) for a, b in ((-9, 10), (-30, -9), (12, 48),
+                                                                                (-18, 19)))
+#: Morphology features are taken relative to their running median over this many beats on each side.
+RELATIVE_BEATS = 150
 
 
-def sveb_stage_features(rr: RRFeatures, probs) -> np.ndarray:
+def _rms(x: np.ndarray, region: slice) -> np.ndarray:
+    return np.sqrt(np.mean(x[:, region] ** 2, axis=1))
+
+
+def _width(x: np.ndarray) -> np.ndarray:
+    a = np.abs(x[:, _WIDTH])
+    return np.count_nonzero(a > 0.3 * a.max(axis=1, keepdims=True), axis=1)
+
+
+def morphology_features(morphology: np.ndarray) -> np.ndarray:
+    """``(n, 6)`` shape of each beat against its template, relative to the recording's usual values.
+
+    From the network's morphology input (beat and beat minus template, over the template's amplitude)
+    of ONE recording in time order: QRS correlation with the template (Fisher z), QRS, P-wave and
+    T-wave difference from it, QRS amplitude and width ratios (logs); each minus its running median
+    over ``RELATIVE_BEATS`` beats on each side, so a noisy or variable recording does not make all
+    of its beats look abnormal.
+    """
+    m = np.asarray(morphology, dtype=np.float64)
+    if len(m) == 0:
+        return np.zeros((0, 6))
+    beat, diff = m[:, :, 0], m[:, :, 1]
+    template = beat - diff
+    b = beat[:, _QRS] - beat[:, _QRS].mean(axis=1, keepdims=True)
+    t = template[:, _QRS] - template[:, _QRS].mean(axis=1, keepdims=True)
+    corr = np.sum(b * t, axis=1) / np.sqrt(np.sum(b * b, axis=1) * np.sum(t * t, axis=1) + 1e-12)
+    log = lambda v: np.log(np.maximum(v, 1e-3))  # noqa: E731
+    f = np.column_stack([np.arctanh(np.clip(corr, -0.999, 0.999)),
+                         log(_rms(diff, _QRS) / np.maximum(_rms(template, _QRS), 1e-6)),
+                         log(10 * _rms(diff, _P_WAVE)), log(10 * _rms(diff, _T_WAVE)),
+                         log(np.ptp(beat[:, _QRS], axis=1) / np.maximum(np.ptp(template[:, _QRS], axis=1), 1e-6)),
+                         log(_width(beat) / np.maximum(_width(template), 1))])
+    f = np.clip(np.nan_to_num(f), -10, 10)
+    return f - ndimage.median_filter(f, size=(2 * RELATIVE_BEATS + 1, 1), mode="nearest")
+
+
+def sveb_stage_features(rr: RRFeatures, probs, morphology) -> np.ndarray:
     """``(n, len(SVEB_FEATURES))`` features of the SVEB stage for the beats of ONE recording.
 
     Only what deployment has: RR intervals of the detected beats (prematurity relative to the
     running and local rhythm, the compensatory pause, the local RR irregularity that marks atrial
-    fibrillation, where prematurity means little, and their product) and the network's calibrated
-    probabilities (log p_SVEB / p_N and log p_VEB).
+    fibrillation, where prematurity means little, and their product), the network's calibrated
+    probabilities (log ratios to p_N) and :func:`morphology_features` of the network's morphology
+    input (a premature beat with an unusual P wave but a usual QRS is the classic SVEB).
     """
     r = rhythm_input(rr)
-    p = np.asarray(probs, dtype=np.float64)
+    p = np.maximum(np.asarray(probs, dtype=np.float64), _P_FLOOR)
     log_pre_run, log_post_run, log_local_run, log_pre_local, log_post_pre, irregular = (r[:, k] for k in range(6))
-    return np.stack([log_pre_run, log_post_run, log_pre_local, log_post_pre, log_local_run, irregular,
-                     irregular * log_pre_local,
-                     np.log(np.maximum(p[:, 1], _P_FLOOR) / np.maximum(p[:, 0], _P_FLOOR)),
-                     np.log(np.maximum(p[:, 2], _P_FLOOR))], axis=1)
+    return np.column_stack([log_pre_run, log_post_run, log_pre_local, log_post_pre, log_local_run, irregular,
+                            irregular * log_pre_local, np.log(p[:, 1] / p[:, 0]), np.log(p[:, 2] / p[:, 0]),
+                            np.log(p[:, 3] / p[:, 0]), morphology_features(morphology)])
 
 
 @dataclass(frozen=True)
 class SvebStage:
-    """Logistic regression p(SVEB | the beat is N or SVEB) on standardised :data:`SVEB_FEATURES`.
+    """Logistic regression: SVEB share of the beats the network labels N or SVEB, on standardised :data:`SVEB_FEATURES`.
 
     ``mean``/``scale`` standardise the features, ``coef`` and ``intercept`` are the fitted
-    coefficients (``models/model_card.json`` key ``"sveb_stage"``). ``threshold`` is the decision
-    threshold on the fitted probability (chosen inside the training records): :meth:`apply` shifts
-    the log-odds by ``-logit(threshold)`` so that the reported SVEB share exceeds one half exactly
-    when the fitted probability exceeds ``threshold``.
+    coefficients (``models/model_card.json`` key ``"sveb_stage"``). Fitted with SVEB beats
+    up-weighted, so its output is a decision score (SVEB above one half), not a calibrated probability.
     """
 
     mean: np.ndarray
     scale: np.ndarray
     coef: np.ndarray
     intercept: float
-    threshold: float = 0.5
 
     @classmethod
     def from_dict(cls, d: dict) -> SvebStage:
@@ -243,22 +285,21 @@ class SvebStage:
             raise ECGError("The SVEB stage in model_card.json was fitted on other features than this version "
                            "of the software computes. Refit it with `python -m ecg_core.train --fit-sveb-stage`.")
         return cls(np.asarray(d["mean"], float), np.asarray(d["scale"], float), np.asarray(d["coef"], float),
-                   float(d["intercept"]), float(d.get("threshold", 0.5)))
+                   float(d["intercept"]))
 
     def to_dict(self) -> dict:
         return {"features": list(SVEB_FEATURES), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
-                "coef": self.coef.tolist(), "intercept": self.intercept, "threshold": self.threshold}
+                "coef": self.coef.tolist(), "intercept": self.intercept}
 
-    def probability(self, features, *, shifted: bool = False) -> np.ndarray:
-        """Fitted p(SVEB | N or SVEB) for feature rows (``shifted``: log-odds moved by ``-logit(threshold)``)."""
+    def probability(self, features) -> np.ndarray:
+        """The stage's SVEB share (of N + SVEB) for feature rows."""
         z = ((np.asarray(features, float) - self.mean) / self.scale) @ self.coef + self.intercept
-        if shifted:
-            z = z - np.log(self.threshold / (1 - self.threshold))
         return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
 
-    def apply(self, probs, rr: RRFeatures) -> np.ndarray:
+    def apply(self, probs, rr: RRFeatures, morphology) -> np.ndarray:
         """Class probabilities with the N+SVEB mass of beats the network labels N or SVEB split by the stage.
 
+        ``morphology`` is the network's morphology input for the same beats (:func:`recording_inputs`).
         Other beats keep the network's probabilities; every row still sums to 1.
         """
         p = np.array(probs, dtype=np.float64)
@@ -266,7 +307,7 @@ class SvebStage:
             return p
         sel = np.isin(p.argmax(axis=1), (0, 1))
         if np.any(sel):
-            q = self.probability(sveb_stage_features(rr, p)[sel], shifted=True)
+            q = self.probability(sveb_stage_features(rr, p, morphology)[sel])
             mass = p[sel, 0] + p[sel, 1]
             p[sel, 0], p[sel, 1] = mass * (1 - q), mass * q
         return p
@@ -361,7 +402,7 @@ class BeatClassifier:
             return np.zeros((0, len(CLASSES)))
         m, r = recording_inputs(windows, beats.rr)
         probs = softmax(self.logits(m, r), self.temperatures["rhythm"])
-        return probs if self.sveb_stage is None else self.sveb_stage.apply(probs, beats.rr)
+        return probs if self.sveb_stage is None else self.sveb_stage.apply(probs, beats.rr, m)
 
     def predict_segments(self, windows) -> np.ndarray:
         """Calibrated ``(n, 5)`` probabilities for pre-cut beats without rhythm (morphology only).
@@ -449,6 +490,6 @@ def load_classifier(path: Path | str | None = None) -> BeatClassifier:
 
 
 __all__ = ["BeatClassifier", "SvebStage", "SVEB_FEATURES", "sveb_stage_features", "load_classifier",
-           "recording_inputs", "morphology_input", "rhythm_input",
+           "recording_inputs", "morphology_input", "morphology_features", "rhythm_input",
            "recording_template", "local_templates", "regular_beats", "prepare_windows", "build_network", "softmax",
            "rr_features"]

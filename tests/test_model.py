@@ -136,14 +136,35 @@ def _regular_rhythm(n=80, rr_s=0.8, fs=360.0):
     return np.round(np.arange(n) * rr_s * fs).astype(np.int64), fs
 
 
+def _gaussian_beats(n, width=6.0):
+    t = np.arange(BEAT_WINDOW) - BEAT_WINDOW // 2
+    return np.tile(np.exp(-0.5 * (t / width) ** 2), (n, 1))
+
+
+def test_morphology_features_are_relative_to_the_recording():
+    from ecg_core.model import morphology_features, recording_inputs
+
+    windows = _gaussian_beats(60)
+    assert np.allclose(morphology_features(recording_inputs(windows, None)[0]), 0, atol=1e-9)
+    windows[30] = _gaussian_beats(1, width=15.0)[0]  # one wide beat among narrow ones
+    f = morphology_features(recording_inputs(windows, None)[0])
+    corr, qrs_diff, _, _, _, width = f[30]
+    assert corr < -0.5 and qrs_diff > 1.0 and width > 0.5
+    assert np.allclose(np.delete(f, 30, axis=0), 0, atol=1e-9)
+    # units do not matter: the same beats in ADC units give the same features
+    np.testing.assert_allclose(morphology_features(recording_inputs(200 * windows, None)[0]), f, atol=1e-5)
+    assert morphology_features(np.zeros((0, MORPH_LEN, 2))).shape == (0, 6)
+
+
 def test_shipped_classifier_applies_the_sveb_stage(classifier, example, example_probs):
     from ecg_core.model import recording_inputs, softmax
 
     assert classifier.sveb_stage is not None
     x, fs, samples, _ = example
     beats = segment_beats(x, fs, samples)
-    network = softmax(classifier.logits(*recording_inputs(beats.windows, beats.rr)), classifier.temperatures["rhythm"])
-    np.testing.assert_allclose(example_probs, classifier.sveb_stage.apply(network, beats.rr), atol=1e-9)
+    morphology, rhythm = recording_inputs(beats.windows, beats.rr)
+    network = softmax(classifier.logits(morphology, rhythm), classifier.temperatures["rhythm"])
+    np.testing.assert_allclose(example_probs, classifier.sveb_stage.apply(network, beats.rr, morphology), atol=1e-9)
     # only the N/SVEB split of beats the network labels N or SVEB may change
     other = ~np.isin(network.argmax(1), (0, 1))
     np.testing.assert_allclose(example_probs[other], network[other], atol=1e-12)
@@ -151,14 +172,17 @@ def test_shipped_classifier_applies_the_sveb_stage(classifier, example, example_
 
 
 def test_sveb_stage_premature_beat_gets_more_sveb_than_on_time(classifier):
+    from ecg_core.model import recording_inputs
+
     stage = classifier.sveb_stage
     on_time, fs = _regular_rhythm()
     premature = on_time.copy()
     premature[40] -= int(0.3 * fs)  # 0.3 s early in a regular 75 bpm rhythm, followed by a long pause
     row = np.array([0.90, 0.08, 0.01, 0.005, 0.005])
     probs = np.tile(row, (len(on_time), 1))
-    p_on = stage.apply(probs, rr_features(on_time, fs))
-    p_pre = stage.apply(probs, rr_features(premature, fs))
+    morphology = recording_inputs(_gaussian_beats(len(on_time)), None)[0]  # identical beats
+    p_on = stage.apply(probs, rr_features(on_time, fs), morphology)
+    p_pre = stage.apply(probs, rr_features(premature, fs), morphology)
     assert p_pre[40, 1] > p_on[40, 1] + 0.2
     assert p_on[40, 0] > p_on[40, 1]  # an on-time beat with a low network SVEB share stays N
     for p in (p_on, p_pre):
@@ -166,7 +190,7 @@ def test_sveb_stage_premature_beat_gets_more_sveb_than_on_time(classifier):
         assert np.all(p >= 0)
     # a beat the network calls VEB keeps the network's probabilities
     veb = np.tile([0.1, 0.05, 0.8, 0.03, 0.02], (len(on_time), 1))
-    np.testing.assert_allclose(stage.apply(veb, rr_features(premature, fs)), veb)
+    np.testing.assert_allclose(stage.apply(veb, rr_features(premature, fs), morphology), veb)
 
 
 def test_sveb_stage_round_trips_through_the_card(classifier):
@@ -175,7 +199,6 @@ def test_sveb_stage_round_trips_through_the_card(classifier):
     stage = classifier.sveb_stage
     again = SvebStage.from_dict(stage.to_dict())
     np.testing.assert_array_equal(again.coef, stage.coef)
-    assert again.threshold == stage.threshold
     bad = {**stage.to_dict(), "features": ["something", "else"]}
     with pytest.raises(ECGError, match="Refit"):
         SvebStage.from_dict(bad)
