@@ -15,6 +15,8 @@ class ECGError(ValueError):
 MAX_GAP_S = 1.0
 #: Fraction of samples pinned at the extremes above which a signal counts as clipped.
 MAX_CLIPPED_FRACTION = 0.05
+#: Largest plausible sample magnitude in any unit (mV, uV, ADC counts of a 32-bit converter).
+MAX_ABS_VALUE = 1e10
 
 
 def validate_sampling_rate(sampling_rate) -> float:
@@ -76,7 +78,7 @@ def validate_signal(signal, sampling_rate, *, min_duration: float = MIN_DURATION
     Raises
     ------
     ECGError
-        Empty, non-numeric, too short, flat or clipped signal, long gaps, implausible rate.
+        Empty, non-numeric, too short, flat or clipped signal, absurd values, long gaps, implausible rate.
     """
     fs = validate_sampling_rate(sampling_rate)
     try:
@@ -97,6 +99,12 @@ def validate_signal(signal, sampling_rate, *, min_duration: float = MIN_DURATION
             f"{min_duration:g} s are needed to find beats. Upload a longer recording or check the sampling rate."
         )
     lo, hi = np.min(x), np.max(x)
+    if max(abs(lo), abs(hi)) > MAX_ABS_VALUE:
+        big = lo if abs(lo) > abs(hi) else hi
+        raise ECGError(
+            f"The signal contains a value of {big:.3g}, far beyond any ECG amplitude (in mV, microvolts or "
+            "converter units). Check the file's ECG column for a corrupt or mis-read value."
+        )
     if hi - lo <= 1e-9 * max(1.0, abs(hi)) or np.std(x) == 0:
         raise ECGError("The signal is flat (all samples equal): no ECG to analyse. Check the lead or the electrodes.")
     clipped = (np.count_nonzero(x == hi) + np.count_nonzero(x == lo)) / x.size

@@ -29,6 +29,7 @@ def test_valid_signal_is_float_copy():
         (np.ones((3600, 2)), "one ECG lead"),
         (np.array(["a"] * 3600), "not numbers"),
         (np.clip(sine() * 3, -1, 1), "clipped"),
+        (np.where(np.arange(3600) == 1000, 1e200, sine()), "far beyond any ECG amplitude"),
     ],
 )
 def test_bad_signals_get_clear_messages(signal, phrase):
