@@ -651,12 +651,15 @@ def _read_table(data: bytes, name: str) -> _Table:
     try:
         frame = pd.read_csv(io.BytesIO(data), sep=r"\s+" if sep is None else sep, header=None, skiprows=lines_before,
                             encoding=encoding, decimal=decimal, quotechar=quote, skipinitialspace=True, engine="c",
-                            low_memory=False, skip_blank_lines=True, na_values=["n/a", "N/A", "-"])
+                            low_memory=False, skip_blank_lines=False, na_values=["n/a", "N/A", "-"])
     except pd.errors.EmptyDataError:
         frame = pd.DataFrame()
     except pd.errors.ParserError as exc:
         raise ECGError(f"{name} has rows with different numbers of values: {_short(exc)}. Make every row the same "
                        "width (one value per column).") from None
+    # a blank line inside the data is a missing sample (a gap, filled or refused later), not nothing
+    filled = np.flatnonzero(frame.notna().any(axis=1).to_numpy())
+    frame = frame.iloc[filled[0]:filled[-1] + 1] if filled.size else frame.iloc[:0]
     if frame.shape[0] == 0:
         what = f"a header ({', '.join(names)})" if header else "no rows"
         raise ECGError(f"{name} has {what} but no data rows. Upload a file with ECG samples.")

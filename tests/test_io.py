@@ -220,9 +220,12 @@ def test_signals_are_read_only():
 def test_short_nan_gap_filled(tmp_path):
     x = ecg_like()[:, 0]
     cells = [f"{v:.5f}" for v in x]
-    cells[100:120] = [""] * 20  # 56 ms gap
-    rec = load(write(tmp_path, "r.csv", "ECG\n" + "\n".join(cells)))
+    cells[100:120] = [""] * 20  # 56 ms gap: blank lines of a one-column file are missing samples
+    rec = load(write(tmp_path, "r.csv", "ECG\n" + "\n".join(cells) + "\n\n\n"))
     assert np.isfinite(rec.signal).all()
+    assert rec.signal.size == x.size  # the gap is filled in place, not closed up; trailing blank lines add nothing
+    np.testing.assert_allclose(rec.signal[120:], x[120:], atol=1e-5)
+    np.testing.assert_allclose(rec.signal[100:120], np.linspace(x[99], x[120], 22)[1:-1], atol=1e-4)
 
 
 # --------------------------------------------------------------------------------------------- WFDB
