@@ -344,3 +344,12 @@ def cached_figure(builder: str, key, *args, **kwargs):
     does not rebuild them.
     """
     return _figure(builder, key, args, kwargs)
+
+
+def show_chart(fig, *, key: str, where=st, **kwargs):
+    """``where.plotly_chart(fig)`` without Streamlit's theme (``ecg_core.plotting`` styles its figures).
+
+    Streamlit's theme adds a template to each figure, and Plotly recomputes and redraws a figure
+    with a template on every render, so the theme made the browser draw each chart twice.
+    """
+    return where.plotly_chart(fig, key=key, theme=None, config={"displaylogo": False}, **kwargs)

@@ -269,14 +269,12 @@ selected = state.get("selected_beat") if len(peaks) else None
 st.subheader("ECG trace")
 st.caption("Overview of the whole recording (drag the range slider below it). Click a beat to inspect it; "
            "★ marks the most confident beat overall and of each class.")
-st.plotly_chart(
+app.show_chart(
     app.cached_figure("trace_figure", ("overview", fig_key), res.signal, fs, peaks=peaks, labels=labels,
                       confidence=conf, highlights=highlights, units=res.units, rangeslider=True, height=300,
                       title="Whole recording (downsampled)" if len(res.signal) > plotting.MAX_TRACE_POINTS
                       else "Whole recording"),
-    key="trace_overview", on_select=lambda: _on_chart_select("trace_overview"), selection_mode="points",
-    config={"displaylogo": False},
-)
+    key="trace_overview", on_select=lambda: _on_chart_select("trace_overview"), selection_mode="points")
 
 d1, d2 = st.columns([3, 1])
 lengths = [5, 10, 20, 30, 60]
@@ -289,13 +287,11 @@ with d1:
     if max_start > 0:
         st.slider("Detail window start (s)", 0.0, max_start, step=0.1, key="detail_start")
 start = float(state.detail_start)
-st.plotly_chart(
+app.show_chart(
     plotting.trace_figure(res.signal, fs, peaks=peaks, labels=labels, confidence=conf, highlights=highlights,
                           selected=selected, units=res.units, start_s=start, stop_s=start + detail_len,
                           height=330, title=f"Full detail: {start:.1f}–{start + detail_len:.1f} s"),
-    key="trace_detail", on_select=lambda: _on_chart_select("trace_detail"), selection_mode="points",
-    config={"displaylogo": False},
-)
+    key="trace_detail", on_select=lambda: _on_chart_select("trace_detail"), selection_mode="points")
 
 # ----------------------------------------------------------------------------- selected beat
 
@@ -308,12 +304,11 @@ if selected is not None and len(peaks):
     b1, b2 = st.columns([3, 1])
     lab = str(labels[selected]) if labels is not None else ""
     with b1:
-        st.plotly_chart(
+        app.show_chart(
             plotting.beat_figure(window, fs, probabilities=analysis.probabilities[selected] if analysis else None,
                                  classes=CLASSES, label=lab, units=res.units,
                                  title=f"{lab} beat, probability {conf[selected]:.2f}" if lab else "Beat"),
-            key="beat_view", config={"displaylogo": False},
-        )
+            key="beat_view")
     with b2:
         t = peaks[selected] / fs
         st.markdown(f"**Time** {int(t // 60)}:{t % 60:06.3f} ({t:.3f} s)  \n**Sample** {peaks[selected]}")
@@ -371,13 +366,12 @@ st.dataframe(
 if analysis is not None and len(analysis):
     st.subheader("Classes and rhythm")
     g1, g2 = st.columns(2)
-    g1.plotly_chart(app.cached_figure("class_counts_figure", fig_key, summary.counts), key="class_counts",
-                    config={"displaylogo": False})
-    g2.plotly_chart(app.cached_figure("confidence_figure", fig_key, labels, conf, threshold=LOW_CONFIDENCE),
-                    key="confidence_dist", config={"displaylogo": False})
-st.plotly_chart(app.cached_figure("tachogram_figure", fig_key, peaks, fs, labels), key="tachogram",
-                on_select=lambda: _on_chart_select("tachogram"), selection_mode="points",
-                config={"displaylogo": False})
+    app.show_chart(app.cached_figure("class_counts_figure", fig_key, summary.counts), key="class_counts",
+                   where=g1)
+    app.show_chart(app.cached_figure("confidence_figure", fig_key, labels, conf, threshold=LOW_CONFIDENCE),
+                   key="confidence_dist", where=g2)
+app.show_chart(app.cached_figure("tachogram_figure", fig_key, peaks, fs, labels), key="tachogram",
+               on_select=lambda: _on_chart_select("tachogram"), selection_mode="points")
 
 # ----------------------------------------------------------------------------- agreement
 
@@ -390,9 +384,9 @@ if score is not None:
               help="Reference beats matched within 150 ms by a detected beat of the same class.")
     a3.metric("Disagreeing beats", f"{len(disagreements)}")
     c1, c2 = st.columns([1, 1])
-    c1.plotly_chart(plotting.confusion_figure(score.confusion, CLASSES, [*CLASSES, "missed"],
-                                              title="Reference (rows) vs. this analysis (columns)"),
-                    key="agreement_confusion", config={"displaylogo": False})
+    app.show_chart(plotting.confusion_figure(score.confusion, CLASSES, [*CLASSES, "missed"],
+                                             title="Reference (rows) vs. this analysis (columns)"),
+                   key="agreement_confusion", where=c1)
     c2.dataframe(
         pd.DataFrame([{"class": s.label, "reference": s.reference, "predicted": s.predicted,
                        "Se": s.sensitivity, "+P": s.ppv} for s in per]),

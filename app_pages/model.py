@@ -8,6 +8,7 @@ import re
 import pandas as pd
 import streamlit as st
 
+from app_pages import _common as app
 from ecg_core import config, plotting
 
 st.title("Model")
@@ -47,9 +48,9 @@ def score_view(score: dict, key: str, caption: str) -> None:
         st.caption("Se: sensitivity (share of the class's beats found); +P: positive predictivity (share of the "
                    "beats given this label that are right).")
     conf = score["confusion"]
-    c2.plotly_chart(plotting.confusion_figure(conf["counts"], conf["rows_reference"], conf["columns_predicted"],
-                                              title="Confusion matrix (rows: reference, columns: predicted)"),
-                    key=f"{key}_confusion", config={"displaylogo": False})
+    app.show_chart(plotting.confusion_figure(conf["counts"], conf["rows_reference"], conf["columns_predicted"],
+                                             title="Confusion matrix (rows: reference, columns: predicted)"),
+                   key=f"{key}_confusion", where=c2)
 
 
 if not config.MODEL_CARD_JSON.exists():
@@ -106,9 +107,9 @@ if cal:
     c1.radio("Path", list(cal), key="model_cal_path", horizontal=True)
     curves = {"after scaling": cal[path].get("reliability", []),
               "before scaling": cal[path].get("reliability_uncalibrated", [])}
-    c2.plotly_chart(plotting.calibration_figure({k: v for k, v in curves.items() if v},
-                                                title=f"Reliability diagram, {path} path (out of fold)"),
-                    key="model_calibration", config={"displaylogo": False})
+    app.show_chart(plotting.calibration_figure({k: v for k, v in curves.items() if v},
+                                               title=f"Reliability diagram, {path} path (out of fold)"),
+                   key="model_calibration", where=c2)
 
 if sp:
     st.subheader("Speed")

@@ -88,12 +88,11 @@ c1, c2 = st.columns([3, 2])
 with c1:
     title = ("Most confident segment" if selected == best else "Selected segment") + \
         f" #{selected}: {labels[selected]}, probability {conf[selected]:.2f}"
-    st.plotly_chart(plotting.beat_figure(windows[selected], FS, probabilities=analysis.probabilities[selected],
-                                         classes=CLASSES, label=str(labels[selected]), title=title),
-                    key="segment_view", config={"displaylogo": False})
+    app.show_chart(plotting.beat_figure(windows[selected], FS, probabilities=analysis.probabilities[selected],
+                                        classes=CLASSES, label=str(labels[selected]), title=title),
+                   key="segment_view")
 with c2:
-    st.plotly_chart(plotting.class_counts_figure(summary.counts, title="Segments per class"),
-                    key="segments_counts", config={"displaylogo": False})
+    app.show_chart(plotting.class_counts_figure(summary.counts, title="Segments per class"), key="segments_counts")
 
 table = analysis.to_frame()
 state.segments_table_index = table["segment"].tolist()
@@ -105,8 +104,7 @@ st.dataframe(
                    **{f"p_{c}": st.column_config.NumberColumn(f"p {c}", format="%.3f") for c in CLASSES}},
 )
 st.caption("Select a row to draw that segment.")
-st.plotly_chart(plotting.confidence_figure(labels, conf, threshold=LOW_CONFIDENCE), key="segments_confidence",
-                config={"displaylogo": False})
+app.show_chart(plotting.confidence_figure(labels, conf, threshold=LOW_CONFIDENCE), key="segments_confidence")
 st.download_button("Per-segment table (CSV)", table.to_csv(index=False).encode(),
                    file_name=f"{upload.name}.beats.csv", mime="text/csv", key="segments_download",
                    icon=":material/download:")

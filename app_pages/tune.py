@@ -97,14 +97,12 @@ with right:
     if float(state.get("tune_start", 0.0)) > max_start:
         state.tune_start = max_start
     start = w1.slider("Window start (s)", 0.0, max_start, step=0.1, key="tune_start") if max_start > 0 else 0.0
-    st.plotly_chart(
+    app.show_chart(
         plotting.trace_figure(x, fs, peaks=peaks, markers=markers, units=getattr(rec, "units", ""), start_s=start,
                               stop_s=start + length, height=340,
                               title=f"Lead {rec.lead}: {start:.1f}–{start + length:.1f} s"),
-        key="tune_trace", config={"displaylogo": False},
-    )
-    st.plotly_chart(
+        key="tune_trace")
+    app.show_chart(
         plotting.tachogram_figure(peaks, fs, title="RR tachogram of the beats found (outliers show missed or "
                                                    "extra beats)", height=240),
-        key="tune_tachogram", config={"displaylogo": False},
-    )
+        key="tune_tachogram")

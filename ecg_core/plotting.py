@@ -56,8 +56,10 @@ CLASS_SHORT: dict[str, str] = {"N": "normal", "SVEB": "supraventr.", "VEB": "ven
 TRACE_COLOR = "#334155"
 #: Points drawn for a trace at most; longer spans are min-max downsampled (peaks stay visible).
 MAX_TRACE_POINTS = 8000
-#: Traces with more points than this are drawn with WebGL (``Scattergl``), smaller ones as SVG, which
-#: browsers without a GPU (software WebGL) draw much faster.
+#: Figures with more points than this draw their markers (and long lines) with WebGL (``Scattergl``),
+#: smaller ones as SVG, which browsers without a GPU (software WebGL) draw much faster. A WebGL line
+#: costs far more than an SVG line of the same length there, so lines beside a range slider or under
+#: the markers of a tachogram stay SVG.
 WEBGL_MIN_POINTS = 4000
 
 
@@ -66,17 +68,52 @@ def _scatter_type(n_points: int):
     import plotly.graph_objects as go
 
     return go.Scattergl if n_points > WEBGL_MIN_POINTS else go.Scatter
-_FONT = {"family": "Inter, Segoe UI, Helvetica, Arial, sans-serif", "size": 13}
+_FONT = {"family": "Inter, Segoe UI, Helvetica, Arial, sans-serif", "size": 13, "color": "#1f2933"}
 _MARGIN = {"l": 60, "r": 20, "t": 40, "b": 40}
 
 
-def _layout(fig, *, title: str | None = None, height: int = 320, **kwargs):
+_DATA_KEYS = ("x", "y", "z", "customdata", "text")
+
+
+def _plain_arrays(fig) -> None:
+    """Trace data as JSON lists (floats rounded to 6 decimals) instead of Plotly's base64 arrays.
+
+    Streamlit renders every figure twice (it re-applies its theme after the first draw). With
+    ``layout.datarevision`` set, Plotly skips recomputing and redrawing list data that did not
+    change, but it always recomputes base64-encoded (typed) arrays: lists halve the browser's work.
+    """
+    for trace in fig.data:
+        for key in _DATA_KEYS:
+            value = trace[key] if key in trace else None
+            if isinstance(value, np.ndarray):
+                if value.dtype.kind == "f":
+                    value = np.round(value, 6)
+                trace[key] = None  # Plotly ignores a new value equal to the stored one
+                trace[key] = value.tolist()
+
+
+def _layout(fig, *, title: str | None = None, height: int = 320, margin: dict | None = None, **kwargs):
+    """Common layout, and data the browser can draw once (call after adding the traces).
+
+    Margins are fixed: automatic margins (Streamlit's theme turns them on for every axis) make
+    Plotly measure the tick labels after drawing and draw the whole figure again when they do not
+    fit; the margins here fit the labels of these figures. ``datarevision`` (with plain-list data,
+    see :func:`_plain_arrays`) tells Plotly that Streamlit's second render has the same data.
+    """
+    _plain_arrays(fig)
     fig.update_layout(
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}} if title else None,
-        height=height, margin=_MARGIN, font=_FONT,
+        height=height, margin={**_MARGIN, **(margin or {}), "autoexpand": False}, font=_FONT,
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
-        hoverlabel={"font_size": 13}, **kwargs,
+        hoverlabel={"font_size": 13, "bgcolor": "#ffffff", "bordercolor": "#d5dae0"}, datarevision=1,
+        paper_bgcolor="#ffffff", plot_bgcolor="#ffffff", **kwargs,
     )
+    # no template: Plotly recomputes a figure with any template on every render (see _plain_arrays);
+    # the look that Streamlit's theme gave (light grid, no zero lines) is set here instead
+    fig.layout.template = None
+    fig.update_xaxes(automargin=False, showgrid=False, zeroline=False, linecolor="#d5dae0", ticks="outside",
+                     tickcolor="#d5dae0")
+    fig.update_yaxes(automargin=False, gridcolor="#e8ebef", zeroline=False)
     return fig
 
 
@@ -154,9 +191,11 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
     idx = minmax_downsample(x, a, b, max_points=max_points)
     fig = go.Figure()
     p_all = np.asarray(peaks, dtype=np.int64) if peaks is not None else np.zeros(0, np.int64)
-    scatter = _scatter_type(idx.size + int(np.count_nonzero((p_all >= a) & (p_all < b))))
-    # the range slider draws SVG traces only, so the (downsampled) line is SVG there
-    line = go.Scatter if rangeslider else scatter
+    n_markers = int(np.count_nonzero((p_all >= a) & (p_all < b)))
+    # the range slider draws SVG traces only (so the downsampled line is SVG there) and draws every SVG
+    # trace twice (plot and slider): WebGL markers pay off there from half as many markers
+    scatter = _scatter_type(2 * n_markers if rangeslider else idx.size + n_markers)
+    line = go.Scatter if rangeslider else _scatter_type(idx.size + n_markers)
     fig.add_trace(line(x=idx / fs, y=x[idx], mode="lines", name="ECG", line={"color": TRACE_COLOR, "width": 1},
                        hoverinfo="skip", showlegend=False))
     if peaks is not None:
@@ -179,16 +218,17 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
                 marker={"color": colour, "size": 8, "line": {"width": 1, "color": "white"}},
                 hovertemplate=_beat_hover(labels is not None),
             ))
-        for name, k in (highlights or {}).items():
-            if k is None or not a <= p[k] < b:
-                continue
-            colour = CLASS_COLORS.get(str(labels[k]), "#111111") if labels is not None else "#111111"
+        stars = [(name, k) for name, k in (highlights or {}).items() if k is not None and a <= p[k] < b]
+        if stars:  # one trace for all the stars
+            ks = [k for _, k in stars]
             fig.add_trace(scatter(
-                x=[p[k] / fs], y=[x[p[k]]], mode="markers", name=name, showlegend=False,
-                customdata=[[k, str(labels[k]) if labels is not None else "", conf[k]]],
-                marker={"symbol": "star", "size": 18, "color": colour, "line": {"width": 1.5, "color": "#111111"}},
-                hovertemplate=f"<b>{name}</b><br>" + _beat_hover(labels is not None).replace("<b>", "").replace(
-                    "</b>", ""),
+                x=p[ks] / fs, y=x[p[ks]], mode="markers", name="most confident", showlegend=False,
+                customdata=[[k, str(labels[k]) if labels is not None else "", conf[k], name] for name, k in stars],
+                marker={"symbol": "star", "size": 18, "line": {"width": 1.5, "color": "#111111"},
+                        "color": [CLASS_COLORS.get(str(labels[k]), "#111111") if labels is not None else "#111111"
+                                  for k in ks]},
+                hovertemplate="<b>%{customdata[3]}</b><br>" + _beat_hover(labels is not None).replace(
+                    "<b>", "").replace("</b>", ""),
             ))
         if selected is not None and 0 <= selected < p.size and a <= p[selected] < b:
             fig.add_trace(scatter(
@@ -204,8 +244,9 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
             marker={"symbol": symbol, "size": 13, "color": colour, "line": {"width": 2, "color": colour}},
             hovertemplate=f"{name}<br>t = %{{x:.3f}} s<extra></extra>",
         ))
+    # room under the plot for the tick labels, the range slider and the axis title
     _layout(fig, title=title, height=height, hovermode="closest", dragmode="zoom", clickmode="event+select",
-            uirevision=True)
+            uirevision=True, margin={"b": 100} if rangeslider else None)
     fig.update_xaxes(title_text="Time (s)", range=[a / fs, (b - 1) / fs], showspikes=False,
                      rangeslider={"visible": rangeslider, "thickness": 0.12})
     fig.update_yaxes(title_text=f"Amplitude ({units})" if units else "Amplitude", fixedrange=False)
@@ -261,12 +302,12 @@ def tachogram_figure(peaks, sampling_rate, labels=None, *, selected: int | None 
     p = np.asarray(peaks, dtype=np.int64)
     fs = float(sampling_rate)
     fig = go.Figure()
-    scatter = _scatter_type(2 * p.size)
+    scatter = _scatter_type(p.size)  # for the markers: the line is SVG at any length
     if p.size >= 2:
         t = p[1:] / fs
         rr = np.diff(p) * 1000.0 / fs
         beat = np.arange(1, p.size)
-        fig.add_trace(scatter(x=t, y=rr, mode="lines", line={"color": "#cbd5e1", "width": 1},
+        fig.add_trace(go.Scatter(x=t, y=rr, mode="lines", line={"color": "#cbd5e1", "width": 1},
                                    hoverinfo="skip", showlegend=False))
         lab = np.asarray(labels).astype(str)[1:] if labels is not None else np.full(beat.size, "beats")
         for c in [*[c for c in CLASS_COLORS if c in set(lab)], *sorted(set(lab) - set(CLASS_COLORS))]:
