@@ -33,76 +33,83 @@ st.caption(
     "*Analyse a recording* page too."
 )
 
-left, right = st.columns([1, 2.6], gap="large")
-with left:
-    st.markdown("**Detector settings**")
-    for spec in PARAMETERS:
-        key = _slider_key(spec.name)
-        if key not in state:
-            state[key] = float(state.detector_params.get(spec.name, spec.default))
-        unit = f" ({spec.unit})" if spec.unit else ""
-        decimals = max(0, -int(np.floor(np.log10(spec.step)))) if spec.step < 1 else 0
-        st.slider(f"{spec.label}{unit}", float(spec.minimum), float(spec.maximum), step=float(spec.step),
-                  key=key, help=spec.help, format=f"%.{decimals}f")
-    state.detector_params = {spec.name: float(state[_slider_key(spec.name)]) for spec in PARAMETERS}
-    st.button("Reset to defaults", key="tune_reset", on_click=_reset, icon=":material/restart_alt:")
+@st.fragment
+def tuner():
+    """Sliders, results and charts: a slider move reruns only this part of the page."""
+    left, right = st.columns([1, 2.6], gap="large")
+    with left:
+        st.markdown("**Detector settings**")
+        for spec in PARAMETERS:
+            key = _slider_key(spec.name)
+            if key not in state:
+                state[key] = float(state.detector_params.get(spec.name, spec.default))
+            unit = f" ({spec.unit})" if spec.unit else ""
+            decimals = max(0, -int(np.floor(np.log10(spec.step)))) if spec.step < 1 else 0
+            st.slider(f"{spec.label}{unit}", float(spec.minimum), float(spec.maximum), step=float(spec.step),
+                      key=key, help=spec.help, format=f"%.{decimals}f")
+        state.detector_params = {spec.name: float(state[_slider_key(spec.name)]) for spec in PARAMETERS}
+        st.button("Reset to defaults", key="tune_reset", on_click=_reset, icon=":material/restart_alt:")
 
-params = state.detector_params
-with right:
-    found = None
-    with app.user_errors(f"finding beats in {upload.name}"):
-        rec = app.load_recording(upload, state.sampling_rate_setting, state.lead_setting)
-        x = np.asarray(rec.signal, dtype=np.float64)
-        fs = float(rec.sampling_rate)
-        peaks = app.detect(upload.digest, rec.lead, fs, app.params_key(params), x)
-        found = (x, fs, rec, peaks)
-        state.tune_last = found
-    if found is None:
-        found = state.get("tune_last")
+    params = state.detector_params
+    with right:
+        found = None
+        with app.user_errors(f"finding beats in {upload.name}"):
+            rec = app.load_recording(upload, state.sampling_rate_setting, state.lead_setting)
+            x = np.asarray(rec.signal, dtype=np.float64)
+            fs = float(rec.sampling_rate)
+            peaks = app.detect(upload.digest, rec.lead, fs, app.params_key(params), x)
+            found = (x, fs, rec, peaks)
+            state.tune_last = found
         if found is None:
-            st.stop()
-        st.caption("Still showing the beats found with the last valid settings.")
-    x, fs, rec, peaks = found
+            found = state.get("tune_last")
+            if found is None:
+                st.stop()
+            st.caption("Still showing the beats found with the last valid settings.")
+        x, fs, rec, peaks = found
 
-    check = None
-    if ref_upload is not None:
-        with app.user_errors(f"reading the reference annotations {ref_upload.name}"):
-            ann = app.load_reference(ref_upload.digest, fs, ref_upload)
-            check = app.detection_check(ann, fs, peaks)
+        check = None
+        if ref_upload is not None:
+            with app.user_errors(f"reading the reference annotations {ref_upload.name}"):
+                ann = app.load_reference(ref_upload.digest, fs, ref_upload)
+                check = app.detection_check(ann, fs, peaks)
 
-    m = st.columns(3) + st.columns(3)
-    m[0].metric("Beats found", f"{len(peaks)}")
-    duration = len(x) / fs
-    if len(peaks) > 1:
-        m[3].metric("Mean heart rate", f"{60 * (len(peaks) - 1) / (np.ptp(peaks) / fs):.0f} bpm")
-    markers = []
-    if check is not None:
-        score, missed, extra = check
-        m[1].metric("Sensitivity", f"{100 * score.sensitivity:.2f}%",
-                    help="Share of the reference beats found (within 150 ms).")
-        m[2].metric("Positive predictivity", f"{100 * score.ppv:.2f}%",
-                    help="Share of the beats found that are real reference beats.")
-        m[4].metric("Missed / extra", f"{score.fn} / {score.fp}",
-                    help="Reference beats not found (red ×) / beats found that are not in the reference (orange ▽).")
-        markers = [("missed reference beat", missed, "#d62728", "x-thin-open"),
-                   ("extra detection", extra, "#ff7f0e", "triangle-down-open")]
-        st.caption(f"Compared with the reference annotations {ref_upload.name} (EC57: 150 ms tolerance).")
-    else:
-        st.caption("Upload reference annotations on the Analyse page to see sensitivity and positive predictivity.")
+        m = st.columns(3) + st.columns(3)
+        m[0].metric("Beats found", f"{len(peaks)}")
+        duration = len(x) / fs
+        if len(peaks) > 1:
+            m[3].metric("Mean heart rate", f"{60 * (len(peaks) - 1) / (np.ptp(peaks) / fs):.0f} bpm")
+        markers = []
+        if check is not None:
+            score, missed, extra = check
+            m[1].metric("Sensitivity", f"{100 * score.sensitivity:.2f}%",
+                        help="Share of the reference beats found (within 150 ms).")
+            m[2].metric("Positive predictivity", f"{100 * score.ppv:.2f}%",
+                        help="Share of the beats found that are real reference beats.")
+            m[4].metric("Missed / extra", f"{score.fn} / {score.fp}",
+                        help="Reference beats not found (red ×) / beats found that are not in the reference "
+                             "(orange ▽).")
+            markers = [("missed reference beat", missed, "#d62728", "x-thin-open"),
+                       ("extra detection", extra, "#ff7f0e", "triangle-down-open")]
+            st.caption(f"Compared with the reference annotations {ref_upload.name} (EC57: 150 ms tolerance).")
+        else:
+            st.caption("Upload reference annotations on the Analyse page to see sensitivity and positive predictivity.")
 
-    w1, w2 = st.columns([3, 1])
-    w2.select_slider("Window (s)", options=[5, 10, 20, 30, 60], value=10, key="tune_len")
-    length = float(state.tune_len)
-    max_start = max(0.0, float(np.floor((duration - length) * 10) / 10))
-    if float(state.get("tune_start", 0.0)) > max_start:
-        state.tune_start = max_start
-    start = w1.slider("Window start (s)", 0.0, max_start, step=0.1, key="tune_start") if max_start > 0 else 0.0
-    app.show_chart(
-        plotting.trace_figure(x, fs, peaks=peaks, markers=markers, units=getattr(rec, "units", ""), start_s=start,
-                              stop_s=start + length, height=340,
-                              title=f"Lead {rec.lead}: {start:.1f}–{start + length:.1f} s"),
-        key="tune_trace")
-    app.show_chart(
-        plotting.tachogram_figure(peaks, fs, title="RR tachogram of the beats found (outliers show missed or "
-                                                   "extra beats)", height=240),
-        key="tune_tachogram")
+        w1, w2 = st.columns([3, 1])
+        w2.select_slider("Window (s)", options=[5, 10, 20, 30, 60], value=10, key="tune_len")
+        length = float(state.tune_len)
+        max_start = max(0.0, float(np.floor((duration - length) * 10) / 10))
+        if float(state.get("tune_start", 0.0)) > max_start:
+            state.tune_start = max_start
+        start = w1.slider("Window start (s)", 0.0, max_start, step=0.1, key="tune_start") if max_start > 0 else 0.0
+        app.show_chart(
+            plotting.trace_figure(x, fs, peaks=peaks, markers=markers, units=getattr(rec, "units", ""), start_s=start,
+                                  stop_s=start + length, height=340,
+                                  title=f"Lead {rec.lead}: {start:.1f}–{start + length:.1f} s"),
+            key="tune_trace")
+        app.show_chart(
+            plotting.tachogram_figure(peaks, fs, title="RR tachogram of the beats found (outliers show missed or "
+                                                       "extra beats)", height=240),
+            key="tune_tachogram")
+
+
+tuner()
