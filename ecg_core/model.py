@@ -193,11 +193,11 @@ def recording_inputs(windows, rr: RRFeatures | None) -> tuple[np.ndarray, np.nda
 
 
 # ----------------------------------------------------------------------------------------------
-# Stage 2: rhythm-driven SVEB-vs-N decision stacked on the network (numpy only)
+# Stage 2: N / SVEB / VEB re-decision of the network's N and SVEB beats (numpy only)
 # ----------------------------------------------------------------------------------------------
 
-#: Features of the SVEB stage, in the order of its coefficients (see :func:`sveb_stage_features`).
-SVEB_FEATURES = ("log_pre_run", "log_post_run", "log_pre_local", "log_post_pre", "log_local_run", "irregularity",
+#: Features of the stacked second stage, in the order of its coefficients (see :func:`stage_features`).
+STAGE_FEATURES = ("log_pre_run", "log_post_run", "log_pre_local", "log_post_pre", "log_local_run", "irregularity",
                  "irregular_x_log_pre_local", "cnn_log_sveb_n", "cnn_log_veb_n", "cnn_log_f_n",
                  "qrs_correlation_rel", "qrs_difference_rel", "p_wave_difference_rel", "t_wave_difference_rel",
                  "qrs_amplitude_rel", "qrs_width_rel")
@@ -248,14 +248,15 @@ def morphology_features(morphology: np.ndarray) -> np.ndarray:
     return f - ndimage.median_filter(f, size=(2 * RELATIVE_BEATS + 1, 1), mode="nearest")
 
 
-def sveb_stage_features(rr: RRFeatures, probs, morphology) -> np.ndarray:
-    """``(n, len(SVEB_FEATURES))`` features of the SVEB stage for the beats of ONE recording.
+def stage_features(rr: RRFeatures, probs, morphology) -> np.ndarray:
+    """``(n, len(STAGE_FEATURES))`` features of the second stage for the beats of ONE recording.
 
     Only what deployment has: RR intervals of the detected beats (prematurity relative to the
     running and local rhythm, the compensatory pause, the local RR irregularity that marks atrial
     fibrillation, where prematurity means little, and their product), the network's calibrated
     probabilities (log ratios to p_N) and :func:`morphology_features` of the network's morphology
-    input (a premature beat with an unusual P wave but a usual QRS is the classic SVEB).
+    input (a premature beat with an unusual P wave but a usual QRS is the classic SVEB; a wide QRS
+    unlike the template's is the classic VEB).
     """
     r = rhythm_input(rr)
     p = np.maximum(np.asarray(probs, dtype=np.float64), _P_FLOOR)
@@ -265,39 +266,49 @@ def sveb_stage_features(rr: RRFeatures, probs, morphology) -> np.ndarray:
                             np.log(p[:, 3] / p[:, 0]), morphology_features(morphology)])
 
 
-@dataclass(frozen=True)
-class SvebStage:
-    """Logistic regression: SVEB share of the beats the network labels N or SVEB, on standardised :data:`SVEB_FEATURES`.
+#: Classes the second stage decides among (indices into ``CLASSES``): N, SVEB, VEB.
+STAGE_CLASSES = (0, 1, 2)
+#: Beats the second stage re-decides: those the network labels N or SVEB.
+STAGE_INPUT_LABELS = (0, 1)
 
-    ``mean``/``scale`` standardise the features, ``coef`` and ``intercept`` are the fitted
-    coefficients (``models/model_card.json`` key ``"sveb_stage"``). Fitted with SVEB beats
-    up-weighted, so its output is a decision score (SVEB above one half), not a calibrated probability.
+
+@dataclass(frozen=True)
+class StackedStage:
+    """Second stage: multinomial logistic regression over N / SVEB / VEB on standardised :data:`STAGE_FEATURES`.
+
+    It re-decides the beats the network labels N or SVEB (a premature beat the network took for
+    SVEB may have a ventricular shape; an N beat may be a barely premature SVEB). ``mean``/``scale``
+    standardise the features; ``coef`` ``(n_features, 3)`` and ``intercept`` ``(3,)`` are the fitted
+    coefficients (``models/model_card.json`` key ``"second_stage"``). SVEB beats were up-weighted in
+    the fit, so its output is a decision score, not a calibrated probability.
     """
 
     mean: np.ndarray
     scale: np.ndarray
     coef: np.ndarray
-    intercept: float
+    intercept: np.ndarray
 
     @classmethod
-    def from_dict(cls, d: dict) -> SvebStage:
-        if list(d.get("features", [])) != list(SVEB_FEATURES):
-            raise ECGError("The SVEB stage in model_card.json was fitted on other features than this version "
-                           "of the software computes. Refit it with `python -m ecg_core.train --fit-sveb-stage`.")
+    def from_dict(cls, d: dict) -> StackedStage:
+        if list(d.get("features", [])) != list(STAGE_FEATURES) or np.shape(d.get("coef")) != (
+                len(STAGE_FEATURES), len(STAGE_CLASSES)):
+            raise ECGError("The second stage in model_card.json was fitted on other features than this version "
+                           "of the software computes. Refit it with `python -m ecg_core.train --fit-stage`.")
         return cls(np.asarray(d["mean"], float), np.asarray(d["scale"], float), np.asarray(d["coef"], float),
-                   float(d["intercept"]))
+                   np.asarray(d["intercept"], float))
 
     def to_dict(self) -> dict:
-        return {"features": list(SVEB_FEATURES), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
-                "coef": self.coef.tolist(), "intercept": self.intercept}
+        return {"features": list(STAGE_FEATURES), "classes": [CLASSES[k] for k in STAGE_CLASSES],
+                "mean": self.mean.tolist(), "scale": self.scale.tolist(), "coef": self.coef.tolist(),
+                "intercept": self.intercept.tolist()}
 
     def probability(self, features) -> np.ndarray:
-        """The stage's SVEB share (of N + SVEB) for feature rows."""
+        """``(n, 3)`` the stage's N / SVEB / VEB shares for feature rows."""
         z = ((np.asarray(features, float) - self.mean) / self.scale) @ self.coef + self.intercept
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+        return softmax(z)
 
     def apply(self, probs, rr: RRFeatures, morphology) -> np.ndarray:
-        """Class probabilities with the N+SVEB mass of beats the network labels N or SVEB split by the stage.
+        """Class probabilities with the N+SVEB+VEB mass of beats the network labels N or SVEB split by the stage.
 
         ``morphology`` is the network's morphology input for the same beats (:func:`recording_inputs`).
         Other beats keep the network's probabilities; every row still sums to 1.
@@ -305,11 +316,11 @@ class SvebStage:
         p = np.array(probs, dtype=np.float64)
         if not len(p):
             return p
-        sel = np.isin(p.argmax(axis=1), (0, 1))
+        sel = np.isin(p.argmax(axis=1), STAGE_INPUT_LABELS)
         if np.any(sel):
-            q = self.probability(sveb_stage_features(rr, p, morphology)[sel])
-            mass = p[sel, 0] + p[sel, 1]
-            p[sel, 0], p[sel, 1] = mass * (1 - q), mass * q
+            cols = list(STAGE_CLASSES)
+            q = self.probability(stage_features(rr, p, morphology)[sel])
+            p[np.ix_(sel, cols)] = q * p[np.ix_(sel, cols)].sum(axis=1, keepdims=True)
         return p
 
 
@@ -370,16 +381,16 @@ class BeatClassifier:
         ``{"rhythm": T, "morphology": T}`` temperature per path.
     version : str
         Model version (training date + short hash of the weights).
-    sveb_stage : SvebStage, optional
-        Rhythm-driven SVEB-vs-N stage applied by :meth:`predict` (beats of a recording, not segments).
+    stage : StackedStage, optional
+        Second stage applied by :meth:`predict` (beats of a recording, not segments).
     """
 
     def __init__(self, network, temperatures: dict | None = None, version: str = "",
-                 sveb_stage: SvebStage | None = None):
+                 stage: StackedStage | None = None):
         import tensorflow as tf
 
         self.network = network
-        self.sveb_stage = sveb_stage
+        self.stage = stage
         self.temperatures = {"rhythm": 1.0, "morphology": 1.0, **(temperatures or {})}
         self.version = version or f"unversioned-{weights_digest(network)}"
         self._call = tf.function(lambda m, r: network([m, r], training=False), reduce_retracing=True)
@@ -394,15 +405,15 @@ class BeatClassifier:
     def predict(self, beats: Beats) -> np.ndarray:
         """``(n, 5)`` class probabilities for the beats of ONE recording (morphology + rhythm).
 
-        The network's calibrated probabilities; where the SVEB stage is loaded, the N+SVEB share of
-        beats the network labels N or SVEB is then split by the stage (:meth:`SvebStage.apply`).
+        The network's calibrated probabilities; where the second stage is loaded, the N+SVEB+VEB
+        share of beats the network labels N or SVEB is then split by it (:meth:`StackedStage.apply`).
         """
         windows = _check_windows(beats.windows)
         if len(windows) == 0:
             return np.zeros((0, len(CLASSES)))
         m, r = recording_inputs(windows, beats.rr)
         probs = softmax(self.logits(m, r), self.temperatures["rhythm"])
-        return probs if self.sveb_stage is None else self.sveb_stage.apply(probs, beats.rr, m)
+        return probs if self.stage is None else self.stage.apply(probs, beats.rr, m)
 
     def predict_segments(self, windows) -> np.ndarray:
         """Calibrated ``(n, 5)`` probabilities for pre-cut beats without rhythm (morphology only).
@@ -485,11 +496,11 @@ def load_classifier(path: Path | str | None = None) -> BeatClassifier:
     card = read_card(p.parent / MODEL_CARD_JSON.name)
     cal = card.get("calibration", {})
     temps = {k: float(v["temperature"]) for k, v in cal.items() if isinstance(v, dict) and "temperature" in v}
-    stage = card.get("sveb_stage", {}).get("stage")
-    return BeatClassifier(network, temps, card.get("version", ""), SvebStage.from_dict(stage) if stage else None)
+    stage = card.get("second_stage", {}).get("stage")
+    return BeatClassifier(network, temps, card.get("version", ""), StackedStage.from_dict(stage) if stage else None)
 
 
-__all__ = ["BeatClassifier", "SvebStage", "SVEB_FEATURES", "sveb_stage_features", "load_classifier",
+__all__ = ["BeatClassifier", "StackedStage", "STAGE_FEATURES", "STAGE_CLASSES", "stage_features", "load_classifier",
            "recording_inputs", "morphology_input", "morphology_features", "rhythm_input",
            "recording_template", "local_templates", "regular_beats", "prepare_windows", "build_network", "softmax",
            "rr_features"]

@@ -130,7 +130,7 @@ def test_inputs_are_patient_relative():
     assert np.all(rhythm_input(None, 3) == 0)
 
 
-# ---------------------------------------------------------------------------- the SVEB stage (rhythm)
+# ------------------------------------------------------------- the second stage (N / SVEB / VEB re-decision)
 
 def _regular_rhythm(n=80, rr_s=0.8, fs=360.0):
     return np.round(np.arange(n) * rr_s * fs).astype(np.int64), fs
@@ -156,25 +156,26 @@ def test_morphology_features_are_relative_to_the_recording():
     assert morphology_features(np.zeros((0, MORPH_LEN, 2))).shape == (0, 6)
 
 
-def test_shipped_classifier_applies_the_sveb_stage(classifier, example, example_probs):
+def test_shipped_classifier_applies_the_second_stage(classifier, example, example_probs):
     from ecg_core.model import recording_inputs, softmax
 
-    assert classifier.sveb_stage is not None
+    assert classifier.stage is not None
     x, fs, samples, _ = example
     beats = segment_beats(x, fs, samples)
     morphology, rhythm = recording_inputs(beats.windows, beats.rr)
     network = softmax(classifier.logits(morphology, rhythm), classifier.temperatures["rhythm"])
-    np.testing.assert_allclose(example_probs, classifier.sveb_stage.apply(network, beats.rr, morphology), atol=1e-9)
-    # only the N/SVEB split of beats the network labels N or SVEB may change
+    np.testing.assert_allclose(example_probs, classifier.stage.apply(network, beats.rr, morphology), atol=1e-9)
+    # only the N/SVEB/VEB split of beats the network labels N or SVEB may change
     other = ~np.isin(network.argmax(1), (0, 1))
     np.testing.assert_allclose(example_probs[other], network[other], atol=1e-12)
-    np.testing.assert_allclose(example_probs[:, :2].sum(1), network[:, :2].sum(1), atol=1e-9)
+    np.testing.assert_allclose(example_probs[:, :3].sum(1), network[:, :3].sum(1), atol=1e-9)
+    np.testing.assert_allclose(example_probs[:, 3:], network[:, 3:], atol=1e-12)
 
 
-def test_sveb_stage_premature_beat_gets_more_sveb_than_on_time(classifier):
+def test_stage_premature_beat_gets_more_sveb_than_on_time(classifier):
     from ecg_core.model import recording_inputs
 
-    stage = classifier.sveb_stage
+    stage = classifier.stage
     on_time, fs = _regular_rhythm()
     premature = on_time.copy()
     premature[40] -= int(0.3 * fs)  # 0.3 s early in a regular 75 bpm rhythm, followed by a long pause
@@ -193,12 +194,29 @@ def test_sveb_stage_premature_beat_gets_more_sveb_than_on_time(classifier):
     np.testing.assert_allclose(stage.apply(veb, rr_features(premature, fs), morphology), veb)
 
 
-def test_sveb_stage_round_trips_through_the_card(classifier):
-    from ecg_core.model import SvebStage
+def test_stage_premature_wide_beat_gets_more_veb_than_premature_narrow_beat(classifier):
+    from ecg_core.model import recording_inputs
 
-    stage = classifier.sveb_stage
-    again = SvebStage.from_dict(stage.to_dict())
+    beats, fs = _regular_rhythm()
+    beats[40] -= int(0.3 * fs)
+    rr = rr_features(beats, fs)
+    probs = np.tile([0.3, 0.6, 0.08, 0.01, 0.01], (len(beats), 1))  # the network leans SVEB
+    narrow = _gaussian_beats(len(beats))
+    wide = narrow.copy()
+    wide[40] = _gaussian_beats(1, width=18.0)[0] * 1.5  # wide, tall QRS unlike the template
+    p_narrow = classifier.stage.apply(probs, rr, recording_inputs(narrow, rr)[0])
+    p_wide = classifier.stage.apply(probs, rr, recording_inputs(wide, rr)[0])
+    assert p_wide[40, 2] > p_narrow[40, 2] + 0.2
+    assert p_narrow[40].argmax() != 2
+
+
+def test_stage_round_trips_through_the_card(classifier):
+    from ecg_core.model import StackedStage
+
+    stage = classifier.stage
+    again = StackedStage.from_dict(stage.to_dict())
     np.testing.assert_array_equal(again.coef, stage.coef)
+    np.testing.assert_array_equal(again.intercept, stage.intercept)
     bad = {**stage.to_dict(), "features": ["something", "else"]}
     with pytest.raises(ECGError, match="Refit"):
-        SvebStage.from_dict(bad)
+        StackedStage.from_dict(bad)
