@@ -369,7 +369,7 @@ def confusion_figure(confusion, rows, columns, *, title: str = "Confusion matrix
         zmin=0, zmax=1, colorbar={"title": {"text": "share", "side": "right"}, "thickness": 12},
         hovertemplate=f"{y_title} %{{y}}, {x_title.lower()} %{{x}}: %{{text}} (%{{z:.1%}} of row)<extra></extra>",
     ))
-    _layout(fig, title=title, height=height)
+    _layout(fig, title=title, height=height, margin={"l": 85, "r": 90})  # class names left, colour bar right
     fig.update_xaxes(title_text=x_title, side="bottom", type="category")
     fig.update_yaxes(title_text=y_title, autorange="reversed", type="category")
     return fig
