@@ -245,7 +245,9 @@ def morphology_features(morphology: np.ndarray) -> np.ndarray:
                          log(np.ptp(beat[:, _QRS], axis=1) / np.maximum(np.ptp(template[:, _QRS], axis=1), 1e-6)),
                          log(_width(beat) / np.maximum(_width(template), 1))])
     f = np.clip(np.nan_to_num(f), -10, 10)
-    return f - ndimage.median_filter(f, size=(2 * RELATIVE_BEATS + 1, 1), mode="nearest")
+    # column by column: scipy's 1-D median filter is ~30x faster than its 2-D one with a (w, 1) footprint
+    running = [ndimage.median_filter(col, size=2 * RELATIVE_BEATS + 1, mode="nearest") for col in f.T]
+    return f - np.column_stack(running)
 
 
 def stage_features(rr: RRFeatures, probs, morphology) -> np.ndarray:

@@ -206,7 +206,7 @@ def test_stage_premature_wide_beat_gets_more_veb_than_premature_narrow_beat(clas
     wide[40] = _gaussian_beats(1, width=18.0)[0] * 1.5  # wide, tall QRS unlike the template
     p_narrow = classifier.stage.apply(probs, rr, recording_inputs(narrow, rr)[0])
     p_wide = classifier.stage.apply(probs, rr, recording_inputs(wide, rr)[0])
-    assert p_wide[40, 2] > p_narrow[40, 2] + 0.2
+    assert p_wide[40, 2] > max(5 * p_narrow[40, 2], p_narrow[40, 2] + 0.05)
     assert p_narrow[40].argmax() != 2
 
 
