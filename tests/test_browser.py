@@ -58,18 +58,24 @@ def chart_traces(page, key: str) -> list[str]:
 
 
 def watch_runs(page) -> None:
-    """Record the app's script-state changes (wall-clock seconds) in ``window.__runs``."""
-    page.evaluate("""() => { window.__runs = [];
+    """Record the app's script-state changes in ``window.__runs`` and the last change of the page in
+    ``window.__lastChange`` (wall-clock seconds). A MutationObserver callback runs after the task that
+    changed the page, so it comes after a chart's synchronous drawing too."""
+    page.evaluate("""() => { window.__runs = []; window.__lastChange = Date.now() / 1000;
         const app = document.querySelector("[data-testid='stApp']");
         new MutationObserver(() => window.__runs.push([Date.now() / 1000, app.getAttribute('data-test-script-state')]))
-          .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']}); }""")
+          .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+        new MutationObserver(() => { window.__lastChange = Date.now() / 1000; })
+          .observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true}); }""")
 
 
 def settle(page, *, timeout: float) -> float:
-    """Wait for the app's run(s) to end and the browser to draw the results; returns the time then."""
+    """Wait for the app's run(s) to end and the page to stay unchanged for 0.3 s; returns the time the page
+    last changed (the results were drawn then; the quiet wait itself is not counted)."""
     page.wait_for_function("() => window.__runs.some(r => r[1] === 'notRunning')", timeout=timeout * 1000)
     wait_idle(page, timeout=timeout, settle=0.3)
-    return browser_idle(page)
+    browser_idle(page)
+    return page.evaluate("() => window.__lastChange")
 
 
 def upload_and_wait(page, files: list[Path], *, timeout: float = 120.0) -> dict:
