@@ -24,10 +24,10 @@ def validate_sampling_rate(sampling_rate) -> float:
     try:
         fs = float(sampling_rate)
     except (TypeError, ValueError):
-        raise ECGError(
-            f"The sampling rate {sampling_rate!r} is not a number. Give it in Hz, e.g. 360."
-        ) from None
-    if not np.isfinite(fs) or not MIN_FS <= fs <= MAX_FS:
+        fs = float("nan")
+    if not np.isfinite(fs):
+        raise ECGError(f"The sampling rate {sampling_rate!r} is not a number. Give it in Hz, e.g. 360.")
+    if not MIN_FS <= fs <= MAX_FS:
         raise ECGError(
             f"The sampling rate {sampling_rate!r} Hz is outside the plausible ECG range "
             f"({MIN_FS:g}-{MAX_FS:g} Hz). Check the rate stated for this recording."

@@ -15,6 +15,12 @@ def test_absurd_sampling_rate(fs):
         validate_sampling_rate(fs)
 
 
+@pytest.mark.parametrize("fs", [float("nan"), float("inf"), "fast", None])
+def test_non_numeric_sampling_rate_is_called_not_a_number(fs):
+    with pytest.raises(ECGError, match="is not a number"):
+        validate_sampling_rate(fs)
+
+
 def test_valid_signal_is_float_copy():
     x, fs = validate_signal(sine().astype(np.float32), 360)
     assert x.dtype == np.float64 and fs == 360.0
