@@ -27,7 +27,9 @@ def _stem(path: Path) -> str:
     return path.stem if path.suffix else path.name
 
 
-def _read_peaks(peaks_dir: Path, stem: str) -> np.ndarray:
+def _read_peaks(peaks_dir: Path, stem: str, n_samples: int) -> np.ndarray:
+    from .pipeline import check_peaks
+
     path = peaks_dir / f"{stem}.peaks.csv"
     if not path.exists():
         raise ECGError(f"no beat positions for it: {path} does not exist. Run `detect` first or fix --peaks-dir.")
@@ -37,12 +39,10 @@ def _read_peaks(peaks_dir: Path, stem: str) -> np.ndarray:
         raise ECGError(f"{path} is not a readable CSV ({exc}).") from None
     if "sample" not in frame.columns:
         raise ECGError(f"{path} has no `sample` column.")
-    values = pd.to_numeric(frame["sample"], errors="coerce").to_numpy(dtype=np.float64)
-    if not np.all(np.isfinite(values)) or np.any(values % 1 != 0) or np.any(values < 0):
-        raise ECGError(f"{path}: the `sample` column must hold whole, non-negative sample numbers only.")
-    if np.unique(values).size != values.size:
-        raise ECGError(f"{path}: some sample numbers appear twice; give each beat once.")
-    return values.astype(np.int64)
+    try:
+        return check_peaks(pd.to_numeric(frame["sample"], errors="coerce").to_numpy(dtype=np.float64), n_samples)
+    except ECGError as exc:
+        raise ECGError(f"{path}, column `sample`: {exc}") from None
 
 
 def _detect_one(path: Path, args) -> pd.DataFrame:
@@ -62,7 +62,7 @@ def _classify_one(path: Path, args) -> pd.DataFrame:
     rec = load(path, sampling_rate=args.fs, lead=args.lead)
     if isinstance(rec, Segments):
         return classify_segments(rec.windows).to_frame()
-    peaks = _read_peaks(args.peaks_dir, _stem(path)) if args.peaks_dir else None
+    peaks = _read_peaks(args.peaks_dir, _stem(path), rec.signal.size) if args.peaks_dir else None
     return analyze(rec.signal, rec.sampling_rate, peaks=peaks).to_frame()
 
 

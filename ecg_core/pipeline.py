@@ -99,12 +99,20 @@ class Summary:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-def _check_peaks(peaks, n_samples: int) -> np.ndarray:
+def check_peaks(peaks, n_samples: int) -> np.ndarray:
+    """Given beat positions as sorted ``int64`` sample numbers of a signal of ``n_samples``.
+
+    Raises
+    ------
+    ECGError
+        Not numbers, not whole, negative, beyond the signal, or repeated (never rounded or merged).
+    """
     p = np.asarray(peaks)
     if p.ndim != 1 or (p.size and not np.issubdtype(p.dtype, np.number)):
         raise ECGError("Beat positions must be a list of sample numbers.")
     if p.size and (not np.all(np.isfinite(p)) or np.any(p % 1 != 0) or p.min() < 0 or p.max() >= n_samples):
-        raise ECGError(f"Beat positions must be whole sample numbers between 0 and {n_samples - 1}.")
+        raise ECGError(f"Beat positions must be whole, non-negative sample numbers below {n_samples} "
+                       "(the signal's length).")
     p = p.astype(np.int64)
     if np.unique(p).size != p.size:
         raise ECGError("Some beat positions appear twice; give each beat once.")
@@ -128,7 +136,7 @@ def analyze(signal, sampling_rate, *, peaks=None, classifier=None, **detector_op
         Passed to :func:`ecg_core.peaks.detect_r_peaks`.
     """
     x, fs = validate_signal(signal, sampling_rate)
-    peaks = detect_r_peaks(x, fs, **detector_options) if peaks is None else _check_peaks(peaks, x.size)
+    peaks = detect_r_peaks(x, fs, **detector_options) if peaks is None else check_peaks(peaks, x.size)
     if classifier is None:
         from .model import load_classifier
 
