@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import threading
 import time
@@ -64,11 +63,9 @@ class ModelHolder:
     def _load(self) -> None:
         t0 = time.perf_counter()
         try:
-            from ecg_core.model import load_classifier
+            from ecg_core.model import load_for_serving
 
-            loaded = load_classifier(self.path)
-            loaded.warm_up()
-            classifier = LockedClassifier(loaded, lock=self.lock)
+            classifier = LockedClassifier(load_for_serving(self.path), lock=self.lock)
         except ECGError as exc:
             log.error("classifier not available: %s", exc)
             self._future.set_exception(exc)
@@ -76,11 +73,6 @@ class ModelHolder:
             log.exception("classifier failed to load")
             self._future.set_exception(exc)
         else:
-            # TensorFlow leaves ~400k long-lived objects; a full collection scanning them stalls every
-            # request for a few hundred ms. Move them out of the collector's way (they live as long as
-            # the server anyway).
-            gc.collect()
-            gc.freeze()
             self.load_seconds = time.perf_counter() - t0
             log.info("classifier %s loaded in %.1f s", classifier.version, self.load_seconds)
             self._future.set_result(classifier)

@@ -136,18 +136,9 @@ def keep_settings() -> None:
 
 @st.cache_resource(show_spinner="Loading the beat classifier…")
 def get_classifier():
-    import gc
+    from ecg_core.model import load_for_serving
 
-    from ecg_core.model import load_classifier
-
-    classifier = load_classifier()
-    classifier.warm_up()
-    # Streamlit clears the Keras session after every run, and that does a full garbage collection,
-    # which costs ~1 s with TensorFlow's objects on the heap; freezing the long-lived objects now
-    # (once, after loading) makes each of those collections take milliseconds.
-    gc.collect()
-    gc.freeze()
-    return classifier
+    return load_for_serving()
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

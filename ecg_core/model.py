@@ -502,7 +502,25 @@ def load_classifier(path: Path | str | None = None) -> BeatClassifier:
     return BeatClassifier(network, temps, card.get("version", ""), StackedStage.from_dict(stage) if stage else None)
 
 
+def load_for_serving(path: Path | str | None = None) -> BeatClassifier:
+    """:func:`load_classifier` for a long-running server (the dashboard, the REST API).
+
+    The classifier is warmed up (:meth:`BeatClassifier.warm_up`), then the objects alive at that point
+    (TensorFlow's, ~400k, living as long as the process) are moved out of the garbage collector's way:
+    otherwise every full collection scans them and stalls a request by hundreds of ms (Streamlit
+    triggers one after each run when it clears the Keras session).
+    """
+    import gc
+
+    classifier = load_classifier(path)
+    classifier.warm_up()
+    gc.collect()
+    gc.freeze()
+    return classifier
+
+
 __all__ = ["BeatClassifier", "StackedStage", "STAGE_FEATURES", "STAGE_CLASSES", "stage_features", "load_classifier",
+           "load_for_serving",
            "recording_inputs", "morphology_input", "morphology_features", "rhythm_input",
            "recording_template", "local_templates", "regular_beats", "prepare_windows", "build_network", "softmax",
            "rr_features"]
