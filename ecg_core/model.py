@@ -250,9 +250,11 @@ def morphology_features(morphology: np.ndarray) -> np.ndarray:
     return f - np.column_stack(running)
 
 
-def stage_features(rr: RRFeatures, probs, morphology) -> np.ndarray:
+def stage_features(morphology, rhythm, probs) -> np.ndarray:
     """``(n, len(STAGE_FEATURES))`` features of the second stage for the beats of ONE recording.
 
+    From the network's inputs for those beats (``morphology, rhythm`` as :func:`recording_inputs`
+    returns them) and its calibrated probabilities ``probs``.
     Only what deployment has: RR intervals of the detected beats (prematurity relative to the
     running and local rhythm, the compensatory pause, the local RR irregularity that marks atrial
     fibrillation, where prematurity means little, and their product), the network's calibrated
@@ -260,7 +262,7 @@ def stage_features(rr: RRFeatures, probs, morphology) -> np.ndarray:
     input (a premature beat with an unusual P wave but a usual QRS is the classic SVEB; a wide QRS
     unlike the template's is the classic VEB).
     """
-    r = rhythm_input(rr)
+    r = np.asarray(rhythm)
     p = np.maximum(np.asarray(probs, dtype=np.float64), _P_FLOOR)
     log_pre_run, log_post_run, log_local_run, log_pre_local, log_post_pre, irregular = (r[:, k] for k in range(6))
     return np.column_stack([log_pre_run, log_post_run, log_pre_local, log_post_pre, log_local_run, irregular,
@@ -309,10 +311,10 @@ class StackedStage:
         z = ((np.asarray(features, float) - self.mean) / self.scale) @ self.coef + self.intercept
         return softmax(z)
 
-    def apply(self, probs, rr: RRFeatures, morphology) -> np.ndarray:
+    def apply(self, probs, morphology, rhythm) -> np.ndarray:
         """Class probabilities with the N+SVEB+VEB mass of beats the network labels N or SVEB split by the stage.
 
-        ``morphology`` is the network's morphology input for the same beats (:func:`recording_inputs`).
+        ``morphology, rhythm`` are the network's inputs for the same beats (:func:`recording_inputs`).
         Other beats keep the network's probabilities; every row still sums to 1.
         """
         p = np.array(probs, dtype=np.float64)
@@ -321,7 +323,7 @@ class StackedStage:
         sel = np.isin(p.argmax(axis=1), STAGE_INPUT_LABELS)
         if np.any(sel):
             cols = list(STAGE_CLASSES)
-            q = self.probability(stage_features(rr, p, morphology)[sel])
+            q = self.probability(stage_features(morphology, rhythm, p)[sel])
             p[np.ix_(sel, cols)] = q * p[np.ix_(sel, cols)].sum(axis=1, keepdims=True)
         return p
 
@@ -415,7 +417,7 @@ class BeatClassifier:
             return np.zeros((0, len(CLASSES)))
         m, r = recording_inputs(windows, beats.rr)
         probs = softmax(self.logits(m, r), self.temperatures["rhythm"])
-        return probs if self.stage is None else self.stage.apply(probs, beats.rr, m)
+        return probs if self.stage is None else self.stage.apply(probs, m, r)
 
     def predict_segments(self, windows) -> np.ndarray:
         """Calibrated ``(n, 5)`` probabilities for pre-cut beats without rhythm (morphology only).

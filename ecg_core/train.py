@@ -324,6 +324,7 @@ class StageRecord:
     samples: np.ndarray
     probs: np.ndarray  # (n, len(CLASSES)) out-of-fold, calibrated
     morphology: np.ndarray  # (n, MORPH_LEN, MORPH_CHANNELS) network input at the detected beats
+    rhythm: np.ndarray  # (n, N_RHYTHM) network input at the detected beats
     features: np.ndarray  # (n, len(STAGE_FEATURES))
     target: np.ndarray  # reference class index of the matched beat, -1 if none
     ref_samples: np.ndarray
@@ -351,9 +352,9 @@ def load_stage_record(data_dir: Path, pred_dir: Path, name: str) -> StageRecord:
     pairs = match_beats(ref_samples, samples, FS)
     target[pairs[:, 1]] = [CLASSES.index(c) for c in ref_labels[pairs[:, 0]]]
     beats = segment_beats(read_mlii(data_dir, name), FS, samples)
-    morphology, _ = recording_inputs(beats.windows, beats.rr)
-    features = stage_features(beats.rr, probs, morphology)
-    return StageRecord(name, samples, probs, morphology, features, target, ref_samples, ref_labels, episodes)
+    morphology, rhythm = recording_inputs(beats.windows, beats.rr)
+    features = stage_features(morphology, rhythm, probs)
+    return StageRecord(name, samples, probs, morphology, rhythm, features, target, ref_samples, ref_labels, episodes)
 
 
 def _stage_training_rows(recs: list[StageRecord]) -> tuple[np.ndarray, np.ndarray]:
@@ -461,7 +462,7 @@ def evaluate_stage(recs: list[StageRecord], out_dir: Path | None = None) -> dict
     per_record = {}
     for i, rec in enumerate(recs):
         stage = fit_stage(*_stage_training_rows([r for j, r in enumerate(recs) if j != i]))
-        probs = stage.apply(rec.probs, rr_features(rec.samples, FS), rec.morphology)
+        probs = stage.apply(rec.probs, rec.morphology, rec.rhythm)
         if out_dir is not None:
             write_beats_csv(Path(out_dir) / f"{rec.name}.beats.csv", rec.samples, probs)
         b, a = _score_stage_record(rec, rec.probs), _score_stage_record(rec, probs)

@@ -164,7 +164,7 @@ def test_shipped_classifier_applies_the_second_stage(classifier, example, exampl
     beats = segment_beats(x, fs, samples)
     morphology, rhythm = recording_inputs(beats.windows, beats.rr)
     network = softmax(classifier.logits(morphology, rhythm), classifier.temperatures["rhythm"])
-    np.testing.assert_allclose(example_probs, classifier.stage.apply(network, beats.rr, morphology), atol=1e-9)
+    np.testing.assert_allclose(example_probs, classifier.stage.apply(network, morphology, rhythm), atol=1e-9)
     # only the N/SVEB/VEB split of beats the network labels N or SVEB may change
     other = ~np.isin(network.argmax(1), (0, 1))
     np.testing.assert_allclose(example_probs[other], network[other], atol=1e-12)
@@ -182,8 +182,8 @@ def test_stage_premature_beat_gets_more_sveb_than_on_time(classifier):
     row = np.array([0.90, 0.08, 0.01, 0.005, 0.005])
     probs = np.tile(row, (len(on_time), 1))
     morphology = recording_inputs(_gaussian_beats(len(on_time)), None)[0]  # identical beats
-    p_on = stage.apply(probs, rr_features(on_time, fs), morphology)
-    p_pre = stage.apply(probs, rr_features(premature, fs), morphology)
+    p_on = stage.apply(probs, morphology, rhythm_input(rr_features(on_time, fs)))
+    p_pre = stage.apply(probs, morphology, rhythm_input(rr_features(premature, fs)))
     assert p_pre[40, 1] > p_on[40, 1] + 0.2
     assert p_on[40, 0] > p_on[40, 1]  # an on-time beat with a low network SVEB share stays N
     for p in (p_on, p_pre):
@@ -191,7 +191,7 @@ def test_stage_premature_beat_gets_more_sveb_than_on_time(classifier):
         assert np.all(p >= 0)
     # a beat the network calls VEB keeps the network's probabilities
     veb = np.tile([0.1, 0.05, 0.8, 0.03, 0.02], (len(on_time), 1))
-    np.testing.assert_allclose(stage.apply(veb, rr_features(premature, fs), morphology), veb)
+    np.testing.assert_allclose(stage.apply(veb, morphology, rhythm_input(rr_features(premature, fs))), veb)
 
 
 def test_stage_premature_wide_beat_gets_more_veb_than_premature_narrow_beat(classifier):
@@ -204,8 +204,8 @@ def test_stage_premature_wide_beat_gets_more_veb_than_premature_narrow_beat(clas
     narrow = _gaussian_beats(len(beats))
     wide = narrow.copy()
     wide[40] = _gaussian_beats(1, width=18.0)[0] * 1.5  # wide, tall QRS unlike the template
-    p_narrow = classifier.stage.apply(probs, rr, recording_inputs(narrow, rr)[0])
-    p_wide = classifier.stage.apply(probs, rr, recording_inputs(wide, rr)[0])
+    p_narrow = classifier.stage.apply(probs, *recording_inputs(narrow, rr))
+    p_wide = classifier.stage.apply(probs, *recording_inputs(wide, rr))
     assert p_wide[40, 2] > max(5 * p_narrow[40, 2], p_narrow[40, 2] + 0.05)
     assert p_narrow[40].argmax() != 2
 
