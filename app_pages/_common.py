@@ -92,6 +92,22 @@ def upload_from_widget(value) -> Upload | None:
     return Upload.from_files(data)
 
 
+def take_upload(widget_key: str, target_key: str, error_key: str) -> bool:
+    """Uploader callback: store the widget's files as an :class:`Upload` under ``target_key``.
+
+    A refused upload (e.g. too large) leaves ``target_key`` as it was and puts the message under
+    ``error_key`` instead; returns whether the upload was taken.
+    """
+    state = st.session_state
+    state.pop(error_key, None)
+    try:
+        state[target_key] = upload_from_widget(state.get(widget_key))
+    except ECGError as exc:
+        state[error_key] = str(exc)
+        return False
+    return True
+
+
 @st.cache_resource(show_spinner=False)
 def example_upload() -> Upload:
     return Upload.from_files({f: (config.EXAMPLES_DIR / f).read_bytes() for f in EXAMPLE_FILES}, example=True)
@@ -122,9 +138,7 @@ def current_reference() -> Upload | None:
 
 def keep_settings() -> None:
     """Set the shared, non-widget session-state defaults once per session."""
-    from ecg_core.peaks import DEFAULTS
-
-    st.session_state.setdefault("detector_params", dict(DEFAULTS))
+    st.session_state.setdefault("detector_params", detector_defaults())
     st.session_state.setdefault("sampling_rate_setting", float(config.DEFAULT_FS))
     st.session_state.setdefault("lead_setting", None)
 

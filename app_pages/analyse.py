@@ -54,11 +54,7 @@ def _on_recording_upload():
 
 
 def _on_reference_upload():
-    state.pop("upload_error", None)
-    try:
-        state.reference_upload = app.upload_from_widget(state.get("analyse_reference"))
-    except ECGError as exc:
-        state.upload_error = str(exc)
+    app.take_upload("analyse_reference", "reference_upload", "upload_error")
 
 
 def _use_example():

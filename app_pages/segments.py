@@ -15,11 +15,7 @@ state = st.session_state
 
 
 def _on_upload():
-    state.pop("segments_error", None)
-    try:
-        state.segments_source = app.upload_from_widget(state.get("segments_upload"))
-    except ECGError as exc:
-        state.segments_error = str(exc)
+    app.take_upload("segments_upload", "segments_source", "segments_error")
     state.pop("segment_selected", None)
 
 
