@@ -43,7 +43,7 @@ class LoadOptions(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     sampling_rate: float | None = Field(
-        None, ge=MIN_FS, le=MAX_FS,
+        None, ge=MIN_FS, le=MAX_FS, allow_inf_nan=False,
         description="Sampling rate in Hz, for files that do not state it (CSV without a time column). "
                     "Default 360 Hz. Ignored for WFDB and EDF, which state their own.",
         examples=[360.0])

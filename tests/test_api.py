@@ -325,6 +325,8 @@ BAD_PARAMETERS = [
     ({}, {"sampling_rate": "fast"}, "sampling_rate"),
     ({}, {"sampling_rate": "5"}, "sampling_rate"),
     ({"sampling_rate": "1e9"}, {}, "sampling_rate"),
+    ({}, {"sampling_rate": "nan"}, "finite number"),
+    ({"sampling_rate": "inf"}, {}, "finite number"),
     ({}, {"threshold": "2"}, "threshold"),
     ({"refractory": "-1"}, {}, "refractory"),
     ({}, {"lowcut": "14", "highcut": "10"}, "QRS band"),
