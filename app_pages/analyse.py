@@ -264,7 +264,10 @@ selected = state.get("selected_beat") if len(peaks) else None
 
 st.subheader("ECG trace")
 st.caption("Overview of the whole recording (drag the range slider below it). Click a beat to inspect it; "
-           "★ marks the most confident beat overall and of each class.")
+           "★ marks the most confident beat overall and of each class."
+           + (f" With more than {plotting.MAX_BEAT_MARKERS} beats the overview shows each class as a row of ticks "
+              "above the trace (hover names each beat): click beats in the detail view below."
+              if len(peaks) > plotting.MAX_BEAT_MARKERS else ""))
 app.show_chart(
     app.cached_figure("trace_figure", ("overview", fig_key), res.signal, fs, peaks=peaks, labels=labels,
                       confidence=conf, highlights=highlights, units=res.units, rangeslider=True, height=300,
@@ -322,52 +325,65 @@ if selected is not None and len(peaks):
         nav[1].button("Next ▶", key="beat_next", disabled=selected + 1 >= len(peaks),
                       on_click=select_beat, args=(selected + 1, fs, peaks))
 
-# ----------------------------------------------------------------------------- beat table
+# ----------------------------------------------------------------------------- beat table, classes, rhythm
 
-st.subheader("Beats")
-table = pd.DataFrame({"beat": np.arange(len(peaks)), "time_s": peaks / fs, "sample": peaks})
-table["rr_before_ms"] = np.concatenate(([np.nan], np.diff(peaks) * 1000.0 / fs)) if len(peaks) else []
-if analysis is not None:
-    table["label"] = labels
-    table["probability"] = conf
-    for k, c in enumerate(CLASSES):
-        table[f"p_{c}"] = analysis.probabilities[:, k]
-    f1, f2, f3 = st.columns([2, 2, 1])
-    present = [c for c in CLASSES if summary.counts[c]]
-    chosen = f1.multiselect("Classes", present, default=present, key="table_classes")
-    lo, hi = f2.slider("Probability of the predicted class", 0.0, 1.0, (0.0, 1.0), step=0.01, key="table_conf")
-    order = f3.selectbox("Sort by", ["time", "least confident first", "most confident first", "class"],
-                         key="table_sort")
-    table = table[table["label"].isin(chosen) & table["probability"].between(lo, hi)]
-    table = {"time": table,
-             "least confident first": table.sort_values("probability", kind="stable"),
-             "most confident first": table.sort_values("probability", ascending=False, kind="stable"),
-             "class": table.sort_values(["label", "probability"], ascending=[True, False], kind="stable")}[order]
-state.beat_table_index = table["beat"].tolist()
-st.caption(f"{len(table)} of {len(peaks)} beats. Select a row to show the beat above.")
-prob_cols = {f"p_{c}": st.column_config.NumberColumn(f"p {c}", format="%.3f") for c in CLASSES}
-st.dataframe(
-    table, key="beat_table", on_select=_on_table_select, selection_mode="single-row", hide_index=True,
-    height=300, width="stretch",
-    column_config={
-        "time_s": st.column_config.NumberColumn("time (s)", format="%.3f"),
-        "rr_before_ms": st.column_config.NumberColumn("RR before (ms)", format="%.0f"),
-        "probability": st.column_config.ProgressColumn("probability", min_value=0.0, max_value=1.0, format="%.3f"),
-        **prob_cols,
-    },
-)
+# only the open tab runs and is drawn (``on_change="rerun"``): the charts of the other cost nothing until opened
+tab_beats, tab_classes = st.tabs(["Beats", "Classes and rhythm"], key="analyse_tab", on_change="rerun")
 
-# ----------------------------------------------------------------------------- distributions
 
-if analysis is not None and len(analysis):
-    st.subheader("Classes and rhythm")
-    g1, g2 = st.columns(2)
-    app.show_chart(app.cached_figure("class_counts_figure", fig_key, summary.counts), key="class_counts",
-                   where=g1)
-    app.show_chart(app.cached_figure("confidence_figure", fig_key, labels, conf, threshold=LOW_CONFIDENCE),
-                   key="confidence_dist", where=g2)
-app.show_chart(app.cached_figure("tachogram_figure", fig_key, peaks, fs, labels), key="tachogram",
-               on_select=lambda: _on_chart_select("tachogram"), selection_mode="points")
+def beat_table():
+    """The beats as a table: filter, sort, and select a row to show that beat above."""
+    table = pd.DataFrame({"beat": np.arange(len(peaks)), "time_s": peaks / fs, "sample": peaks})
+    table["rr_before_ms"] = np.concatenate(([np.nan], np.diff(peaks) * 1000.0 / fs)) if len(peaks) else []
+    if analysis is not None:
+        table["label"] = labels
+        table["probability"] = conf
+        for k, c in enumerate(CLASSES):
+            table[f"p_{c}"] = analysis.probabilities[:, k]
+        f1, f2, f3 = st.columns([2, 2, 1])
+        present = [c for c in CLASSES if summary.counts[c]]
+        chosen = f1.multiselect("Classes", present, default=present, key="table_classes")
+        lo, hi = f2.slider("Probability of the predicted class", 0.0, 1.0, (0.0, 1.0), step=0.01, key="table_conf")
+        order = f3.selectbox("Sort by", ["time", "least confident first", "most confident first", "class"],
+                             key="table_sort")
+        table = table[table["label"].isin(chosen) & table["probability"].between(lo, hi)]
+        table = {"time": table,
+                 "least confident first": table.sort_values("probability", kind="stable"),
+                 "most confident first": table.sort_values("probability", ascending=False, kind="stable"),
+                 "class": table.sort_values(["label", "probability"], ascending=[True, False], kind="stable")}[order]
+    state.beat_table_index = table["beat"].tolist()
+    st.caption(f"{len(table)} of {len(peaks)} beats. Select a row to show the beat above.")
+    prob_cols = {f"p_{c}": st.column_config.NumberColumn(f"p {c}", format="%.3f") for c in CLASSES}
+    st.dataframe(
+        table, key="beat_table", on_select=_on_table_select, selection_mode="single-row", hide_index=True,
+        height=300, width="stretch",
+        column_config={
+            "time_s": st.column_config.NumberColumn("time (s)", format="%.3f"),
+            "rr_before_ms": st.column_config.NumberColumn("RR before (ms)", format="%.0f"),
+            "probability": st.column_config.ProgressColumn("probability", min_value=0.0, max_value=1.0, format="%.3f"),
+            **prob_cols,
+        },
+    )
+
+
+def classes_and_rhythm():
+    """Beats per class, confidence per class and the RR tachogram."""
+    if analysis is not None and len(analysis):
+        g1, g2 = st.columns(2)
+        app.show_chart(app.cached_figure("class_counts_figure", fig_key, summary.counts), key="class_counts",
+                       where=g1)
+        app.show_chart(app.cached_figure("confidence_figure", fig_key, labels, conf, threshold=LOW_CONFIDENCE),
+                       key="confidence_dist", where=g2)
+    app.show_chart(app.cached_figure("tachogram_figure", fig_key, peaks, fs, labels), key="tachogram",
+                   on_select=lambda: _on_chart_select("tachogram"), selection_mode="points")
+
+
+if tab_beats.open:
+    with tab_beats:
+        beat_table()
+if tab_classes.open:
+    with tab_classes:
+        classes_and_rhythm()
 
 # ----------------------------------------------------------------------------- agreement
 

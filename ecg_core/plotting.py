@@ -5,6 +5,8 @@ Compute modules never plot; pages and the API call these builders.
 
 from __future__ import annotations
 
+import copy
+import functools
 import io
 
 import numpy as np
@@ -56,6 +58,12 @@ CLASS_SHORT: dict[str, str] = {"N": "normal", "SVEB": "supraventr.", "VEB": "ven
 TRACE_COLOR = "#334155"
 #: Points drawn for a trace at most; longer spans are min-max downsampled (peaks stay visible).
 MAX_TRACE_POINTS = 8000
+#: Beats a figure draws as markers (clickable) at most. Each marker is an SVG element of its own (and
+#: WebGL, which has no such cost, costs ~0.4 s per figure to start in a browser without a GPU), so a
+#: figure with more beats draws them as lines instead (one SVG path each, see :func:`_beat_comb` and
+#: :func:`tachogram_figure`): the hover still names every beat; beats are picked in the detail view
+#: or the table.
+MAX_BEAT_MARKERS = 600
 #: Figures with more points than this draw their markers (and long lines) with WebGL (``Scattergl``),
 #: smaller ones as SVG, which browsers without a GPU (software WebGL) draw much faster. A WebGL line
 #: costs far more than an SVG line of the same length there, so lines beside a range slider or under
@@ -72,24 +80,38 @@ _FONT = {"family": "Inter, Segoe UI, Helvetica, Arial, sans-serif", "size": 13, 
 _MARGIN = {"l": 60, "r": 20, "t": 40, "b": 40}
 
 
-_DATA_KEYS = ("x", "y", "z", "customdata", "text")
+@functools.cache
+def _figure_class():
+    import plotly.graph_objects as go
+
+    class Figure(go.Figure):
+        """A ``go.Figure`` whose dict form (what ``st.plotly_chart`` sends) keeps numpy arrays, which
+        become JSON lists, instead of Plotly's base64-encoded typed arrays.
+
+        Streamlit renders every figure twice. With ``layout.datarevision`` set, Plotly skips
+        recomputing and redrawing list data that did not change, but it always recomputes typed
+        arrays: lists halve the browser's work. Converting here, and not by assigning lists to the
+        traces, also spares Plotly's Python side from validating every element of every list.
+        """
+
+        def to_dict(self):  # go.Figure.to_dict without its last step, the base64 conversion (no frames here)
+            return {"data": copy.deepcopy(self._data), "layout": copy.deepcopy(self._layout)}
+
+    return Figure
 
 
-def _plain_arrays(fig) -> None:
-    """Trace data as JSON lists (floats rounded to 6 decimals) instead of Plotly's base64 arrays.
+def _figure(*args, **kwargs):
+    """A new (empty or given) figure of the dashboard: see :func:`_figure_class`."""
+    return _figure_class()(*args, **kwargs)
 
-    Streamlit renders every figure twice (it re-applies its theme after the first draw). With
-    ``layout.datarevision`` set, Plotly skips recomputing and redrawing list data that did not
-    change, but it always recomputes base64-encoded (typed) arrays: lists halve the browser's work.
-    """
+
+def _round_arrays(fig) -> None:
+    """Float data rounded to 6 decimals (shorter JSON; far below any visible difference)."""
     for trace in fig.data:
-        for key in _DATA_KEYS:
+        for key in ("x", "y", "z", "customdata"):
             value = trace[key] if key in trace else None
-            if isinstance(value, np.ndarray):
-                if value.dtype.kind == "f":
-                    value = np.round(value, 6)
-                trace[key] = None  # Plotly ignores a new value equal to the stored one
-                trace[key] = value.tolist()
+            if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                trace[key] = np.round(value, 6)
 
 
 def _layout(fig, *, title: str | None = None, height: int = 320, margin: dict | None = None, **kwargs):
@@ -98,9 +120,9 @@ def _layout(fig, *, title: str | None = None, height: int = 320, margin: dict | 
     Margins are fixed: automatic margins (Streamlit's theme turns them on for every axis) make
     Plotly measure the tick labels after drawing and draw the whole figure again when they do not
     fit; the margins here fit the labels of these figures. ``datarevision`` (with plain-list data,
-    see :func:`_plain_arrays`) tells Plotly that Streamlit's second render has the same data.
+    see :func:`_figure_class`) tells Plotly that Streamlit's second render has the same data.
     """
-    _plain_arrays(fig)
+    _round_arrays(fig)
     fig.update_layout(
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}} if title else None,
         height=height, margin={**_MARGIN, **(margin or {}), "autoexpand": False}, font=_FONT,
@@ -108,7 +130,7 @@ def _layout(fig, *, title: str | None = None, height: int = 320, margin: dict | 
         hoverlabel={"font_size": 13, "bgcolor": "#ffffff", "bordercolor": "#d5dae0"}, datarevision=1,
         paper_bgcolor="#ffffff", plot_bgcolor="#ffffff", **kwargs,
     )
-    # no template: Plotly recomputes a figure with any template on every render (see _plain_arrays);
+    # no template: Plotly recomputes a figure with any template on every render (see _figure_class);
     # the look that Streamlit's theme gave (light grid, no zero lines) is set here instead
     fig.layout.template = None
     fig.update_xaxes(automargin=False, showgrid=False, zeroline=False, linecolor="#d5dae0", ticks="outside",
@@ -146,6 +168,29 @@ def minmax_downsample(signal, start: int = 0, stop: int | None = None, *, max_po
     return np.unique(np.minimum(idx, stop - 1))
 
 
+def _beat_comb(x, low, high, *, customdata, **kwargs):
+    """One SVG line trace drawing a comb: a tick from ``low`` up to ``high`` at each ``x``, joined along ``low``.
+
+    One path for any number of beats (a line broken by gaps costs as much as separate markers), and
+    every tick's vertices carry its beat's ``customdata`` for the hover.
+    """
+    import plotly.graph_objects as go
+
+    xs = np.repeat(np.asarray(x, dtype=float), 3)
+    ys = np.tile([low, high, low], xs.size // 3)
+    return go.Scatter(x=xs, y=ys, mode="lines", customdata=np.repeat(np.asarray(customdata, dtype=object), 3, axis=0),
+                      **kwargs)
+
+
+def _nice_ticks(lo: float, hi: float, n: int = 4) -> list[float]:
+    """About ``n`` round tick values (steps of 1, 2 or 5 times a power of ten) between ``lo`` and ``hi``."""
+    span = max(hi - lo, 1e-12)
+    base = 10.0 ** np.floor(np.log10(span / n))
+    step = next(m * base for m in (1, 2, 5, 10) if span / (m * base) <= n + 1)
+    ticks = np.round(np.arange(np.ceil(lo / step) * step, hi + step * 1e-9, step), 12) + 0.0  # no -0.0
+    return [float(v) for v in ticks] or [float(lo)]
+
+
 def _beat_hover(labels: bool) -> str:
     if labels:
         return ("<b>%{customdata[1]}</b> beat #%{customdata[0]}<br>probability %{customdata[2]:.2f}"
@@ -169,7 +214,8 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
         R-peak sample indices; beat ``k`` is ``peaks[k]`` and clicks report ``k`` as ``customdata[0]``.
     labels, confidence : array_like, optional
         Predicted class and its probability per beat: peaks are coloured by class (one legend entry
-        per class) and the hover shows both.
+        per class) and the hover shows both. Spans with more than :data:`MAX_BEAT_MARKERS` beats
+        show them as one row of ticks per class above the trace (a comb) instead of markers.
     start_s, stop_s : float
         Span drawn, in seconds (whole recording by default). Spans longer than ``max_points``
         samples are min-max downsampled.
@@ -189,9 +235,11 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
     a = max(int(start_s * fs), 0)
     b = x.size if stop_s is None else min(int(np.ceil(stop_s * fs)) + 1, x.size)
     idx = minmax_downsample(x, a, b, max_points=max_points)
-    fig = go.Figure()
+    fig = _figure()
     p_all = np.asarray(peaks, dtype=np.int64) if peaks is not None else np.zeros(0, np.int64)
-    n_markers = int(np.count_nonzero((p_all >= a) & (p_all < b)))
+    n_beats = int(np.count_nonzero((p_all >= a) & (p_all < b)))
+    ticks = n_beats > MAX_BEAT_MARKERS
+    n_markers = 0 if ticks else n_beats
     # the range slider draws SVG traces only (so the downsampled line is SVG there) and draws every SVG
     # trace twice (plot and slider): WebGL markers pay off there from half as many markers
     scatter = _scatter_type(2 * n_markers if rangeslider else idx.size + n_markers)
@@ -208,16 +256,22 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
             lab = np.asarray(labels).astype(str)
             groups = [(c, inside[lab[inside] == c], col) for c, col in CLASS_COLORS.items() if np.any(lab == c)]
         conf = np.asarray(confidence, dtype=float) if confidence is not None else np.full(p.size, np.nan)
-        for name, k, colour in groups:
+        lo, hi = (float(x[idx].min()), float(x[idx].max())) if idx.size else (0.0, 1.0)
+        row = max(hi - lo, 1e-9) * 0.1
+        rows = []
+        for j, (name, k, colour) in enumerate(groups):
             custom = np.empty((k.size, 3), dtype=object)
             custom[:, 0] = beat_no[k]
             custom[:, 1] = name
             custom[:, 2] = conf[k]
-            fig.add_trace(scatter(
-                x=p[k] / fs, y=x[p[k]], mode="markers", name=name, customdata=custom,
-                marker={"color": colour, "size": 8, "line": {"width": 1, "color": "white"}},
-                hovertemplate=_beat_hover(labels is not None),
-            ))
+            style = {"name": name, "customdata": custom, "hovertemplate": _beat_hover(labels is not None)}
+            if ticks:  # one row of ticks per class above the trace
+                y0 = hi + row * (1.2 + 1.2 * (len(groups) - 1 - j))
+                fig.add_trace(_beat_comb(p[k] / fs, y0, y0 + row, line={"color": colour, "width": 1}, **style))
+                rows.append((name, y0 + row / 2, colour))
+            else:
+                fig.add_trace(scatter(x=p[k] / fs, y=x[p[k]], mode="markers", **style,
+                                      marker={"color": colour, "size": 8, "line": {"width": 1, "color": "white"}}))
         stars = [(name, k) for name, k in (highlights or {}).items() if k is not None and a <= p[k] < b]
         if stars:  # one trace for all the stars
             ks = [k for _, k in stars]
@@ -250,6 +304,11 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
     fig.update_xaxes(title_text="Time (s)", range=[a / fs, (b - 1) / fs], showspikes=False,
                      rangeslider={"visible": rangeslider, "thickness": 0.12})
     fig.update_yaxes(title_text=f"Amplitude ({units})" if units else "Amplitude", fixedrange=False)
+    if peaks is not None and ticks:  # amplitude ticks for the trace only; the class rows are named instead
+        fig.update_yaxes(tickvals=_nice_ticks(lo, hi))
+        for name, y, colour in rows:
+            fig.add_annotation(x=0, xref="paper", xanchor="right", y=y, text=name, showarrow=False,
+                               font={"size": 10, "color": colour})
     return fig
 
 
@@ -260,7 +319,7 @@ def class_counts_figure(counts: dict, *, title: str = "Beats per class", height:
     names = [c for c in CLASS_COLORS if c in counts]
     values = np.array([counts[c] for c in names], dtype=float)
     total = max(values.sum(), 1)
-    fig = go.Figure(go.Bar(
+    fig = _figure(go.Bar(
         x=names, y=values, marker_color=[CLASS_COLORS[c] for c in names],
         text=[f"{int(v)} ({100 * v / total:.1f}%)" for v in values], textposition="outside", cliponaxis=False,
         customdata=[CLASS_NAMES[c] for c in names],
@@ -274,16 +333,17 @@ def class_counts_figure(counts: dict, *, title: str = "Beats per class", height:
 
 def confidence_figure(labels, confidence, *, threshold: float | None = None,
                       title: str = "Confidence per class", height: int = 280):
-    """Distribution of the top-class probability for each predicted class (box plots)."""
+    """Distribution of the top-class probability for each predicted class (box plots, whiskers to the extremes;
+    no outlier points: one SVG element each, and the low-confidence beats are counted and listed elsewhere)."""
     import plotly.graph_objects as go
 
     lab = np.asarray(labels).astype(str)
     conf = np.asarray(confidence, dtype=float)
-    fig = go.Figure()
+    fig = _figure()
     for c, colour in CLASS_COLORS.items():
         v = conf[lab == c]
         if v.size:
-            fig.add_trace(go.Box(x=v, name=c, marker_color=colour, boxpoints="outliers", orientation="h",
+            fig.add_trace(go.Box(x=v, name=c, marker_color=colour, boxpoints=False, orientation="h",
                                  hovertemplate=f"{c}: %{{x:.2f}}<extra></extra>"))
     if threshold is not None:
         fig.add_vline(x=threshold, line={"dash": "dash", "color": "#888"},
@@ -296,32 +356,46 @@ def confidence_figure(labels, confidence, *, threshold: float | None = None,
 
 def tachogram_figure(peaks, sampling_rate, labels=None, *, selected: int | None = None,
                      title: str = "RR tachogram", height: int = 280):
-    """RR interval before each beat (ms) against time, coloured by the beat's class."""
+    """RR interval before each beat (ms) against time, coloured by the beat's class.
+
+    Every beat is a marker (click one to select it) up to :data:`MAX_BEAT_MARKERS` beats. Beyond,
+    N (or unlabelled) beats have no markers: the line itself carries every beat's hover.
+    """
     import plotly.graph_objects as go
 
     p = np.asarray(peaks, dtype=np.int64)
     fs = float(sampling_rate)
-    fig = go.Figure()
-    scatter = _scatter_type(p.size)  # for the markers: the line is SVG at any length
+    fig = _figure()
     if p.size >= 2:
         t = p[1:] / fs
         rr = np.diff(p) * 1000.0 / fs
         beat = np.arange(1, p.size)
-        fig.add_trace(go.Scatter(x=t, y=rr, mode="lines", line={"color": "#cbd5e1", "width": 1},
-                                   hoverinfo="skip", showlegend=False))
         lab = np.asarray(labels).astype(str)[1:] if labels is not None else np.full(beat.size, "beats")
-        for c in [*[c for c in CLASS_COLORS if c in set(lab)], *sorted(set(lab) - set(CLASS_COLORS))]:
+        classes = [*[c for c in CLASS_COLORS if c in set(lab)], *sorted(set(lab) - set(CLASS_COLORS))]
+        hover = "%{customdata[1]} beat #%{customdata[0]}<br>RR %{y:.0f} ms<br>t = %{x:.2f} s<extra></extra>"
+        # with many beats the line carries the hover of every beat, and N (or unlabelled) beats have no markers
+        unmarked = {"N", "beats"} if beat.size > MAX_BEAT_MARKERS else set()
+        fig.add_trace(go.Scatter(x=t, y=rr, mode="lines", line={"color": "#cbd5e1", "width": 1},
+                                 name=" / ".join(c for c in classes if c in unmarked) + " (line)",
+                                 showlegend=bool(unmarked),
+                                 **({"customdata": np.c_[beat.astype(object), lab], "hovertemplate": hover}
+                                    if unmarked else {"hoverinfo": "skip"})))
+        for c in classes:
             k = lab == c
-            fig.add_trace(scatter(
-                x=t[k], y=rr[k], mode="markers", name=c, customdata=beat[k],
-                marker={"color": CLASS_COLORS.get(c, "#d62728"), "size": 6},
-                hovertemplate=f"{c} beat #%{{customdata}}<br>RR %{{y:.0f}} ms<br>t = %{{x:.2f}} s<extra></extra>",
-            ))
+            if c in unmarked:
+                continue
+            custom = np.empty((int(k.sum()), 2), dtype=object)
+            custom[:, 0], custom[:, 1] = beat[k], c
+            fig.add_trace(go.Scatter(x=t[k], y=rr[k], mode="markers", name=c, customdata=custom,
+                                     marker={"color": CLASS_COLORS.get(c, "#d62728"), "size": 6},
+                                     hovertemplate=hover))
         if selected is not None and 1 <= selected < p.size:
-            fig.add_trace(scatter(x=[t[selected - 1]], y=[rr[selected - 1]], mode="markers",
+            fig.add_trace(go.Scatter(x=[t[selected - 1]], y=[rr[selected - 1]], mode="markers",
                                        marker={"symbol": "circle-open", "size": 16, "color": "#111111",
                                                "line": {"width": 2}}, hoverinfo="skip", showlegend=False))
-    _layout(fig, title=title, height=height, hovermode="closest")
+    # the modes Streamlit gives a selectable chart: when the figure lacks them, it adds them after the
+    # first draw, and Plotly draws the whole chart again
+    _layout(fig, title=title, height=height, hovermode="closest", dragmode="zoom", clickmode="event+select")
     fig.update_xaxes(title_text="Time (s)")
     fig.update_yaxes(title_text="RR before beat (ms)")
     return fig
@@ -337,8 +411,8 @@ def beat_figure(window, sampling_rate, *, probabilities=None, classes=None, labe
     t = (np.arange(w.size) - w.size // 2) * 1000.0 / float(sampling_rate)
     colour = CLASS_COLORS.get(label, TRACE_COLOR)
     with_probs = probabilities is not None
-    fig = make_subplots(rows=1, cols=2 if with_probs else 1, column_widths=[0.68, 0.32] if with_probs else None,
-                        horizontal_spacing=0.12)
+    fig = _figure(make_subplots(rows=1, cols=2 if with_probs else 1, horizontal_spacing=0.12,
+                                column_widths=[0.68, 0.32] if with_probs else None))
     fig.add_trace(go.Scatter(x=t, y=w, mode="lines", line={"color": colour, "width": 2}, name="beat",
                              hovertemplate="%{x:.0f} ms: %{y:.3f}<extra></extra>"), row=1, col=1)
     fig.add_vline(x=0, line={"dash": "dot", "color": "#999"}, row=1, col=1)
@@ -364,7 +438,7 @@ def confusion_figure(confusion, rows, columns, *, title: str = "Confusion matrix
     m = np.asarray(confusion, dtype=float)
     share = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
     text = [[f"{int(v)}" for v in row] for row in m]
-    fig = go.Figure(go.Heatmap(
+    fig = _figure(go.Heatmap(
         z=share, x=list(columns), y=list(rows), text=text, texttemplate="%{text}", colorscale="Blues",
         zmin=0, zmax=1, colorbar={"title": {"text": "share", "side": "right"}, "thickness": 12},
         hovertemplate=f"{y_title} %{{y}}, {x_title.lower()} %{{x}}: %{{text}} (%{{z:.1%}} of row)<extra></extra>",
@@ -388,7 +462,7 @@ def calibration_figure(curves: dict, *, title: str = "Calibration (reliability d
     import plotly.graph_objects as go
 
     palette = [CLASS_COLORS["N"], "#9ca3af", CLASS_COLORS["SVEB"], CLASS_COLORS["Q"]]
-    fig = go.Figure()
+    fig = _figure()
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect calibration",
                              line={"dash": "dash", "color": "#999"}, hoverinfo="skip"))
     for k, (name, bins) in enumerate(curves.items()):

@@ -98,8 +98,15 @@ def test_analyse_opens_on_the_analysed_example():
     beats = int(metric(at, "Beats"))
     assert abs(beats - reference_beats_in(300)) <= 5
     assert metric(at, "Duration") == "5.0 min"
-    charts = at.get("plotly_chart")
-    assert len(charts) >= 4  # overview, detail, beat, tachogram (+ class charts with the model)
+    keys = {c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")}
+    assert {"trace_overview", "trace_detail", "beat_view"} <= keys
+    # the lower tabs run lazily: the beat table first; the class and rhythm charts once their tab is opened
+    assert at.dataframe(key="beat_table") and "tachogram" not in keys
+    at.session_state["analyse_tab"] = "Classes and rhythm"
+    at.run()
+    keys = {c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")}
+    assert "tachogram" in keys and (not config.MODEL_PATH.exists() or {"class_counts", "confidence_dist"} <= keys)
+    assert "beat_table" not in [d.key for d in at.dataframe]
     assert not errors(at)
 
 

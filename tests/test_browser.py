@@ -178,6 +178,17 @@ def test_thirty_minute_record_timing(app_url, page):
     report("MIT-BIH 208 (30 min, WFDB pair)", upload_and_wait(page, [SHARED_208, SHARED_208.with_suffix(".dat")]))
     assert int(metric(page, "Beats")) > 2500
     full_screenshot(page, ARTIFACTS / "05_thirty_minutes.png")
+    page.set_viewport_size({"width": 1400, "height": 1000})
+
+    # the class and rhythm charts are drawn when their tab is opened
+    browser_idle(page)
+    watch_runs(page)
+    t0 = time.time()
+    page.get_by_role("tab", name="Classes and rhythm").click()
+    page.wait_for_selector(".st-key-tachogram .js-plotly-plot", timeout=60_000)
+    opened = settle(page, timeout=60) - t0
+    print(f"30-min record: 'Classes and rhythm' tab opened -> charts drawn {opened:.2f} s")
+    assert "VEB" in chart_traces(page, "tachogram")
 
 
 def test_deep_link_as_first_request_keeps_the_app_navigation(page):

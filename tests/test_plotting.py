@@ -1,0 +1,71 @@
+"""Figure builders: what the dashboard sends to the browser (seeded synthetic beats)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import plotly.io as pio
+
+from ecg_core import plotting
+
+FS = 360.0
+
+
+def _beats(n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    peaks = np.cumsum(rng.integers(250, 350, n))
+    labels = np.where(rng.random(n) < 0.1, "VEB", "N")
+    signal = rng.standard_normal(int(peaks[-1]) + 400) * 0.05
+    signal[peaks] += 1.0
+    return signal, peaks, labels, rng.uniform(0.5, 1.0, n)
+
+
+def _spec(fig) -> dict:
+    """What ``st.plotly_chart`` sends: ``to_dict()`` encoded without validation."""
+    return json.loads(pio.to_json(fig.to_dict(), validate=False))
+
+
+def test_figures_send_plain_lists_not_typed_arrays():
+    signal, peaks, labels, conf = _beats(50)
+    text = pio.to_json(plotting.trace_figure(signal, FS, peaks=peaks, labels=labels, confidence=conf).to_dict(),
+                       validate=False)
+    assert "bdata" not in text  # base64 typed arrays make Plotly recompute on Streamlit's second render
+    assert isinstance(json.loads(text)["data"][0]["x"], list)
+
+
+def test_few_beats_are_clickable_markers():
+    signal, peaks, labels, conf = _beats(100)
+    spec = _spec(plotting.trace_figure(signal, FS, peaks=peaks, labels=labels, confidence=conf))
+    n_and_veb = [t for t in spec["data"] if t.get("name") in ("N", "VEB")]
+    assert {t["mode"] for t in n_and_veb} == {"markers"}
+    assert sum(len(t["x"]) for t in n_and_veb) == peaks.size
+    tach = _spec(plotting.tachogram_figure(peaks, FS, labels))
+    assert {t["name"] for t in tach["data"] if t.get("mode") == "markers"} == {"N", "VEB"}
+
+
+def test_many_beats_become_one_comb_per_class_with_every_beat_in_the_hover():
+    n = plotting.MAX_BEAT_MARKERS + 200
+    signal, peaks, labels, conf = _beats(n)
+    spec = _spec(plotting.trace_figure(signal, FS, peaks=peaks, labels=labels, confidence=conf))
+    combs = {t["name"]: t for t in spec["data"] if t.get("name") in ("N", "VEB")}
+    assert {t["mode"] for t in combs.values()} == {"lines"}
+    for name, t in combs.items():
+        beats = {c[0] for c in t["customdata"]}
+        assert beats == set(np.flatnonzero(labels == name).tolist())
+        assert None not in t["x"]  # no gaps: a broken line is one SVG element per piece
+    # the class rows sit above the trace, N on top
+    assert min(combs["VEB"]["y"]) > signal.max() and min(combs["N"]["y"]) > max(combs["VEB"]["y"])
+
+    tach = _spec(plotting.tachogram_figure(peaks, FS, labels))
+    marker_traces = {t["name"] for t in tach["data"] if t.get("mode") == "markers"}
+    assert marker_traces == {"VEB"}  # N beats are the line's, which carries the hover of every beat
+    line = tach["data"][0]
+    assert line["mode"] == "lines" and len(line["customdata"]) == n - 1
+    assert tach["layout"]["clickmode"] == "event+select"  # set, so Streamlit does not add it after drawing
+
+
+def test_nice_ticks():
+    assert plotting._nice_ticks(-1.7, 2.3) == [-1.0, 0.0, 1.0, 2.0]
+    assert plotting._nice_ticks(-300, 1200) == [0.0, 500.0, 1000.0]
+    assert plotting._nice_ticks(5.0, 5.0) == [5.0]
