@@ -40,6 +40,8 @@ EXAMPLE_SEGMENTS = "segments_208.csv"
 EXAMPLE_NOTE = "bundled example: first 5 min of MIT-BIH record 208 (PhysioNet), with its reference annotations"
 #: Upload limit in MB, the unit of ``server.maxUploadSize`` in .streamlit/config.toml.
 MAX_UPLOAD_MB = config.MAX_UPLOAD_BYTES // (1024 * 1024)
+#: Rows the beat table shows at most (a 24-h Holter has ~100,000 beats; the CSV download has them all).
+TABLE_ROWS = 10_000
 RECORDING_TYPES = ["csv", "tsv", "txt", "hea", "dat", "edf", "bdf"]
 ANNOTATION_TYPES = ["atr", "txt"]
 #: AAMI class -> MIT-BIH symbol written to the WFDB annotation download.

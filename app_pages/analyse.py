@@ -351,8 +351,12 @@ def beat_table():
                  "least confident first": table.sort_values("probability", kind="stable"),
                  "most confident first": table.sort_values("probability", ascending=False, kind="stable"),
                  "class": table.sort_values(["label", "probability"], ascending=[True, False], kind="stable")}[order]
+    matching = len(table)
+    table = table.head(app.TABLE_ROWS)
     state.beat_table_index = table["beat"].tolist()
-    st.caption(f"{len(table)} of {len(peaks)} beats. Select a row to show the beat above.")
+    st.caption(f"{matching} of {len(peaks)} beats. Select a row to show the beat above."
+               + (f" The table shows the first {app.TABLE_ROWS:,} in this order: narrow the filters, change the order, "
+                  "or download the per-beat CSV below for all of them." if matching > app.TABLE_ROWS else ""))
     prob_cols = {f"p_{c}": st.column_config.NumberColumn(f"p {c}", format="%.3f") for c in CLASSES}
     st.dataframe(
         table, key="beat_table", on_select=_on_table_select, selection_mode="single-row", hide_index=True,

@@ -64,6 +64,9 @@ MAX_TRACE_POINTS = 8000
 #: :func:`tachogram_figure`): the hover still names every beat; beats are picked in the detail view
 #: or the table.
 MAX_BEAT_MARKERS = 600
+#: Markers one class may have in a tachogram; beyond (hours of frequent ectopy), the class keeps the
+#: beats with the shortest and longest RR of equal stretches (min-max, as :func:`minmax_downsample`).
+MAX_CLASS_MARKERS = 2000
 #: Figures with more points than this draw their markers (and long lines) with WebGL (``Scattergl``),
 #: smaller ones as SVG, which browsers without a GPU (software WebGL) draw much faster. A WebGL line
 #: costs far more than an SVG line of the same length there, so lines beside a range slider or under
@@ -168,6 +171,15 @@ def minmax_downsample(signal, start: int = 0, stop: int | None = None, *, max_po
     return np.unique(np.minimum(idx, stop - 1))
 
 
+def _first_per_bin(times, lo: float, hi: float, bins: int) -> np.ndarray:
+    """Indices of the first of the sorted ``times`` in each occupied one of ``bins`` equal bins of ``[lo, hi]``."""
+    t = np.asarray(times, dtype=float)
+    if t.size <= bins:
+        return np.arange(t.size)
+    k = np.minimum(((t - lo) * bins / max(hi - lo, 1e-12)).astype(np.int64), bins - 1)
+    return np.unique(k, return_index=True)[1]
+
+
 def _beat_comb(x, low, high, *, customdata, **kwargs):
     """One SVG line trace drawing a comb: a tick from ``low`` up to ``high`` at each ``x``, joined along ``low``.
 
@@ -215,7 +227,8 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
     labels, confidence : array_like, optional
         Predicted class and its probability per beat: peaks are coloured by class (one legend entry
         per class) and the hover shows both. Spans with more than :data:`MAX_BEAT_MARKERS` beats
-        show them as one row of ticks per class above the trace (a comb) instead of markers.
+        show them as one row of ticks per class above the trace (a comb) instead of markers; a
+        class with more beats than the line has bins (``max_points // 2``) keeps the first beat of each.
     start_s, stop_s : float
         Span drawn, in seconds (whole recording by default). Spans longer than ``max_points``
         samples are min-max downsampled.
@@ -265,7 +278,10 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
             custom[:, 1] = name
             custom[:, 2] = conf[k]
             style = {"name": name, "customdata": custom, "hovertemplate": _beat_hover(labels is not None)}
-            if ticks:  # one row of ticks per class above the trace
+            if ticks:  # one row of ticks per class above the trace, at most one tick per bin of the line's
+                keep = _first_per_bin(p[k], a, b, max_points // 2)
+                style["customdata"] = custom[keep]
+                k = k[keep]
                 y0 = hi + row * (1.2 + 1.2 * (len(groups) - 1 - j))
                 fig.add_trace(_beat_comb(p[k] / fs, y0, y0 + row, line={"color": colour, "width": 1}, **style))
                 rows.append((name, y0 + row / 2, colour))
@@ -359,7 +375,9 @@ def tachogram_figure(peaks, sampling_rate, labels=None, *, selected: int | None 
     """RR interval before each beat (ms) against time, coloured by the beat's class.
 
     Every beat is a marker (click one to select it) up to :data:`MAX_BEAT_MARKERS` beats. Beyond,
-    N (or unlabelled) beats have no markers: the line itself carries every beat's hover.
+    N (or unlabelled) beats have no markers: the line itself carries every beat's hover. Lines of
+    more than :data:`MAX_TRACE_POINTS` beats and classes of more than :data:`MAX_CLASS_MARKERS`
+    markers are min-max downsampled (hours of recording).
     """
     import plotly.graph_objects as go
 
@@ -375,16 +393,18 @@ def tachogram_figure(peaks, sampling_rate, labels=None, *, selected: int | None 
         hover = "%{customdata[1]} beat #%{customdata[0]}<br>RR %{y:.0f} ms<br>t = %{x:.2f} s<extra></extra>"
         # with many beats the line carries the hover of every beat, and N (or unlabelled) beats have no markers
         unmarked = {"N", "beats"} if beat.size > MAX_BEAT_MARKERS else set()
-        fig.add_trace(go.Scatter(x=t, y=rr, mode="lines", line={"color": "#cbd5e1", "width": 1},
+        li = minmax_downsample(rr)  # the line: min-max downsampled beyond MAX_TRACE_POINTS beats
+        fig.add_trace(go.Scatter(x=t[li], y=rr[li], mode="lines", line={"color": "#cbd5e1", "width": 1},
                                  name=" / ".join(c for c in classes if c in unmarked) + " (line)",
                                  showlegend=bool(unmarked),
-                                 **({"customdata": np.c_[beat.astype(object), lab], "hovertemplate": hover}
+                                 **({"customdata": np.c_[beat[li].astype(object), lab[li]], "hovertemplate": hover}
                                     if unmarked else {"hoverinfo": "skip"})))
         for c in classes:
-            k = lab == c
             if c in unmarked:
                 continue
-            custom = np.empty((int(k.sum()), 2), dtype=object)
+            k = np.flatnonzero(lab == c)
+            k = k[minmax_downsample(rr[k], max_points=MAX_CLASS_MARKERS)]
+            custom = np.empty((k.size, 2), dtype=object)
             custom[:, 0], custom[:, 1] = beat[k], c
             fig.add_trace(go.Scatter(x=t[k], y=rr[k], mode="markers", name=c, customdata=custom,
                                      marker={"color": CLASS_COLORS.get(c, "#d62728"), "size": 6},

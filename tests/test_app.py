@@ -253,6 +253,20 @@ def test_analyse_beat_navigation_and_table_filters():
         assert 0 < len(veb) < n_all and set(veb["label"]) == {"VEB"}
 
 
+def test_analyse_beat_table_shows_at_most_table_rows(monkeypatch):
+    from app_pages import _common
+
+    monkeypatch.setattr(_common, "TABLE_ROWS", 50)
+    at = start()
+    beats = int(metric(at, "Beats"))
+    shown = at.dataframe(key="beat_table").value
+    assert len(shown) == 50 < beats
+    assert any("shows the first 50" in c.value for c in at.caption)
+    at.selectbox(key="table_sort").set_value("least confident first").run()
+    shown = at.dataframe(key="beat_table").value
+    assert len(shown) == 50 and shown["probability"].is_monotonic_increasing
+
+
 # ----------------------------------------------------------------------------- tune page
 
 

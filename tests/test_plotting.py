@@ -69,3 +69,21 @@ def test_nice_ticks():
     assert plotting._nice_ticks(-1.7, 2.3) == [-1.0, 0.0, 1.0, 2.0]
     assert plotting._nice_ticks(-300, 1200) == [0.0, 500.0, 1000.0]
     assert plotting._nice_ticks(5.0, 5.0) == [5.0]
+
+
+def test_hours_of_beats_are_thinned_for_drawing_but_keep_the_extremes():
+    n = 50_000  # ~12 h, ~5,000 VEB
+    signal, peaks, labels, conf = _beats(n, seed=1)
+    spec = _spec(plotting.trace_figure(signal, FS, peaks=peaks, labels=labels, confidence=conf))
+    combs = {t["name"]: t for t in spec["data"] if t.get("name") in ("N", "VEB")}
+    for name, t in combs.items():
+        ticks = len(t["x"]) // 3
+        assert 0 < ticks <= plotting.MAX_TRACE_POINTS // 2 < int(np.sum(labels == name))
+    tach = _spec(plotting.tachogram_figure(peaks, FS, labels))
+    line, veb = tach["data"][0], next(t for t in tach["data"] if t.get("name") == "VEB")
+    assert len(line["x"]) <= plotting.MAX_TRACE_POINTS
+    assert len(veb["x"]) <= plotting.MAX_CLASS_MARKERS < int(np.sum(labels == "VEB"))
+    rr = np.diff(peaks) * 1000.0 / FS
+    veb_rr = rr[labels[1:] == "VEB"]
+    assert np.isclose(min(veb["y"]), veb_rr.min()) and np.isclose(max(veb["y"]), veb_rr.max())
+    assert np.isclose(min(line["y"]), rr.min()) and np.isclose(max(line["y"]), rr.max())
