@@ -96,6 +96,7 @@ def _on_table_select():
     res = state.get("analyse_result")
     if rows and res is not None and rows[0] < len(index):
         select_beat(index[rows[0]], res.sampling_rate, res.peaks)
+    state.rerun_page = True  # the table is in the tabs fragment; the beat view above must follow
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -327,10 +328,6 @@ if selected is not None and len(peaks):
 
 # ----------------------------------------------------------------------------- beat table, classes, rhythm
 
-# only the open tab runs and is drawn (``on_change="rerun"``): the charts of the other cost nothing until opened
-tab_beats, tab_classes = st.tabs(["Beats", "Classes and rhythm"], key="analyse_tab", on_change="rerun")
-
-
 def beat_table():
     """The beats as a table: filter, sort, and select a row to show that beat above."""
     table = pd.DataFrame({"beat": np.arange(len(peaks)), "time_s": peaks / fs, "sample": peaks})
@@ -379,15 +376,30 @@ def classes_and_rhythm():
         app.show_chart(app.cached_figure("confidence_figure", fig_key, labels, conf, threshold=LOW_CONFIDENCE),
                        key="confidence_dist", where=g2)
     app.show_chart(app.cached_figure("tachogram_figure", fig_key, peaks, fs, labels), key="tachogram",
-                   on_select=lambda: _on_chart_select("tachogram"), selection_mode="points")
+                   on_select=lambda: (_on_chart_select("tachogram"), state.update(rerun_page=True)),
+                   selection_mode="points")
 
 
-if tab_beats.open:
-    with tab_beats:
-        beat_table()
-if tab_classes.open:
-    with tab_classes:
-        classes_and_rhythm()
+@st.fragment
+def lower_tabs():
+    """The beat table and the class and rhythm charts, as tabs.
+
+    Only the open tab runs and is drawn (``on_change="rerun"``), and a fragment: switching tabs or
+    filtering the table reruns only this part. A beat picked here reruns the whole page, whose beat
+    view and detail window show it.
+    """
+    if state.pop("rerun_page", False):
+        st.rerun(scope="app")
+    tab_beats, tab_classes = st.tabs(["Beats", "Classes and rhythm"], key="analyse_tab", on_change="rerun")
+    if tab_beats.open:
+        with tab_beats:
+            beat_table()
+    if tab_classes.open:
+        with tab_classes:
+            classes_and_rhythm()
+
+
+lower_tabs()
 
 # ----------------------------------------------------------------------------- agreement
 

@@ -28,6 +28,7 @@ if not CHROMIUM.exists():
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(os.environ.get("ARTIFACT_DIR", ROOT / "test-artifacts")) / "browser"
 SHARED_208 = ROOT.parent / "shared" / "data" / "mitdb" / "208.hea"
+TABLE_ROW_PX = 35  # st.dataframe's header and row height
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +151,15 @@ def test_upload_kaggle_csv_and_explore(app_url, page):
     page.locator(".st-key-beat_view").scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "03_clicked_beat.png"))
     assert re.search(rf"Beat #{beat}\b", page.inner_text("body"))
+
+    # select a row of the beat table (in the tabs fragment): the whole page follows
+    row = 5 if beat != 5 else 6
+    grid = page.locator(".st-key-beat_table")
+    grid.scroll_into_view_if_needed()
+    wait_idle(page)
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 18, box["y"] + TABLE_ROW_PX * (row + 1.5))  # the row's selection box
+    page.wait_for_function(f"() => document.body.innerText.includes('Beat #{row}')", timeout=30_000)
 
 
 def test_tune_slider_redraw(app_url, page):
