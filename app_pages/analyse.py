@@ -16,6 +16,9 @@ from ecg_core.pipeline import LOW_CONFIDENCE
 
 app.keep_settings()
 state = st.session_state
+#: The beat table's filter widgets: kept while their tab is closed (Streamlit drops the state of widgets
+#: that are not drawn).
+TABLE_FILTERS = ("table_classes", "table_conf", "table_sort")
 
 
 @dataclass(frozen=True)
@@ -188,7 +191,8 @@ if result is None:
     state.lead_setting = result.lead
 else:
     if state.get("analyse_result") is None or state.analyse_result.key != result.key:
-        state.pop("selected_beat", None)
+        for key in ("selected_beat", *TABLE_FILTERS):  # a new recording starts unfiltered
+            state.pop(key, None)
     state.analyse_result = result
 
 if len(result.lead_names) > 1:
@@ -390,6 +394,9 @@ def lower_tabs():
     """
     if state.pop("rerun_page", False):
         st.rerun(scope="app")
+    for key in TABLE_FILTERS:
+        if key in state:
+            state[key] = state[key]  # assigned by the page, the value outlives the widget
     tab_beats, tab_classes = st.tabs(["Beats", "Classes and rhythm"], key="analyse_tab", on_change="rerun")
     if tab_beats.open:
         with tab_beats:

@@ -271,8 +271,9 @@ def stage_features(morphology, rhythm, probs) -> np.ndarray:
 
 
 #: Classes the second stage decides between (indices into ``CLASSES``): N and SVEB. The network's
-#: VEB decisions stand: a stage that also re-decided VEB raised VEB Se but lowered its +P more
-#: (cross-validated VEB F1 86.7% vs 88.2%, README "Beat classification").
+#: VEB share stands (a re-decided beat whose N and SVEB shares both fall below it becomes VEB): a
+#: stage that also re-decided VEB raised VEB Se but lowered its +P more (cross-validated VEB F1
+#: 86.7% vs 88.2%, README "Beat classification").
 STAGE_CLASSES = (0, 1)
 #: Beats the second stage re-decides: those the network labels N or SVEB.
 STAGE_INPUT_LABELS = (0, 1)

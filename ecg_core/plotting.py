@@ -67,10 +67,10 @@ MAX_BEAT_MARKERS = 600
 #: Markers one class may have in a tachogram; beyond (hours of frequent ectopy), the class keeps the
 #: beats with the shortest and longest RR of equal stretches (min-max, as :func:`minmax_downsample`).
 MAX_CLASS_MARKERS = 2000
-#: Figures with more points than this draw their markers (and long lines) with WebGL (``Scattergl``),
-#: smaller ones as SVG, which browsers without a GPU (software WebGL) draw much faster. A WebGL line
-#: costs far more than an SVG line of the same length there, so lines beside a range slider or under
-#: the markers of a tachogram stay SVG.
+#: A trace figure without a range slider and with more points than this (a detail window of more
+#: than ~11 s at 360 Hz) is drawn with WebGL (``Scattergl``); smaller ones, the overview (the range
+#: slider draws SVG traces only) and the tachogram are SVG, which browsers without a GPU (software
+#: WebGL, ~0.4 s to start per chart) draw much faster.
 WEBGL_MIN_POINTS = 4000
 
 
@@ -100,12 +100,22 @@ def _figure_class():
         def to_dict(self):  # go.Figure.to_dict without its last step, the base64 conversion (no frames here)
             return {"data": copy.deepcopy(self._data), "layout": copy.deepcopy(self._layout)}
 
+        def __reduce__(self):  # picklable although defined in a function (st.cache_data, processes)
+            return _rebuilt, (self.to_dict(),)
+
     return Figure
 
 
 def _figure(*args, **kwargs):
     """A new (empty or given) figure of the dashboard: see :func:`_figure_class`."""
     return _figure_class()(*args, **kwargs)
+
+
+def _rebuilt(spec: dict):
+    """The figure of ``spec`` (a :func:`_figure`'s ``to_dict()``) without the default template a new figure gets."""
+    fig = _figure(spec)
+    fig.layout.template = None
+    return fig
 
 
 def _round_arrays(fig) -> None:
@@ -196,9 +206,11 @@ def _beat_comb(x, low, high, *, customdata, **kwargs):
 
 def _nice_ticks(lo: float, hi: float, n: int = 4) -> list[float]:
     """About ``n`` round tick values (steps of 1, 2 or 5 times a power of ten) between ``lo`` and ``hi``."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return []
     span = max(hi - lo, 1e-12)
     base = 10.0 ** np.floor(np.log10(span / n))
-    step = next(m * base for m in (1, 2, 5, 10) if span / (m * base) <= n + 1)
+    step = next((m * base for m in (1, 2, 5) if span / (m * base) <= n + 1), 10 * base)
     ticks = np.round(np.arange(np.ceil(lo / step) * step, hi + step * 1e-9, step), 12) + 0.0  # no -0.0
     return [float(v) for v in ticks] or [float(lo)]
 
@@ -214,7 +226,7 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
                  stop_s: float | None = None, highlights: dict | None = None, selected: int | None = None,
                  markers: list | None = None, units: str = "", title: str | None = None, rangeslider: bool = False,
                  height: int = 340, max_points: int = MAX_TRACE_POINTS):
-    """Interactive ECG trace with its R-peaks, as a Plotly figure (WebGL).
+    """Interactive ECG trace with its R-peaks, as a Plotly figure (SVG, or WebGL for many points).
 
     Parameters
     ----------
@@ -223,7 +235,9 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
     sampling_rate : float
         Hz; the x axis is in seconds.
     peaks : array_like of int, optional
-        R-peak sample indices; beat ``k`` is ``peaks[k]`` and clicks report ``k`` as ``customdata[0]``.
+        R-peak sample indices; beat ``k`` is ``peaks[k]`` and its marker (hover, and clicks as a
+        selection) carries ``k`` as ``customdata[0]``. The ticks of a comb (below) hover but cannot be
+        selected: Plotly selects markers only.
     labels, confidence : array_like, optional
         Predicted class and its probability per beat: peaks are coloured by class (one legend entry
         per class) and the hover shows both. Spans with more than :data:`MAX_BEAT_MARKERS` beats
@@ -253,10 +267,8 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
     n_beats = int(np.count_nonzero((p_all >= a) & (p_all < b)))
     ticks = n_beats > MAX_BEAT_MARKERS
     n_markers = 0 if ticks else n_beats
-    # the range slider draws SVG traces only (so the downsampled line is SVG there) and draws every SVG
-    # trace twice (plot and slider): WebGL markers pay off there from half as many markers
-    scatter = _scatter_type(2 * n_markers if rangeslider else idx.size + n_markers)
-    line = go.Scatter if rangeslider else _scatter_type(idx.size + n_markers)
+    # the range slider draws SVG traces only: with it, everything is SVG
+    scatter = line = go.Scatter if rangeslider else _scatter_type(idx.size + n_markers)
     fig.add_trace(line(x=idx / fs, y=x[idx], mode="lines", name="ECG", line={"color": TRACE_COLOR, "width": 1},
                        hoverinfo="skip", showlegend=False))
     if peaks is not None:
@@ -269,7 +281,8 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
             lab = np.asarray(labels).astype(str)
             groups = [(c, inside[lab[inside] == c], col) for c, col in CLASS_COLORS.items() if np.any(lab == c)]
         conf = np.asarray(confidence, dtype=float) if confidence is not None else np.full(p.size, np.nan)
-        lo, hi = (float(x[idx].min()), float(x[idx].max())) if idx.size else (0.0, 1.0)
+        finite = x[idx][np.isfinite(x[idx])]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         row = max(hi - lo, 1e-9) * 0.1
         rows = []
         for j, (name, k, colour) in enumerate(groups):
@@ -395,8 +408,7 @@ def tachogram_figure(peaks, sampling_rate, labels=None, *, selected: int | None 
         unmarked = {"N", "beats"} if beat.size > MAX_BEAT_MARKERS else set()
         li = minmax_downsample(rr)  # the line: min-max downsampled beyond MAX_TRACE_POINTS beats
         fig.add_trace(go.Scatter(x=t[li], y=rr[li], mode="lines", line={"color": "#cbd5e1", "width": 1},
-                                 name=" / ".join(c for c in classes if c in unmarked) + " (line)",
-                                 showlegend=bool(unmarked),
+                                 name="N (line)", showlegend="N" in unmarked and "N" in classes,
                                  **({"customdata": np.c_[beat[li].astype(object), lab[li]], "hovertemplate": hover}
                                     if unmarked else {"hoverinfo": "skip"})))
         for c in classes:

@@ -368,7 +368,7 @@ def _stage_training_rows(recs: list[StageRecord]) -> tuple[np.ndarray, np.ndarra
 
 
 def fit_stage(x: np.ndarray, y: np.ndarray, *, l2: float = STAGE_L2) -> StackedStage:
-    """L2-regularised multinomial logistic regression; ``y`` indexes :data:`STAGE_CLASSES`.
+    """L2-regularised (multinomial) logistic regression; ``y`` indexes :data:`STAGE_CLASSES`.
 
     SVEB beats weigh ``(n_N / n_SVEB) ** STAGE_SVEB_WEIGHT`` (without it the stage would almost never
     call the rare SVEB); the label is the argmax, no threshold is searched.
@@ -677,7 +677,8 @@ def _stage_section(st: dict) -> str:
         "network's probabilities, and the beat's shape against its local template (QRS correlation and "
         "difference, P-wave and T-wave difference, QRS amplitude and width), each taken relative to its running "
         "median in the same recording (table below). Its output splits the network's p_N + p_SVEB (rows "
-        "still sum to 1); the label is the argmax, no threshold is searched. Beats the network labels VEB, F or Q "
+        "still sum to 1; the VEB share stays the network's, so a beat whose two new shares both fall below it "
+        "becomes VEB); the label is the argmax, no threshold is searched. Beats the network labels VEB, F or Q "
         "keep the network's output; `predict_segments` (no rhythm) does not use the stage.\n\n"
         "**Evaluation, leave-one-record-out at the stage level**: for each record, the stage is fitted on the "
         f"other 21 records' out-of-fold network outputs (the files in `{st['pred_dir']}`) and applied to the "

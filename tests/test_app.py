@@ -253,6 +253,22 @@ def test_analyse_beat_navigation_and_table_filters():
         assert 0 < len(veb) < n_all and set(veb["label"]) == {"VEB"}
 
 
+def test_analyse_table_filters_survive_a_tab_switch():
+    at = start()
+    if not config.MODEL_PATH.exists():
+        pytest.skip("needs the classifier's labels")
+    at.multiselect(key="table_classes").set_value(["VEB"]).run()
+    at.selectbox(key="table_sort").set_value("class").run()
+    n_veb = len(at.dataframe(key="beat_table").value)
+    at.session_state["analyse_tab"] = "Classes and rhythm"
+    at.run()
+    at.session_state["analyse_tab"] = "Beats"
+    at.run()
+    assert at.multiselect(key="table_classes").value == ["VEB"]
+    assert at.selectbox(key="table_sort").value == "class"
+    assert len(at.dataframe(key="beat_table").value) == n_veb
+
+
 def test_analyse_beat_table_shows_at_most_table_rows(monkeypatch):
     from app_pages import _common
 

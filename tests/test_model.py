@@ -130,7 +130,7 @@ def test_inputs_are_patient_relative():
     assert np.all(rhythm_input(None, 3) == 0)
 
 
-# ------------------------------------------------------------- the second stage (N / SVEB / VEB re-decision)
+# ------------------------------------------------------------- the second stage (N / SVEB re-decision)
 
 def _regular_rhythm(n=80, rr_s=0.8, fs=360.0):
     return np.round(np.arange(n) * rr_s * fs).astype(np.int64), fs

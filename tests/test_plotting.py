@@ -87,3 +87,20 @@ def test_hours_of_beats_are_thinned_for_drawing_but_keep_the_extremes():
     veb_rr = rr[labels[1:] == "VEB"]
     assert np.isclose(min(veb["y"]), veb_rr.min()) and np.isclose(max(veb["y"]), veb_rr.max())
     assert np.isclose(min(line["y"]), rr.min()) and np.isclose(max(line["y"]), rr.max())
+
+
+def test_edge_cases_build_and_pickle():
+    import pickle
+
+    signal, peaks, labels, conf = _beats(plotting.MAX_BEAT_MARKERS + 50)
+    signal[100] = np.nan  # a public builder: a gap in the signal must not break the overview
+    fig = plotting.trace_figure(signal, FS, peaks=peaks, labels=labels, confidence=conf)
+    assert all(np.isfinite(fig.layout.yaxis.tickvals))
+    again = _spec(pickle.loads(pickle.dumps(fig)))
+    assert again["data"] == _spec(fig)["data"] and "template" not in again["layout"]
+    # many unlabelled beats (Tune page): the line alone, no legend entry
+    tach = _spec(plotting.tachogram_figure(peaks, FS))
+    assert [t["mode"] for t in tach["data"]] == ["lines"] and not tach["data"][0]["showlegend"]
+    for n in (0, 1, 2):  # no beats, one, two
+        _spec(plotting.tachogram_figure(peaks[:n], FS, labels[:n]))
+        _spec(plotting.trace_figure(signal, FS, peaks=peaks[:n], labels=labels[:n], confidence=conf[:n]))
