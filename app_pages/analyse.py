@@ -102,6 +102,11 @@ def _on_table_select():
     state.rerun_page = True  # the table is in the tabs fragment; the beat view above must follow
 
 
+def _on_tachogram_select():
+    _on_chart_select("tachogram")
+    state.rerun_page = True  # in the tabs fragment, like the table
+
+
 # ----------------------------------------------------------------------------- inputs
 
 st.title("Analyse a recording")
@@ -380,8 +385,7 @@ def classes_and_rhythm():
         app.show_chart(app.cached_figure("confidence_figure", fig_key, labels, conf, threshold=LOW_CONFIDENCE),
                        key="confidence_dist", where=g2)
     app.show_chart(app.cached_figure("tachogram_figure", fig_key, peaks, fs, labels), key="tachogram",
-                   on_select=lambda: (_on_chart_select("tachogram"), state.update(rerun_page=True)),
-                   selection_mode="points")
+                   on_select=_on_tachogram_select, selection_mode="points")
 
 
 @st.fragment

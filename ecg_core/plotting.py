@@ -286,15 +286,14 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
         row = max(hi - lo, 1e-9) * 0.1
         rows = []
         for j, (name, k, colour) in enumerate(groups):
+            if ticks:  # at most one tick per bin of the line's
+                k = k[_first_per_bin(p[k], a, b, max_points // 2)]
             custom = np.empty((k.size, 3), dtype=object)
             custom[:, 0] = beat_no[k]
             custom[:, 1] = name
             custom[:, 2] = conf[k]
             style = {"name": name, "customdata": custom, "hovertemplate": _beat_hover(labels is not None)}
-            if ticks:  # one row of ticks per class above the trace, at most one tick per bin of the line's
-                keep = _first_per_bin(p[k], a, b, max_points // 2)
-                style["customdata"] = custom[keep]
-                k = k[keep]
+            if ticks:  # one row of ticks per class above the trace
                 y0 = hi + row * (1.2 + 1.2 * (len(groups) - 1 - j))
                 fig.add_trace(_beat_comb(p[k] / fs, y0, y0 + row, line={"color": colour, "width": 1}, **style))
                 rows.append((name, y0 + row / 2, colour))
