@@ -221,6 +221,13 @@ def _width(x: np.ndarray) -> np.ndarray:
     return np.count_nonzero(a > 0.3 * a.max(axis=1, keepdims=True), axis=1)
 
 
+def _correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson correlation of the rows of ``a`` with the rows of ``b``."""
+    a = a - a.mean(axis=1, keepdims=True)
+    b = b - b.mean(axis=1, keepdims=True)
+    return np.sum(a * b, axis=1) / np.sqrt(np.sum(a * a, axis=1) * np.sum(b * b, axis=1) + 1e-12)
+
+
 def morphology_features(morphology: np.ndarray) -> np.ndarray:
     """``(n, 6)`` shape of each beat against its template, relative to the recording's usual values.
 
@@ -235,9 +242,7 @@ def morphology_features(morphology: np.ndarray) -> np.ndarray:
         return np.zeros((0, 6))
     beat, diff = m[:, :, 0], m[:, :, 1]
     template = beat - diff
-    b = beat[:, _QRS] - beat[:, _QRS].mean(axis=1, keepdims=True)
-    t = template[:, _QRS] - template[:, _QRS].mean(axis=1, keepdims=True)
-    corr = np.sum(b * t, axis=1) / np.sqrt(np.sum(b * b, axis=1) * np.sum(t * t, axis=1) + 1e-12)
+    corr = _correlation(beat[:, _QRS], template[:, _QRS])
     log = lambda v: np.log(np.maximum(v, 1e-3))  # noqa: E731
     f = np.column_stack([np.arctanh(np.clip(corr, -0.999, 0.999)),
                          log(_rms(diff, _QRS) / np.maximum(_rms(template, _QRS), 1e-6)),
@@ -279,6 +284,52 @@ STAGE_CLASSES = (0, 1)
 STAGE_INPUT_LABELS = (0, 1)
 
 
+#: Atrial fibrillation / flutter: beats are taken to be in it where, over this many beats on each
+#: side, the median correlation of the supraventricular beats' P-wave region with their template's
+#: is below ``AF_P_CORRELATION`` (no consistent P wave) AND the median local RR irregularity is above
+#: ``AF_IRREGULARITY`` (README "Beat classification").
+AF_BEATS = 30
+AF_P_CORRELATION = 0.4
+AF_IRREGULARITY = 0.1
+
+
+def p_wave_correlation(morphology: np.ndarray) -> np.ndarray:
+    """``(n,)`` correlation of each beat's P-wave region with its template's (the network's morphology input).
+
+    Near 1 in sinus rhythm and for most atrial premature beats (a P wave before every QRS, shaped
+    like the usual one); near 0 without P waves (the fibrillatory or flutter waves of atrial
+    fibrillation follow no pattern from beat to beat).
+    """
+    m = np.asarray(morphology, dtype=np.float64)
+    if len(m) == 0:
+        return np.zeros(0)
+    return _correlation(m[:, _P_WAVE, 0], m[:, _P_WAVE, 0] - m[:, _P_WAVE, 1])
+
+
+def atrial_fibrillation(morphology, rhythm, labels, *, p_correlation: float = AF_P_CORRELATION,
+                        irregularity: float = AF_IRREGULARITY) -> np.ndarray:
+    """``(n,)`` bool: beats of ONE recording (time order) inside atrial fibrillation or flutter.
+
+    The textbook ECG signs, both required: no consistent P wave (median :func:`p_wave_correlation`
+    over ``AF_BEATS`` supraventricular beats on each side below ``p_correlation``) and an irregular
+    rhythm (median local irregularity, the ``irregularity`` rhythm input, over as many beats above
+    ``irregularity``). Ventricular beats (``labels`` VEB, F or Q: indices into
+    ``CLASSES``) are left out of the P-wave median, so ventricular bigeminy, whose premature beats
+    have no P wave, does not look like fibrillation. Without rhythm (segments) nothing is flagged.
+    """
+    labels = np.asarray(labels)
+    n = len(labels)
+    sv = np.flatnonzero(np.isin(labels, STAGE_INPUT_LABELS))
+    if n == 0 or sv.size == 0:
+        return np.zeros(n, bool)
+    size = 2 * AF_BEATS + 1
+    corr = ndimage.median_filter(p_wave_correlation(np.asarray(morphology)[sv]), size=size, mode="reflect")
+    corr = corr[np.minimum(np.searchsorted(sv, np.arange(n)), sv.size - 1)]
+    irregular = ndimage.median_filter(np.asarray(rhythm, dtype=np.float64)[:, RHYTHM_FEATURES.index("irregularity")],
+                                      size=size, mode="reflect")
+    return (corr < p_correlation) & (irregular > irregularity)
+
+
 @dataclass(frozen=True)
 class StackedStage:
     """Second stage: logistic regression over :data:`STAGE_CLASSES` (N / SVEB) on standardised :data:`STAGE_FEATURES`.
@@ -288,13 +339,17 @@ class StackedStage:
     of atrial fibrillation). ``mean``/``scale`` standardise the features; ``coef`` ``(n_features, k)``
     and ``intercept`` ``(k,)``, ``k = len(STAGE_CLASSES)``, are the fitted
     coefficients (``models/model_card.json`` key ``"second_stage"``). SVEB beats were up-weighted in
-    the fit, so its output is a decision score, not a calibrated probability.
+    the fit, so its output is a decision score, not a calibrated probability. ``af_p_correlation``
+    and ``af_irregularity`` are the thresholds of :func:`atrial_fibrillation` it was fitted and is
+    applied with.
     """
 
     mean: np.ndarray
     scale: np.ndarray
     coef: np.ndarray
     intercept: np.ndarray
+    af_p_correlation: float = AF_P_CORRELATION
+    af_irregularity: float = AF_IRREGULARITY
 
     @classmethod
     def from_dict(cls, d: dict) -> StackedStage:
@@ -302,13 +357,17 @@ class StackedStage:
                 len(STAGE_FEATURES), len(STAGE_CLASSES)):
             raise ECGError("The second stage in model_card.json was fitted on other features than this version "
                            "of the software computes. Refit it with `python -m ecg_core.train --fit-stage`.")
+        if "af_p_correlation" not in d:
+            raise ECGError("The second stage in model_card.json predates the atrial fibrillation rule of this version "
+                           "of the software. Refit it with `python -m ecg_core.train --fit-stage`.")
         return cls(np.asarray(d["mean"], float), np.asarray(d["scale"], float), np.asarray(d["coef"], float),
-                   np.asarray(d["intercept"], float))
+                   np.asarray(d["intercept"], float), float(d["af_p_correlation"]), float(d["af_irregularity"]))
 
     def to_dict(self) -> dict:
         return {"features": list(STAGE_FEATURES), "classes": [CLASSES[k] for k in STAGE_CLASSES],
                 "mean": self.mean.tolist(), "scale": self.scale.tolist(), "coef": self.coef.tolist(),
-                "intercept": self.intercept.tolist()}
+                "intercept": self.intercept.tolist(), "af_p_correlation": self.af_p_correlation,
+                "af_irregularity": self.af_irregularity}
 
     def probability(self, features) -> np.ndarray:
         """``(n, len(STAGE_CLASSES))`` the stage's shares of :data:`STAGE_CLASSES` for feature rows."""
@@ -316,20 +375,42 @@ class StackedStage:
         return softmax(z)
 
     def apply(self, probs, morphology, rhythm) -> np.ndarray:
-        """Class probabilities with the N+SVEB mass of beats the network labels N or SVEB split by the stage.
+        """Class probabilities with the N+SVEB share of the beats :func:`stage_beats` picks split by the stage.
 
         ``morphology, rhythm`` are the network's inputs for the same beats (:func:`recording_inputs`).
-        Other beats keep the network's probabilities; every row still sums to 1.
+        N/SVEB-labelled beats inside atrial fibrillation get the whole N+SVEB share as N; other beats
+        keep the network's probabilities. Every row still sums to 1.
         """
         p = np.array(probs, dtype=np.float64)
-        if not len(p):
-            return p
-        sel = np.isin(p.argmax(axis=1), STAGE_INPUT_LABELS)
-        if np.any(sel):
+        decided, in_af = stage_beats(p, morphology, rhythm, p_correlation=self.af_p_correlation,
+                                     irregularity=self.af_irregularity)
+        if np.any(decided):
             cols = list(STAGE_CLASSES)
-            q = self.probability(stage_features(morphology, rhythm, p)[sel])
-            p[np.ix_(sel, cols)] = q * p[np.ix_(sel, cols)].sum(axis=1, keepdims=True)
+            q = self.probability(stage_features(morphology, rhythm, p)[decided])
+            p[np.ix_(decided, cols)] = q * p[np.ix_(decided, cols)].sum(axis=1, keepdims=True)
+        p[in_af, 0] += p[in_af, 1]
+        p[in_af, 1] = 0.0
         return p
+
+
+def stage_beats(probs, morphology, rhythm, **af_options) -> tuple[np.ndarray, np.ndarray]:
+    """Which beats of ONE recording the second stage decides, and which are SVEB-free atrial fibrillation.
+
+    Of the beats the network labels N or SVEB (``probs``, its calibrated probabilities), those
+    inside atrial fibrillation or flutter (:func:`atrial_fibrillation`) cannot be SVEB: there is no
+    organised atrial rhythm to come early in, and annotators (AAMI EC57) label its irregular beats
+    normal. The stage decides the others; it is fitted on the same beats. ``af_options`` go to
+    :func:`atrial_fibrillation`.
+
+    Returns
+    -------
+    decided, in_af : numpy.ndarray of bool, shape (n,)
+    """
+    p = np.asarray(probs)
+    labels = p.argmax(axis=1) if len(p) else np.zeros(0, int)
+    candidates = np.isin(labels, STAGE_INPUT_LABELS)
+    in_af = candidates & atrial_fibrillation(morphology, rhythm, labels, **af_options)
+    return candidates & ~in_af, in_af
 
 
 # ----------------------------------------------------------------------------------------------
@@ -413,8 +494,9 @@ class BeatClassifier:
     def predict(self, beats: Beats) -> np.ndarray:
         """``(n, 5)`` class probabilities for the beats of ONE recording (morphology + rhythm).
 
-        The network's calibrated probabilities; where the second stage is loaded, the N+SVEB+VEB
-        share of beats the network labels N or SVEB is then split by it (:meth:`StackedStage.apply`).
+        The network's calibrated probabilities; where the second stage is loaded, the N+SVEB
+        share of beats the network labels N or SVEB is then split by it, and no beat inside atrial
+        fibrillation or flutter is called SVEB (:meth:`StackedStage.apply`).
         """
         windows = _check_windows(beats.windows)
         if len(windows) == 0:
@@ -526,7 +608,7 @@ def load_for_serving(path: Path | str | None = None) -> BeatClassifier:
 
 
 __all__ = ["BeatClassifier", "StackedStage", "STAGE_FEATURES", "STAGE_CLASSES", "stage_features", "load_classifier",
-           "load_for_serving",
+           "atrial_fibrillation", "p_wave_correlation", "stage_beats", "load_for_serving",
            "recording_inputs", "morphology_input", "morphology_features", "rhythm_input",
            "recording_template", "local_templates", "regular_beats", "prepare_windows", "build_network", "softmax",
            "rr_features"]

@@ -4,7 +4,7 @@ Usage (from the repository root)::
 
     python examples/make_examples.py [--data-dir ../shared/data] [--out-dir examples]
 
-Writes, from MIT-BIH Arrhythmia Database record 208 (PhysioNet, ODC-By 1.0):
+Writes, from MIT-BIH Arrhythmia Database records 208 and 201 (PhysioNet, ODC-By 1.0):
 
 - ``208_excerpt.hea/.dat/.atr``: the first 5 minutes, both leads, format 212 with the original
   gains and baselines, and the reference annotations of that span (all symbols, non-beat ones too).
@@ -14,6 +14,9 @@ Writes, from MIT-BIH Arrhythmia Database record 208 (PhysioNet, ODC-By 1.0):
 - ``segments_208.csv``: 40 beat windows (360 samples = 1 s at 360 Hz, centred on reference beats of
   the excerpt, MLII in mV) in the original app's segmented layout (header ``sample_1 ... sample_360``),
   and ``segments_208_labels.csv`` giving each row's reference beat (segment, sample, symbol, AAMI class).
+- ``201_af_excerpt.hea/.dat/.atr``: record 201 from 5 to 10 minutes (atrial fibrillation, sinus
+  rhythm with atrial premature beats, atrial fibrillation again), written the same way, annotations
+  shifted to the excerpt's start.
 
 The output is deterministic: running the script again gives the same bytes.
 """
@@ -36,6 +39,9 @@ RECORD = "208"
 NAME = "208_excerpt"
 EXCERPT_S = 300  # WFDB excerpt: first 5 minutes
 CSV_S = 60  # Kaggle-layout excerpt: first minute
+#: Atrial fibrillation excerpt: record 201 from 5 to 10 min (fibrillation, then sinus rhythm with
+#: atrial premature beats, then fibrillation again).
+AF_RECORD, AF_NAME, AF_EXCERPT_S = "201", "201_af_excerpt", (300, 600)
 #: Segments per class in segments_208.csv (deterministic, evenly spread over the excerpt).
 SEGMENTS_PER_CLASS = {"N": 20, "VEB": 16, "F": 4}
 
@@ -54,21 +60,38 @@ def kaggle_time(sample: int, fs: float) -> str:
     return f"{h}:{m:02d}:{s:06.3f}" if h else f"{m}:{s:06.3f}"
 
 
-def write_wfdb_excerpt(src: Path, out: Path, n: int):
-    rec = wfdb.rdrecord(str(src / RECORD), sampto=n, physical=False)
-    ann = wfdb.rdann(str(src / RECORD), "atr", sampto=n)
-    keep = ann.sample < n
-    # keep every header field of the original (format, gain, baseline, ADC resolution and zero, initial
-    # values); only the name, length, checksums and comments change
-    rec.record_name, rec.sig_len, rec.file_name = NAME, n, [f"{NAME}.dat"] * rec.n_sig
+def _rhythm_before(src: Path, record: str, start: int) -> str:
+    """The rhythm annotation (``"(AFIB"`` ...) in force just before sample ``start`` ("" at the record's start)."""
+    if start <= 0:
+        return ""
+    ann = wfdb.rdann(str(src / record), "atr", sampto=start)
+    rhythms = [a.replace("\x00", "") for a, s, t in zip(ann.aux_note, ann.symbol, ann.sample, strict=True)
+               if s == "+" and t < start]
+    return rhythms[-1] if rhythms else ""
+
+
+def write_wfdb_excerpt(src: Path, out: Path, n: int, *, record: str = RECORD, name: str = NAME, start: int = 0):
+    rec = wfdb.rdrecord(str(src / record), sampfrom=start, sampto=start + n, physical=False)
+    ann = wfdb.rdann(str(src / record), "atr", sampfrom=start, sampto=start + n, shift_samps=True)
+    keep = (ann.sample >= 0) & (ann.sample < n)
+    # keep every header field of the original (format, gain, baseline, ADC resolution and zero); only the
+    # name, length, initial values, checksums and comments change
+    rec.record_name, rec.sig_len, rec.file_name = name, n, [f"{name}.dat"] * rec.n_sig
+    rec.init_value = [int(v) for v in rec.d_signal[0]]
     rec.checksum = [int(c) - 65536 if c > 32767 else int(c) for c in rec.d_signal.astype(np.int64).sum(0) % 65536]
-    rec.comments = [f"Excerpt: samples 0-{n - 1} ({n / rec.fs:g} s) of MIT-BIH Arrhythmia Database record {RECORD}"]
-    rec.comments += list(wfdb.rdheader(str(src / RECORD)).comments)
+    rec.comments = [f"Excerpt: samples {start}-{start + n - 1} ({start / rec.fs:g}-{(start + n) / rec.fs:g} s) of "
+                    f"MIT-BIH Arrhythmia Database record {record}"]
+    rec.comments += list(wfdb.rdheader(str(src / record)).comments)
     rec.wrsamp(write_dir=str(out))
+    sample, symbol = ann.sample[keep], list(np.asarray(ann.symbol)[keep])
+    subtype, chan, num = ann.subtype[keep], ann.chan[keep], ann.num[keep]
     aux = [a.replace("\x00", "") for a in np.asarray(ann.aux_note, dtype=object)[keep]]
+    rhythm = _rhythm_before(src, record, start)
+    if rhythm:  # the rhythm in force where the excerpt starts, as its first annotation
+        sample, symbol, aux = np.r_[0, sample], ["+", *symbol], [rhythm, *aux]
+        subtype, chan, num = np.r_[0, subtype], np.r_[0, chan], np.r_[0, num]
     wfdb.wrann(
-        NAME, "atr", ann.sample[keep], symbol=list(np.asarray(ann.symbol)[keep]),
-        subtype=ann.subtype[keep], chan=ann.chan[keep], num=ann.num[keep], aux_note=aux,
+        name, "atr", sample, symbol=symbol, subtype=subtype, chan=chan, num=num, aux_note=aux,
         fs=rec.fs, write_dir=str(out),
     )
     return rec, ann, keep
@@ -128,6 +151,8 @@ def main(argv=None):
     write_kaggle_csv(rec, args.out_dir / f"{NAME}.csv", n_csv)
     write_kaggle_annotations(ann, keep, rec.fs, args.out_dir / f"{NAME}_annotations.txt", n_csv)
     write_segments(rec, ann, keep, args.out_dir)
+    write_wfdb_excerpt(src, args.out_dir, int(AF_EXCERPT_S[1] - AF_EXCERPT_S[0]) * 360, record=AF_RECORD,
+                       name=AF_NAME, start=int(AF_EXCERPT_S[0] * 360))
     for f in sorted(args.out_dir.glob("*")):
         if f.suffix != ".py":
             print(f"{f.name:32s} {f.stat().st_size:>8d} bytes")

@@ -219,6 +219,10 @@ def test_stage_round_trips_through_the_card(classifier):
     again = StackedStage.from_dict(stage.to_dict())
     np.testing.assert_array_equal(again.coef, stage.coef)
     np.testing.assert_array_equal(again.intercept, stage.intercept)
+    assert (again.af_p_correlation, again.af_irregularity) == (stage.af_p_correlation, stage.af_irregularity)
+    older = {k: v for k, v in stage.to_dict().items() if not k.startswith("af_")}
+    with pytest.raises(ECGError, match="atrial fibrillation"):
+        StackedStage.from_dict(older)
     bad = {**stage.to_dict(), "features": ["something", "else"]}
     with pytest.raises(ECGError, match="Refit"):
         StackedStage.from_dict(bad)
