@@ -33,9 +33,9 @@ class LockedClassifier:
         self._lock = threading.Lock() if lock else contextlib.nullcontext()
         self.version = classifier.version
 
-    def predict(self, beats):
+    def predict_recording(self, beats):
         with self._lock:
-            return self._classifier.predict(beats)
+            return self._classifier.predict_recording(beats)
 
     def predict_segments(self, windows):
         with self._lock:

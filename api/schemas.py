@@ -156,6 +156,9 @@ class Summary(BaseModel):
     path: Path = Field(description="Which classifier path labelled the beats: morphology+rhythm for recordings, "
                                    "morphology-only for segments (no rhythm information).")
     model_version: str
+    atrial_fibrillation_beats: int | None = Field(
+        None, ge=0, description="Beats inside suspected atrial fibrillation or flutter (an irregular rhythm without a "
+                                "consistent P wave), where no beat is called SVEB; null for segments.", examples=[0])
 
 
 class AnalyzeResponse(BaseModel):

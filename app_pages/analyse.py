@@ -254,6 +254,15 @@ if summary is not None:
         n = summary.counts[c]
         col.metric(f"{c} · {plotting.CLASS_SHORT[c]}", f"{n}", f"{100 * n / max(summary.beats, 1):.1f}%",
                    delta_color="off", delta_arrow="off", help=plotting.CLASS_NAMES[c])
+    if summary.atrial_fibrillation_beats:
+        af = analysis.atrial_fibrillation
+        af_s = float(np.sum(np.diff(peaks)[af[1:]]) / fs) if len(peaks) > 1 else 0.0
+        st.info(f"**Atrial fibrillation or flutter suspected** in {summary.atrial_fibrillation_beats} beats "
+                f"({100 * summary.atrial_fibrillation_beats / max(summary.beats, 1):.0f}%, about "
+                + (f"{af_s / 60:.1f} min" if af_s >= 120 else f"{af_s:.0f} s")
+                + "): an irregular rhythm without a consistent P wave. No beat is called SVEB there (premature "
+                "beats have no atrial rhythm to come early in). The stretches are shaded in the RR tachogram "
+                "(*Classes and rhythm*) and marked in the beat table; review them.", icon=":material/monitor_heart:")
 
 # ----------------------------------------------------------------------------- trace
 
@@ -344,6 +353,8 @@ def beat_table():
     if analysis is not None:
         table["label"] = labels
         table["probability"] = conf
+        if analysis.atrial_fibrillation is not None and analysis.atrial_fibrillation.any():
+            table["af"] = analysis.atrial_fibrillation
         for k, c in enumerate(CLASSES):
             table[f"p_{c}"] = analysis.probabilities[:, k]
         f1, f2, f3 = st.columns([2, 2, 1])
@@ -371,6 +382,8 @@ def beat_table():
             "time_s": st.column_config.NumberColumn("time (s)", format="%.3f"),
             "rr_before_ms": st.column_config.NumberColumn("RR before (ms)", format="%.0f"),
             "probability": st.column_config.ProgressColumn("probability", min_value=0.0, max_value=1.0, format="%.3f"),
+            "af": st.column_config.CheckboxColumn("AF?", help="Inside suspected atrial fibrillation or flutter "
+                                                              "(no beat is called SVEB there)."),
             **prob_cols,
         },
     )
@@ -384,8 +397,9 @@ def classes_and_rhythm():
                        where=g1)
         app.show_chart(app.cached_figure("confidence_figure", fig_key, labels, conf, threshold=LOW_CONFIDENCE),
                        key="confidence_dist", where=g2)
-    app.show_chart(app.cached_figure("tachogram_figure", fig_key, peaks, fs, labels), key="tachogram",
-                   on_select=_on_tachogram_select, selection_mode="points")
+    af = analysis.atrial_fibrillation if analysis is not None else None
+    app.show_chart(app.cached_figure("tachogram_figure", fig_key, peaks, fs, labels, atrial_fibrillation=af),
+                   key="tachogram", on_select=_on_tachogram_select, selection_mode="points")
 
 
 @st.fragment

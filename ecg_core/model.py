@@ -300,10 +300,11 @@ def p_wave_correlation(morphology: np.ndarray) -> np.ndarray:
     like the usual one); near 0 without P waves (the fibrillatory or flutter waves of atrial
     fibrillation follow no pattern from beat to beat).
     """
-    m = np.asarray(morphology, dtype=np.float64)
+    m = np.asarray(morphology)
     if len(m) == 0:
         return np.zeros(0)
-    return _correlation(m[:, _P_WAVE, 0], m[:, _P_WAVE, 0] - m[:, _P_WAVE, 1])
+    beat = m[:, _P_WAVE, 0].astype(np.float64)
+    return _correlation(beat, beat - m[:, _P_WAVE, 1])
 
 
 def atrial_fibrillation(morphology, rhythm, labels, *, p_correlation: float = AF_P_CORRELATION,
@@ -323,7 +324,7 @@ def atrial_fibrillation(morphology, rhythm, labels, *, p_correlation: float = AF
     if n == 0 or sv.size == 0:
         return np.zeros(n, bool)
     size = 2 * AF_BEATS + 1
-    corr = ndimage.median_filter(p_wave_correlation(np.asarray(morphology)[sv]), size=size, mode="reflect")
+    corr = ndimage.median_filter(p_wave_correlation(morphology)[sv], size=size, mode="reflect")
     corr = corr[np.minimum(np.searchsorted(sv, np.arange(n)), sv.size - 1)]
     irregular = ndimage.median_filter(np.asarray(rhythm, dtype=np.float64)[:, RHYTHM_FEATURES.index("irregularity")],
                                       size=size, mode="reflect")
@@ -374,16 +375,22 @@ class StackedStage:
         z = ((np.asarray(features, float) - self.mean) / self.scale) @ self.coef + self.intercept
         return softmax(z)
 
-    def apply(self, probs, morphology, rhythm) -> np.ndarray:
+    def atrial_fibrillation(self, probs, morphology, rhythm) -> np.ndarray:
+        """:func:`atrial_fibrillation` with this stage's thresholds and the labels of the network's ``probs``."""
+        labels = np.asarray(probs).argmax(axis=1) if len(probs) else np.zeros(0, int)
+        return atrial_fibrillation(morphology, rhythm, labels, p_correlation=self.af_p_correlation,
+                                   irregularity=self.af_irregularity)
+
+    def apply(self, probs, morphology, rhythm, *, in_af=None) -> np.ndarray:
         """Class probabilities with the N+SVEB share of the beats :func:`stage_beats` picks split by the stage.
 
-        ``morphology, rhythm`` are the network's inputs for the same beats (:func:`recording_inputs`).
-        N/SVEB-labelled beats inside atrial fibrillation get the whole N+SVEB share as N; other beats
-        keep the network's probabilities. Every row still sums to 1.
+        ``morphology, rhythm`` are the network's inputs for the same beats (:func:`recording_inputs`);
+        ``in_af``, :meth:`atrial_fibrillation` of them where already computed. N/SVEB-labelled beats
+        inside atrial fibrillation get the whole N+SVEB share as N; other beats keep the network's
+        probabilities. Every row still sums to 1.
         """
         p = np.array(probs, dtype=np.float64)
-        decided, in_af = stage_beats(p, morphology, rhythm, p_correlation=self.af_p_correlation,
-                                     irregularity=self.af_irregularity)
+        decided, in_af = stage_beats(p, self.atrial_fibrillation(p, morphology, rhythm) if in_af is None else in_af)
         if np.any(decided):
             cols = list(STAGE_CLASSES)
             q = self.probability(stage_features(morphology, rhythm, p)[decided])
@@ -393,23 +400,21 @@ class StackedStage:
         return p
 
 
-def stage_beats(probs, morphology, rhythm, **af_options) -> tuple[np.ndarray, np.ndarray]:
+def stage_beats(probs, in_af) -> tuple[np.ndarray, np.ndarray]:
     """Which beats of ONE recording the second stage decides, and which are SVEB-free atrial fibrillation.
 
     Of the beats the network labels N or SVEB (``probs``, its calibrated probabilities), those
-    inside atrial fibrillation or flutter (:func:`atrial_fibrillation`) cannot be SVEB: there is no
-    organised atrial rhythm to come early in, and annotators (AAMI EC57) label its irregular beats
-    normal. The stage decides the others; it is fitted on the same beats. ``af_options`` go to
-    :func:`atrial_fibrillation`.
+    inside atrial fibrillation or flutter (``in_af``, from :func:`atrial_fibrillation`) cannot be
+    SVEB: there is no organised atrial rhythm to come early in, and annotators (AAMI EC57) label
+    its irregular beats normal. The stage decides the others; it is fitted on the same beats.
 
     Returns
     -------
     decided, in_af : numpy.ndarray of bool, shape (n,)
     """
     p = np.asarray(probs)
-    labels = p.argmax(axis=1) if len(p) else np.zeros(0, int)
-    candidates = np.isin(labels, STAGE_INPUT_LABELS)
-    in_af = candidates & atrial_fibrillation(morphology, rhythm, labels, **af_options)
+    candidates = np.isin(p.argmax(axis=1), STAGE_INPUT_LABELS) if len(p) else np.zeros(0, bool)
+    in_af = candidates & np.asarray(in_af, bool)
     return candidates & ~in_af, in_af
 
 
@@ -459,6 +464,18 @@ def weights_digest(network) -> str:
 # Inference
 # ----------------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class RecordingPrediction:
+    """Per-beat output of :meth:`BeatClassifier.predict_recording` for ONE recording.
+
+    ``probabilities``: ``(n, len(CLASSES))``; ``atrial_fibrillation``: ``(n,)`` bool, beats inside
+    atrial fibrillation or flutter (:func:`atrial_fibrillation`; all False without a second stage).
+    """
+
+    probabilities: np.ndarray
+    atrial_fibrillation: np.ndarray
+
+
 class BeatClassifier:
     """The trained classifier with its calibration.
 
@@ -498,12 +515,19 @@ class BeatClassifier:
         share of beats the network labels N or SVEB is then split by it, and no beat inside atrial
         fibrillation or flutter is called SVEB (:meth:`StackedStage.apply`).
         """
+        return self.predict_recording(beats).probabilities
+
+    def predict_recording(self, beats: Beats) -> RecordingPrediction:
+        """:meth:`predict`'s probabilities and which beats lie in atrial fibrillation or flutter."""
         windows = _check_windows(beats.windows)
         if len(windows) == 0:
-            return np.zeros((0, len(CLASSES)))
+            return RecordingPrediction(np.zeros((0, len(CLASSES))), np.zeros(0, bool))
         m, r = recording_inputs(windows, beats.rr)
         probs = softmax(self.logits(m, r), self.temperatures["rhythm"])
-        return probs if self.stage is None else self.stage.apply(probs, m, r)
+        if self.stage is None:
+            return RecordingPrediction(probs, np.zeros(len(probs), bool))
+        in_af = self.stage.atrial_fibrillation(probs, m, r)
+        return RecordingPrediction(self.stage.apply(probs, m, r, in_af=in_af), in_af)
 
     def predict_segments(self, windows) -> np.ndarray:
         """Calibrated ``(n, 5)`` probabilities for pre-cut beats without rhythm (morphology only).
@@ -608,7 +632,7 @@ def load_for_serving(path: Path | str | None = None) -> BeatClassifier:
 
 
 __all__ = ["BeatClassifier", "StackedStage", "STAGE_FEATURES", "STAGE_CLASSES", "stage_features", "load_classifier",
-           "atrial_fibrillation", "p_wave_correlation", "stage_beats", "load_for_serving",
+           "atrial_fibrillation", "p_wave_correlation", "stage_beats", "load_for_serving", "RecordingPrediction",
            "recording_inputs", "morphology_input", "morphology_features", "rhythm_input",
            "recording_template", "local_templates", "regular_beats", "prepare_windows", "build_network", "softmax",
            "rr_features"]

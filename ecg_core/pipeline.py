@@ -29,7 +29,9 @@ class Analysis:
 
     ``samples``: R-peak indices in the original signal (for segmented input: segment numbers);
     ``probabilities``: ``(n, len(CLASSES))`` calibrated class probabilities;
-    ``path``: which classifier path labelled the beats.
+    ``path``: which classifier path labelled the beats;
+    ``atrial_fibrillation``: ``(n,)`` bool, beats inside atrial fibrillation or flutter, where no
+    beat is called SVEB (:func:`ecg_core.model.atrial_fibrillation`); None for segments.
     """
 
     samples: np.ndarray
@@ -38,6 +40,7 @@ class Analysis:
     sampling_rate: float | None
     n_samples: int | None
     model_version: str = ""
+    atrial_fibrillation: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.samples.size)
@@ -78,6 +81,7 @@ class Analysis:
             min_hr=float(hr.min()) if hr.size else None, max_hr=float(hr.max()) if hr.size else None,
             counts=counts, low_confidence=int(np.sum(self.confidence < LOW_CONFIDENCE)),
             path=self.path, model_version=self.model_version,
+            atrial_fibrillation_beats=None if self.atrial_fibrillation is None else int(self.atrial_fibrillation.sum()),
         )
 
 
@@ -94,6 +98,7 @@ class Summary:
     low_confidence: int
     path: str
     model_version: str
+    atrial_fibrillation_beats: int | None = None
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -142,8 +147,12 @@ def analyze(signal, sampling_rate, *, peaks=None, classifier=None, **detector_op
 
         classifier = load_classifier()
     beats = segment_beats(x, fs, peaks)
-    probs = classifier.predict(beats) if len(beats) else np.zeros((0, len(CLASSES)))
-    return Analysis(beats.samples, probs, PATH_RHYTHM, fs, x.size, classifier.version)
+    if not len(beats):
+        return Analysis(beats.samples, np.zeros((0, len(CLASSES))), PATH_RHYTHM, fs, x.size, classifier.version,
+                        np.zeros(0, bool))
+    pred = classifier.predict_recording(beats)
+    return Analysis(beats.samples, pred.probabilities, PATH_RHYTHM, fs, x.size, classifier.version,
+                    pred.atrial_fibrillation)
 
 
 def classify_segments(windows, *, classifier=None) -> Analysis:

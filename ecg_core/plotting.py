@@ -72,6 +72,10 @@ MAX_CLASS_MARKERS = 2000
 #: slider draws SVG traces only) and the tachogram are SVG, which browsers without a GPU (software
 #: WebGL, ~0.4 s to start per chart) draw much faster.
 WEBGL_MIN_POINTS = 4000
+#: Shading of stretches of suspected atrial fibrillation or flutter, and the most stretches one
+#: chart shades (beyond, the stretches separated by the shortest gaps are merged).
+AF_COLOR = "#9467bd"
+MAX_SHADED_RUNS = 200
 
 
 def _scatter_type(n_points: int):
@@ -382,9 +386,26 @@ def confidence_figure(labels, confidence, *, threshold: float | None = None,
     return fig
 
 
-def tachogram_figure(peaks, sampling_rate, labels=None, *, selected: int | None = None,
+def runs(mask, *, max_runs: int = MAX_SHADED_RUNS) -> np.ndarray:
+    """``(k, 2)`` first and last index of each run of True in ``mask``, at most ``max_runs`` runs.
+
+    Beyond ``max_runs``, the runs separated by the shortest gaps are merged.
+    """
+    m = np.r_[False, np.asarray(mask, dtype=bool), False]
+    edges = np.flatnonzero(np.diff(m.astype(np.int8)))
+    r = np.c_[edges[0::2], edges[1::2] - 1]
+    if len(r) > max_runs >= 1:
+        gaps = r[1:, 0] - r[:-1, 1]
+        cut = np.sort(np.argsort(gaps, kind="stable")[len(gaps) - (max_runs - 1):])
+        r = np.c_[np.r_[r[0, 0], r[cut + 1, 0]], np.r_[r[cut, 1], r[-1, 1]]]
+    return r
+
+
+def tachogram_figure(peaks, sampling_rate, labels=None, *, atrial_fibrillation=None, selected: int | None = None,
                      title: str = "RR tachogram", height: int = 280):
     """RR interval before each beat (ms) against time, coloured by the beat's class.
+
+    Beats flagged in ``atrial_fibrillation`` (bool per beat) are shaded.
 
     Every beat is a marker (click one to select it) up to :data:`MAX_BEAT_MARKERS` beats. Beyond,
     N (or unlabelled) beats have no markers: the line itself carries every beat's hover. Lines of
@@ -424,6 +445,13 @@ def tachogram_figure(peaks, sampling_rate, labels=None, *, selected: int | None 
             fig.add_trace(go.Scatter(x=[t[selected - 1]], y=[rr[selected - 1]], mode="markers",
                                        marker={"symbol": "circle-open", "size": 16, "color": "#111111",
                                                "line": {"width": 2}}, hoverinfo="skip", showlegend=False))
+        if atrial_fibrillation is not None and np.any(atrial_fibrillation):
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="atrial fibrillation?",
+                                     marker={"symbol": "square", "size": 12, "color": AF_COLOR, "opacity": 0.3}))
+            fig.update_layout(shapes=[
+                {"type": "rect", "xref": "x", "yref": "paper", "x0": p[a] / fs, "x1": p[b] / fs, "y0": 0, "y1": 1,
+                 "fillcolor": AF_COLOR, "opacity": 0.15, "line": {"width": 0}, "layer": "below"}
+                for a, b in runs(atrial_fibrillation)])
     # the modes Streamlit gives a selectable chart: when the figure lacks them, it adds them after the
     # first draw, and Plotly draws the whole chart again
     _layout(fig, title=title, height=height, hovermode="closest", dragmode="zoom", clickmode="event+select")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as _dt
+import hashlib
 import json
 import sys
 import time
@@ -383,7 +384,8 @@ def _stage_training_rows(recs: list[StageRecord], **af_options) -> tuple[np.ndar
     """
     xs, ys = [], []
     for r in recs:
-        sel = stage_beats(r.probs, r.morphology, r.rhythm, **af_options)[0] & np.isin(r.target, STAGE_CLASSES)
+        in_af = atrial_fibrillation(r.morphology, r.rhythm, r.probs.argmax(axis=1), **af_options)
+        sel = stage_beats(r.probs, in_af)[0] & np.isin(r.target, STAGE_CLASSES)
         xs.append(r.features[sel])
         ys.append(np.searchsorted(STAGE_CLASSES, r.target[sel]))
     return np.concatenate(xs), np.concatenate(ys)
@@ -1037,6 +1039,9 @@ def main(argv=None) -> int:
         card = json.loads(card_path.read_text()) if card_path.exists() else {}
         card["second_stage"] = stage_card(args.data_dir, args.fit_stage, args.stage_out_dir, args.records,
                                              command=_command(argv if argv is not None else sys.argv[1:]), log=log)
+        # the labels change with the stage, so the version does too: network version + stage digest
+        digest = hashlib.sha256(json.dumps(card["second_stage"]["stage"], sort_keys=True).encode()).hexdigest()[:6]
+        card["version"] = f"{card.get('version', 'unversioned').split('+')[0]}+stage-{digest}"
         save_card(card, args.out)
         log(f"wrote the second stage into {card_path} and {MODEL_CARD_MD.name}")
         return 0

@@ -219,6 +219,22 @@ def test_analyze_wfdb_pair_matches_library(ready_client, classifier):
     assert summary["duration_s"] == 300.0 and 40 < summary["mean_hr"] < 140
     assert summary["counts"] == expected.summary().counts
     assert body["model_version"] == summary["model_version"] == classifier.version
+    assert summary["atrial_fibrillation_beats"] == 0  # 208 is in sinus rhythm
+
+
+@needs_model
+def test_analyze_reports_atrial_fibrillation(ready_client, classifier):
+    from ecg_core.io import load
+    from ecg_core.pipeline import analyze
+
+    hea, dat = (EXAMPLES_DIR / f"201_af_excerpt.{e}" for e in ("hea", "dat"))
+    r = ready_client.post("/v1/analyze", files=upload(hea, dat))
+    assert r.status_code == 200, r.text
+    rec = load(hea)
+    expected = analyze(rec.signal, rec.sampling_rate, classifier=classifier)
+    flagged = r.json()["summary"]["atrial_fibrillation_beats"]
+    assert flagged == int(expected.atrial_fibrillation.sum()) > 60
+    assert not np.any(expected.labels[expected.atrial_fibrillation] == "SVEB")
 
 
 @needs_model
@@ -257,7 +273,7 @@ def test_analyze_segments(ready_client):
     body = ready_client.post("/v1/analyze", files=upload(SEGMENTS)).json()
     assert body["kind"] == "segments" and body["sampling_rate"] is None and body["summary"]["duration_s"] is None
     assert [b["segment"] for b in body["beats"]] == list(range(40))
-    assert body["summary"]["path"] == "morphology-only"
+    assert body["summary"]["path"] == "morphology-only" and body["summary"]["atrial_fibrillation_beats"] is None
     # the cardiologists' classes of these 40 beats (20 N, 16 VEB, 4 F)
     reference = pd.read_csv(EXAMPLES_DIR / "segments_208_labels.csv").sort_values("segment")["label"].tolist()
     agreement = np.mean([b["label"] == ref for b, ref in zip(body["beats"], reference, strict=True)])

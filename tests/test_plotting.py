@@ -104,3 +104,24 @@ def test_edge_cases_build_and_pickle():
     for n in (0, 1, 2):  # no beats, one, two
         _spec(plotting.tachogram_figure(peaks[:n], FS, labels[:n]))
         _spec(plotting.trace_figure(signal, FS, peaks=peaks[:n], labels=labels[:n], confidence=conf[:n]))
+
+
+def test_runs_of_a_mask_and_their_merging():
+    m = np.array([0, 1, 1, 0, 0, 1, 0, 1, 1, 1], bool)
+    np.testing.assert_array_equal(plotting.runs(m), [[1, 2], [5, 5], [7, 9]])
+    np.testing.assert_array_equal(plotting.runs(m, max_runs=2), [[1, 2], [5, 9]])  # the shortest gap goes
+    np.testing.assert_array_equal(plotting.runs(m, max_runs=1), [[1, 9]])
+    assert plotting.runs(np.zeros(5, bool)).shape == (0, 2)
+    assert plotting.runs(np.zeros(0, bool)).shape == (0, 2)
+
+
+def test_tachogram_shades_atrial_fibrillation():
+    peaks = np.arange(100) * 300
+    labels = np.array(["N"] * 100)
+    af = np.zeros(100, bool)
+    af[20:50] = True
+    shapes = plotting.tachogram_figure(peaks, 360, labels, atrial_fibrillation=af).layout.shapes
+    assert len(shapes) == 1
+    assert (shapes[0].x0, shapes[0].x1) == (peaks[20] / 360, peaks[49] / 360)
+    assert not plotting.tachogram_figure(peaks, 360, labels, atrial_fibrillation=~np.ones(100, bool)).layout.shapes
+    assert not plotting.tachogram_figure(peaks, 360, labels).layout.shapes
