@@ -52,9 +52,9 @@ def cut_windows(signal_fs, positions, *, width: int = BEAT_WINDOW) -> np.ndarray
     x = np.asarray(signal_fs, dtype=np.float32)
     half = width // 2
     padded = np.pad(x, (half, width - half), mode="edge")
-    pos = np.asarray(positions, dtype=np.int64)
-    idx = pos[:, None] + np.arange(width)[None, :]
-    return padded[np.clip(idx, 0, padded.size - 1)]
+    # a view of every window (no copy); only the chosen ones are copied out
+    starts = np.clip(np.asarray(positions, dtype=np.int64), 0, padded.size - width)
+    return np.lib.stride_tricks.sliding_window_view(padded, width)[starts]
 
 
 @dataclass(frozen=True)
