@@ -157,8 +157,9 @@ class Summary(BaseModel):
                                    "morphology-only for segments (no rhythm information).")
     model_version: str
     atrial_fibrillation_beats: int | None = Field(
-        None, ge=0, description="Beats inside suspected atrial fibrillation or flutter (an irregular rhythm without a "
-                                "consistent P wave), where no beat is called SVEB; null for segments.", examples=[0])
+        None, ge=0, description="Beats labelled N because they lie in suspected atrial fibrillation (an irregular "
+                                "rhythm without a consistent P wave), where no beat is called SVEB; null for segments "
+                                "or a model without the second stage.", examples=[0])
 
 
 class AnalyzeResponse(BaseModel):

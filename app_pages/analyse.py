@@ -257,11 +257,12 @@ if summary is not None:
     if summary.atrial_fibrillation_beats:
         af = analysis.atrial_fibrillation
         af_s = float(np.sum(np.diff(peaks)[af[1:]]) / fs) if len(peaks) > 1 else 0.0
-        st.info(f"**Atrial fibrillation or flutter suspected** in {summary.atrial_fibrillation_beats} beats "
+        st.info(f"**Atrial fibrillation suspected** in {summary.atrial_fibrillation_beats} beats "
                 f"({100 * summary.atrial_fibrillation_beats / max(summary.beats, 1):.0f}%, about "
                 + (f"{af_s / 60:.1f} min" if af_s >= 120 else f"{af_s:.0f} s")
-                + "): an irregular rhythm without a consistent P wave. No beat is called SVEB there (premature "
-                "beats have no atrial rhythm to come early in). The stretches are shaded in the RR tachogram "
+                + "): an irregular rhythm without a consistent P wave (a run of ventricular tachycardia can look the "
+                "same). No beat is called SVEB there: without sinus P waves there is no atrial rhythm for a beat to be "
+                "premature to. The stretches are shaded in the RR tachogram "
                 "(*Classes and rhythm*) and marked in the beat table; review them.", icon=":material/monitor_heart:")
 
 # ----------------------------------------------------------------------------- trace
@@ -382,7 +383,7 @@ def beat_table():
             "time_s": st.column_config.NumberColumn("time (s)", format="%.3f"),
             "rr_before_ms": st.column_config.NumberColumn("RR before (ms)", format="%.0f"),
             "probability": st.column_config.ProgressColumn("probability", min_value=0.0, max_value=1.0, format="%.3f"),
-            "af": st.column_config.CheckboxColumn("AF?", help="Inside suspected atrial fibrillation or flutter "
+            "af": st.column_config.CheckboxColumn("AF?", help="Inside suspected atrial fibrillation "
                                                               "(no beat is called SVEB there)."),
             **prob_cols,
         },

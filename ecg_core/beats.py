@@ -47,7 +47,9 @@ def from_internal_positions(samples, sampling_rate, n_samples: int) -> np.ndarra
 def cut_windows(signal_fs, positions, *, width: int = BEAT_WINDOW) -> np.ndarray:
     """Cut ``width``-sample windows centred on ``positions`` from a signal at ``FS``.
 
-    Returns a ``(n_beats, width)`` float32 array; edges are padded with the end samples.
+    Returns a ``(n_beats, width)`` float32 array; edges are padded with the end samples. Positions
+    must lie in the signal (``pipeline.check_peaks`` refuses others); one outside gets the nearest
+    window that fits.
     """
     x = np.asarray(signal_fs, dtype=np.float32)
     half = width // 2

@@ -208,6 +208,8 @@ _P_FLOOR = 1e-6
 _CENTRE = MORPH_LEN // 2
 _QRS, _P_WAVE, _T_WAVE, _WIDTH = (slice(_CENTRE + a, _CENTRE + b) for a, b in ((-9, 10), (-30, -9), (12, 48),
                                                                                 (-18, 19)))
+#: The P-wave region in ms from the R-peak (for reports).
+P_WAVE_MS = tuple(round(1000 * (k - _CENTRE) * DOWNSAMPLE / FS) for k in (_P_WAVE.start, _P_WAVE.stop))
 #: Morphology features are taken relative to their running median over this many beats on each side.
 RELATIVE_BEATS = 150
 
@@ -284,10 +286,10 @@ STAGE_CLASSES = (0, 1)
 STAGE_INPUT_LABELS = (0, 1)
 
 
-#: Atrial fibrillation / flutter: beats are taken to be in it where, over this many beats on each
-#: side, the median correlation of the supraventricular beats' P-wave region with their template's
-#: is below ``AF_P_CORRELATION`` (no consistent P wave) AND the median local RR irregularity is above
-#: ``AF_IRREGULARITY`` (README "Beat classification").
+#: Atrial fibrillation: beats are taken to be in it where, over ``AF_BEATS`` beats on each side,
+#: the median correlation of the supraventricular beats' P-wave region with their template's is
+#: below ``AF_P_CORRELATION`` (no consistent P wave) AND the median local RR irregularity is above
+#: ``AF_IRREGULARITY`` (README "Beat classification"). The stage stores the values it was fitted with.
 AF_BEATS = 30
 AF_P_CORRELATION = 0.4
 AF_IRREGULARITY = 0.1
@@ -296,9 +298,9 @@ AF_IRREGULARITY = 0.1
 def p_wave_correlation(morphology: np.ndarray) -> np.ndarray:
     """``(n,)`` correlation of each beat's P-wave region with its template's (the network's morphology input).
 
-    Near 1 in sinus rhythm and for most atrial premature beats (a P wave before every QRS, shaped
-    like the usual one); near 0 without P waves (the fibrillatory or flutter waves of atrial
-    fibrillation follow no pattern from beat to beat).
+    Near 1 in sinus rhythm, and mostly positive for atrial premature beats (a P wave is present,
+    if shaped differently); near 0 without P waves (the fibrillatory waves of atrial fibrillation
+    follow no pattern from beat to beat).
     """
     m = np.asarray(morphology)
     if len(m) == 0:
@@ -307,25 +309,29 @@ def p_wave_correlation(morphology: np.ndarray) -> np.ndarray:
     return _correlation(beat, beat - m[:, _P_WAVE, 1])
 
 
-def atrial_fibrillation(morphology, rhythm, labels, *, p_correlation: float = AF_P_CORRELATION,
+def atrial_fibrillation(morphology, rhythm, labels, *, beats: int = AF_BEATS, p_correlation: float = AF_P_CORRELATION,
                         irregularity: float = AF_IRREGULARITY) -> np.ndarray:
-    """``(n,)`` bool: beats of ONE recording (time order) inside atrial fibrillation or flutter.
+    """``(n,)`` bool: beats of ONE recording (time order) inside atrial fibrillation.
 
     The textbook ECG signs, both required: no consistent P wave (median :func:`p_wave_correlation`
-    over ``AF_BEATS`` supraventricular beats on each side below ``p_correlation``) and an irregular
+    over ``beats`` supraventricular beats on each side below ``p_correlation``) and an irregular
     rhythm (median local irregularity, the ``irregularity`` rhythm input, over as many beats above
-    ``irregularity``). Ventricular beats (``labels`` VEB, F or Q: indices into
-    ``CLASSES``) are left out of the P-wave median, so ventricular bigeminy, whose premature beats
-    have no P wave, does not look like fibrillation. Without rhythm (segments) nothing is flagged.
+    ``irregularity``). Atrial flutter is caught where its conduction varies (irregular RR), not
+    where it is fixed. Ventricular beats (``labels`` VEB, F or Q: indices into ``CLASSES``) are left
+    out of the P-wave median, so ventricular bigeminy, whose premature beats have no P wave, does
+    not look like fibrillation; they are flagged like their neighbours, and a run of ventricular
+    tachycardia or flutter (no P waves, irregular) is flagged too. Without rhythm (segments)
+    nothing is flagged.
     """
     labels = np.asarray(labels)
     n = len(labels)
     sv = np.flatnonzero(np.isin(labels, STAGE_INPUT_LABELS))
     if n == 0 or sv.size == 0:
         return np.zeros(n, bool)
-    size = 2 * AF_BEATS + 1
+    size = 2 * beats + 1
+    # "reflect": near the ends the median sees real beats, not copies of the first or last one
     corr = ndimage.median_filter(p_wave_correlation(morphology)[sv], size=size, mode="reflect")
-    corr = corr[np.minimum(np.searchsorted(sv, np.arange(n)), sv.size - 1)]
+    corr = corr[np.minimum(np.searchsorted(sv, np.arange(n)), sv.size - 1)]  # a ventricular beat: the next one's
     irregular = ndimage.median_filter(np.asarray(rhythm, dtype=np.float64)[:, RHYTHM_FEATURES.index("irregularity")],
                                       size=size, mode="reflect")
     return (corr < p_correlation) & (irregular > irregularity)
@@ -335,40 +341,43 @@ def atrial_fibrillation(morphology, rhythm, labels, *, p_correlation: float = AF
 class StackedStage:
     """Second stage: logistic regression over :data:`STAGE_CLASSES` (N / SVEB) on standardised :data:`STAGE_FEATURES`.
 
-    It re-decides the beats the network labels N or SVEB (an N beat may be a barely premature SVEB
-    with a P wave unlike the template's; a beat the network took for SVEB may be an irregular N beat
-    of atrial fibrillation). ``mean``/``scale`` standardise the features; ``coef`` ``(n_features, k)``
-    and ``intercept`` ``(k,)``, ``k = len(STAGE_CLASSES)``, are the fitted
+    It re-decides the beats the network labels N or SVEB outside atrial fibrillation (an N beat may
+    be a barely premature SVEB with a P wave unlike the template's; a beat the network took for SVEB
+    may be an irregular N beat). ``mean``/``scale`` standardise the features; ``coef``
+    ``(n_features, k)`` and ``intercept`` ``(k,)``, ``k = len(STAGE_CLASSES)``, are the fitted
     coefficients (``models/model_card.json`` key ``"second_stage"``). SVEB beats were up-weighted in
-    the fit, so its output is a decision score, not a calibrated probability. ``af_p_correlation``
-    and ``af_irregularity`` are the thresholds of :func:`atrial_fibrillation` it was fitted and is
-    applied with.
+    the fit, so its output is a decision score, not a calibrated probability. ``af_beats``,
+    ``af_p_correlation`` and ``af_irregularity`` are the settings of :func:`atrial_fibrillation` it
+    was fitted and is applied with.
     """
 
     mean: np.ndarray
     scale: np.ndarray
     coef: np.ndarray
     intercept: np.ndarray
+    af_beats: int = AF_BEATS
     af_p_correlation: float = AF_P_CORRELATION
     af_irregularity: float = AF_IRREGULARITY
 
     @classmethod
     def from_dict(cls, d: dict) -> StackedStage:
+        refit = "Refit it with `python -m ecg_core.train --fit-stage`."
         if list(d.get("features", [])) != list(STAGE_FEATURES) or np.shape(d.get("coef")) != (
                 len(STAGE_FEATURES), len(STAGE_CLASSES)):
             raise ECGError("The second stage in model_card.json was fitted on other features than this version "
-                           "of the software computes. Refit it with `python -m ecg_core.train --fit-stage`.")
-        if "af_p_correlation" not in d:
+                           f"of the software computes. {refit}")
+        if not {"af_beats", "af_p_correlation", "af_irregularity"} <= set(d):
             raise ECGError("The second stage in model_card.json predates the atrial fibrillation rule of this version "
-                           "of the software. Refit it with `python -m ecg_core.train --fit-stage`.")
+                           f"of the software. {refit}")
         return cls(np.asarray(d["mean"], float), np.asarray(d["scale"], float), np.asarray(d["coef"], float),
-                   np.asarray(d["intercept"], float), float(d["af_p_correlation"]), float(d["af_irregularity"]))
+                   np.asarray(d["intercept"], float), int(d["af_beats"]), float(d["af_p_correlation"]),
+                   float(d["af_irregularity"]))
 
     def to_dict(self) -> dict:
         return {"features": list(STAGE_FEATURES), "classes": [CLASSES[k] for k in STAGE_CLASSES],
                 "mean": self.mean.tolist(), "scale": self.scale.tolist(), "coef": self.coef.tolist(),
-                "intercept": self.intercept.tolist(), "af_p_correlation": self.af_p_correlation,
-                "af_irregularity": self.af_irregularity}
+                "intercept": self.intercept.tolist(), "af_beats": self.af_beats,
+                "af_p_correlation": self.af_p_correlation, "af_irregularity": self.af_irregularity}
 
     def probability(self, features) -> np.ndarray:
         """``(n, len(STAGE_CLASSES))`` the stage's shares of :data:`STAGE_CLASSES` for feature rows."""
@@ -376,10 +385,10 @@ class StackedStage:
         return softmax(z)
 
     def atrial_fibrillation(self, probs, morphology, rhythm) -> np.ndarray:
-        """:func:`atrial_fibrillation` with this stage's thresholds and the labels of the network's ``probs``."""
+        """:func:`atrial_fibrillation` with this stage's settings and the labels of the network's ``probs``."""
         labels = np.asarray(probs).argmax(axis=1) if len(probs) else np.zeros(0, int)
-        return atrial_fibrillation(morphology, rhythm, labels, p_correlation=self.af_p_correlation,
-                                   irregularity=self.af_irregularity)
+        return atrial_fibrillation(morphology, rhythm, labels, beats=self.af_beats,
+                                   p_correlation=self.af_p_correlation, irregularity=self.af_irregularity)
 
     def apply(self, probs, morphology, rhythm, *, in_af=None) -> np.ndarray:
         """Class probabilities with the N+SVEB share of the beats :func:`stage_beats` picks split by the stage.
@@ -389,33 +398,35 @@ class StackedStage:
         inside atrial fibrillation get the whole N+SVEB share as N; other beats keep the network's
         probabilities. Every row still sums to 1.
         """
-        p = np.array(probs, dtype=np.float64)
-        decided, in_af = stage_beats(p, self.atrial_fibrillation(p, morphology, rhythm) if in_af is None else in_af)
+        p = np.array(probs, dtype=np.float64).reshape(-1, len(CLASSES))
+        decided, to_n = stage_beats(p, self.atrial_fibrillation(p, morphology, rhythm) if in_af is None else in_af)
+        n, sveb = STAGE_CLASSES
         if np.any(decided):
-            cols = list(STAGE_CLASSES)
+            cols = [n, sveb]
             q = self.probability(stage_features(morphology, rhythm, p)[decided])
             p[np.ix_(decided, cols)] = q * p[np.ix_(decided, cols)].sum(axis=1, keepdims=True)
-        p[in_af, 0] += p[in_af, 1]
-        p[in_af, 1] = 0.0
+        p[to_n, n] += p[to_n, sveb]
+        p[to_n, sveb] = 0.0
         return p
 
 
 def stage_beats(probs, in_af) -> tuple[np.ndarray, np.ndarray]:
-    """Which beats of ONE recording the second stage decides, and which are SVEB-free atrial fibrillation.
+    """Which beats of ONE recording the second stage decides, and which become N as atrial fibrillation.
 
     Of the beats the network labels N or SVEB (``probs``, its calibrated probabilities), those
-    inside atrial fibrillation or flutter (``in_af``, from :func:`atrial_fibrillation`) cannot be
-    SVEB: there is no organised atrial rhythm to come early in, and annotators (AAMI EC57) label
-    its irregular beats normal. The stage decides the others; it is fitted on the same beats.
+    inside atrial fibrillation (``in_af``, from :func:`atrial_fibrillation`) are not SVEB: without
+    sinus P waves there is no atrial rhythm for a beat to be premature to, and the MIT-BIH
+    annotators label the irregular beats of fibrillation normal. The stage decides the others; it is
+    fitted on the same beats.
 
     Returns
     -------
-    decided, in_af : numpy.ndarray of bool, shape (n,)
+    decided, to_n : numpy.ndarray of bool, shape (n,)
     """
     p = np.asarray(probs)
     candidates = np.isin(p.argmax(axis=1), STAGE_INPUT_LABELS) if len(p) else np.zeros(0, bool)
-    in_af = candidates & np.asarray(in_af, bool)
-    return candidates & ~in_af, in_af
+    to_n = candidates & np.asarray(in_af, bool)
+    return candidates & ~to_n, to_n
 
 
 # ----------------------------------------------------------------------------------------------
@@ -468,12 +479,13 @@ def weights_digest(network) -> str:
 class RecordingPrediction:
     """Per-beat output of :meth:`BeatClassifier.predict_recording` for ONE recording.
 
-    ``probabilities``: ``(n, len(CLASSES))``; ``atrial_fibrillation``: ``(n,)`` bool, beats inside
-    atrial fibrillation or flutter (:func:`atrial_fibrillation`; all False without a second stage).
+    ``probabilities``: ``(n, len(CLASSES))``; ``atrial_fibrillation``: ``(n,)`` bool, the beats the
+    network labels N or SVEB that lie in atrial fibrillation and so are N (:func:`stage_beats`);
+    None without a second stage (nothing was checked).
     """
 
     probabilities: np.ndarray
-    atrial_fibrillation: np.ndarray
+    atrial_fibrillation: np.ndarray | None
 
 
 class BeatClassifier:
@@ -513,21 +525,21 @@ class BeatClassifier:
 
         The network's calibrated probabilities; where the second stage is loaded, the N+SVEB
         share of beats the network labels N or SVEB is then split by it, and no beat inside atrial
-        fibrillation or flutter is called SVEB (:meth:`StackedStage.apply`).
+        fibrillation is called SVEB (:meth:`StackedStage.apply`).
         """
         return self.predict_recording(beats).probabilities
 
     def predict_recording(self, beats: Beats) -> RecordingPrediction:
-        """:meth:`predict`'s probabilities and which beats lie in atrial fibrillation or flutter."""
+        """:meth:`predict`'s probabilities and which of its N beats are N as atrial fibrillation."""
         windows = _check_windows(beats.windows)
         if len(windows) == 0:
-            return RecordingPrediction(np.zeros((0, len(CLASSES))), np.zeros(0, bool))
+            return RecordingPrediction(np.zeros((0, len(CLASSES))), None if self.stage is None else np.zeros(0, bool))
         m, r = recording_inputs(windows, beats.rr)
         probs = softmax(self.logits(m, r), self.temperatures["rhythm"])
         if self.stage is None:
-            return RecordingPrediction(probs, np.zeros(len(probs), bool))
+            return RecordingPrediction(probs, None)
         in_af = self.stage.atrial_fibrillation(probs, m, r)
-        return RecordingPrediction(self.stage.apply(probs, m, r, in_af=in_af), in_af)
+        return RecordingPrediction(self.stage.apply(probs, m, r, in_af=in_af), stage_beats(probs, in_af)[1])
 
     def predict_segments(self, windows) -> np.ndarray:
         """Calibrated ``(n, 5)`` probabilities for pre-cut beats without rhythm (morphology only).

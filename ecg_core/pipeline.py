@@ -30,8 +30,9 @@ class Analysis:
     ``samples``: R-peak indices in the original signal (for segmented input: segment numbers);
     ``probabilities``: ``(n, len(CLASSES))`` calibrated class probabilities;
     ``path``: which classifier path labelled the beats;
-    ``atrial_fibrillation``: ``(n,)`` bool, beats inside atrial fibrillation or flutter, where no
-    beat is called SVEB (:func:`ecg_core.model.atrial_fibrillation`); None for segments.
+    ``atrial_fibrillation``: ``(n,)`` bool, beats labelled N because they lie in atrial
+    fibrillation, where no beat is called SVEB (:class:`ecg_core.model.RecordingPrediction`);
+    None for segments or a model without the second stage.
     """
 
     samples: np.ndarray
@@ -147,9 +148,6 @@ def analyze(signal, sampling_rate, *, peaks=None, classifier=None, **detector_op
 
         classifier = load_classifier()
     beats = segment_beats(x, fs, peaks)
-    if not len(beats):
-        return Analysis(beats.samples, np.zeros((0, len(CLASSES))), PATH_RHYTHM, fs, x.size, classifier.version,
-                        np.zeros(0, bool))
     pred = classifier.predict_recording(beats)
     return Analysis(beats.samples, pred.probabilities, PATH_RHYTHM, fs, x.size, classifier.version,
                     pred.atrial_fibrillation)

@@ -72,7 +72,7 @@ MAX_CLASS_MARKERS = 2000
 #: slider draws SVG traces only) and the tachogram are SVG, which browsers without a GPU (software
 #: WebGL, ~0.4 s to start per chart) draw much faster.
 WEBGL_MIN_POINTS = 4000
-#: Shading of stretches of suspected atrial fibrillation or flutter, and the most stretches one
+#: Shading of stretches of suspected atrial fibrillation, and the most stretches one
 #: chart shades (beyond, the stretches separated by the shortest gaps are merged).
 AF_COLOR = "#9467bd"
 MAX_SHADED_RUNS = 200
@@ -405,7 +405,7 @@ def tachogram_figure(peaks, sampling_rate, labels=None, *, atrial_fibrillation=N
                      title: str = "RR tachogram", height: int = 280):
     """RR interval before each beat (ms) against time, coloured by the beat's class.
 
-    Beats flagged in ``atrial_fibrillation`` (bool per beat) are shaded.
+    The RR intervals ending in beats flagged in ``atrial_fibrillation`` (bool per beat) are shaded.
 
     Every beat is a marker (click one to select it) up to :data:`MAX_BEAT_MARKERS` beats. Beyond,
     N (or unlabelled) beats have no markers: the line itself carries every beat's hover. Lines of
@@ -449,7 +449,8 @@ def tachogram_figure(peaks, sampling_rate, labels=None, *, atrial_fibrillation=N
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="atrial fibrillation?",
                                      marker={"symbol": "square", "size": 12, "color": AF_COLOR, "opacity": 0.3}))
             fig.update_layout(shapes=[
-                {"type": "rect", "xref": "x", "yref": "paper", "x0": p[a] / fs, "x1": p[b] / fs, "y0": 0, "y1": 1,
+                {"type": "rect", "xref": "x", "yref": "paper", "x0": p[max(a - 1, 0)] / fs, "x1": p[b] / fs,
+                 "y0": 0, "y1": 1,
                  "fillcolor": AF_COLOR, "opacity": 0.15, "line": {"width": 0}, "layer": "below"}
                 for a, b in runs(atrial_fibrillation)])
     # the modes Streamlit gives a selectable chart: when the figure lacks them, it adds them after the

@@ -39,6 +39,7 @@ from .model import (
     AF_IRREGULARITY,
     AF_P_CORRELATION,
     N_RHYTHM,
+    P_WAVE_MS,
     RHYTHM_FEATURES,
     STAGE_CLASSES,
     StackedStage,
@@ -427,7 +428,7 @@ def fit_stage_on(recs: list[StageRecord], *, p_correlation: float = AF_P_CORRELA
                  irregularity: float = AF_IRREGULARITY) -> StackedStage:
     """Fit the second stage on the beats it decides in ``recs``, with these atrial fibrillation thresholds."""
     stage = fit_stage(*_stage_training_rows(recs, p_correlation=p_correlation, irregularity=irregularity))
-    return dataclasses.replace(stage, af_p_correlation=p_correlation, af_irregularity=irregularity)
+    return dataclasses.replace(stage, af_beats=AF_BEATS, af_p_correlation=p_correlation, af_irregularity=irregularity)
 
 
 #: Atrial fibrillation thresholds around the chosen ones whose leave-one-record-out figures the card shows.
@@ -476,6 +477,7 @@ def stage_card(data_dir: Path, pred_dir: Path, out_dir: Path, names, *, command:
     log("with the second stage (leave-one-record-out at the stage level):\n" + score_table(loro["stacked"]))
     stage = fit_stage_on(recs)
     af = {"beats_each_side": AF_BEATS, "p_correlation": AF_P_CORRELATION, "irregularity": AF_IRREGULARITY,
+          "p_wave_ms": list(P_WAVE_MS),
           "detection": af_detection(recs), "grid": af_grid(recs)}
     entry = {"stage": stage.to_dict(), "l2": STAGE_L2, "sveb_weight_power": STAGE_SVEB_WEIGHT, "af_rule": af,
              "command": command, "pred_dir": _relative(pred_dir), "stacked_dir": _relative(out_dir),
@@ -740,7 +742,8 @@ def _stage_section(st: dict) -> str:
     af = st.get("af_rule")
     return (
         "### (d) End to end with the second stage (shipped)\n\n"
-        "A second stage re-decides N / SVEB for the beats the network labels N or SVEB: an L2-regularised "
+        "A second stage re-decides N / SVEB for the beats the network labels N or SVEB outside atrial "
+        "fibrillation (rule below): an L2-regularised "
         f"logistic regression (penalty {st['l2']} on standardised coefficients; SVEB beats weighted "
         f"(n_N / n_SVEB)^{st['sveb_weight_power']}, N beats 1) on RR features of the DETECTED beats, the "
         "network's probabilities, and the beat's shape against its local template (QRS correlation and "
@@ -789,13 +792,16 @@ def _af_section(af: dict) -> str:
         f"{_pct(g['VEB_ppv'])} |" + (" **shipped** |" if (g["p_correlation"], g["irregularity"]) == shipped else " |")
         for g in af["grid"])
     return (
-        "**Atrial fibrillation rule.** No beat inside atrial fibrillation or flutter is called SVEB: there is no "
-        "organised atrial rhythm for it to come early in, and the annotators label such beats normal. A beat the "
+        "**Atrial fibrillation rule.** No beat inside atrial fibrillation is called SVEB: without sinus P waves "
+        "there is no atrial rhythm for a beat to be premature to, and the MIT-BIH annotators label such beats "
+        "normal (atrial flutter is caught where its conduction varies, not where it is fixed). A beat the "
         "network labels N or SVEB is taken to be in atrial fibrillation where, over "
         f"+-{af['beats_each_side']} beats, the median correlation of the supraventricular beats' P-wave region "
-        f"(-250 to -75 ms) with their template's is below {af['p_correlation']:g} (no consistent P wave) AND the "
-        f"median local RR irregularity is above {af['irregularity']:g} (`ecg_core.model.atrial_fibrillation`); its "
-        "N+SVEB share then all goes to N. The stage is fitted on, and decides, the other N/SVEB-labelled beats. "
+        f"({af['p_wave_ms'][0]} to {af['p_wave_ms'][1]} ms) with their template's is below "
+        f"{af['p_correlation']:g} (no consistent P wave) AND the median local RR irregularity is above "
+        f"{af['irregularity']:g} (`ecg_core.model.atrial_fibrillation`); its N+SVEB share then all goes to N. The "
+        "stage is fitted on, and decides, the other N/SVEB-labelled beats. The beats so moved are what the "
+        "dashboard and the API report as suspected atrial fibrillation. "
         f"Against the reference rhythm annotations of DS1 (detected beats), the rule flags {hit} of the {n_af} beats "
         f"in atrial fibrillation or flutter ({per_af}) and {sum(other.values())} of the other {n_other} beats "
         f"({where}; in records {recs}). Ventricular flutter (VFL) beats are left out of the scoring anyway, and "
@@ -911,12 +917,14 @@ probability, for research, teaching and second-look review of Holter-style recor
 - **Q** (unclassifiable / paced) has 8 beats in DS1: the model practically never outputs Q.
 - **SVEB** recognition relies on prematurity relative to the patient's own rhythm and on the P
   wave. The network alone calls many irregular normal beats of atrial fibrillation SVEB; the
-  shipped model calls no beat SVEB inside atrial fibrillation or flutter (it recognises them by an
-  irregular rhythm without a consistent P wave, section (d)), so an SVEB that really occurs there,
-  or during a run that looks like it, is missed. Aberrant SVEB beats ('a') look ventricular and
+  shipped model calls no beat SVEB inside atrial fibrillation (it recognises it by an irregular
+  rhythm without a consistent P wave, section (d)), so an SVEB during a run that looks like it is
+  missed. Aberrant SVEB beats ('a') look ventricular and
   are often called VEB, and barely premature ones (207's, 124's junctional `J`) are mostly missed.
   Treat every SVEB label as a candidate for review; its SVEB share is a decision score of the
-  second stage, not a calibrated probability.
+  second stage, not a calibrated probability. The "suspected atrial fibrillation" mark is this
+  rule's, not a diagnosis: it misses short episodes and flutter with fixed conduction, and can
+  also appear in runs of ventricular tachycardia or flutter (no P waves, irregular).
 - Figures are cross-validated on DS1 only; the held-out DS2 result may differ (published
   inter-patient results usually drop from intra-DS1 to DS2).
 - Segmented uploads (beats without rhythm) use the morphology-only path, which is weaker for SVEB
@@ -954,7 +962,7 @@ Each beat is described relative to its own recording, which is what carries over
   the detected beats, the network's probabilities and six shape features of the beat against its
   template (each relative to the recording's running median) re-decides N / SVEB for the beats
   the network labels N or SVEB; fitted on the network's out-of-fold outputs (section (d)). Inside
-  atrial fibrillation or flutter (an irregular rhythm without a consistent P wave over +-30 beats)
+  atrial fibrillation (an irregular rhythm without a consistent P wave over +-30 beats)
   those beats are N, never SVEB.
 """
 
@@ -1064,6 +1072,9 @@ def main(argv=None) -> int:
         model_path = args.out / "beat_classifier.keras"
         net.save(model_path)
         card["version"] = f"{_dt.date.today().isoformat()}-{weights_digest(net)}"
+        if card.pop("second_stage", None) is not None:
+            log("the second stage was fitted on the previous network's outputs and is dropped: refit it with "
+                "--cv --e2e-dir DIR, then --fit-stage DIR")
         card["training"] = {"command": command, "records": [r.name for r in records],
                             "beats": int(sum(len(r.labels) for r in records)), "seeds": args.seeds,
                             "schedule": schedule.__dict__, "seconds": round(time.time() - t_tr, 1),

@@ -14,9 +14,10 @@ Writes, from MIT-BIH Arrhythmia Database records 208 and 201 (PhysioNet, ODC-By 
 - ``segments_208.csv``: 40 beat windows (360 samples = 1 s at 360 Hz, centred on reference beats of
   the excerpt, MLII in mV) in the original app's segmented layout (header ``sample_1 ... sample_360``),
   and ``segments_208_labels.csv`` giving each row's reference beat (segment, sample, symbol, AAMI class).
-- ``201_af_excerpt.hea/.dat/.atr``: record 201 from 5 to 10 minutes (atrial fibrillation, sinus
-  rhythm with atrial premature beats, atrial fibrillation again), written the same way, annotations
-  shifted to the excerpt's start.
+- ``201_af_excerpt.hea/.dat/.atr``: record 201 from 5 to 10 minutes (atrial fibrillation, a nodal
+  rhythm, sinus rhythm with atrial premature beats, a short fibrillation again, then sinus rhythm
+  with ventricular trigeminy), written the same way, annotations shifted to the excerpt's start and
+  the rhythm in force there as the first one.
 
 The output is deterministic: running the script again gives the same bytes.
 """
@@ -39,8 +40,8 @@ RECORD = "208"
 NAME = "208_excerpt"
 EXCERPT_S = 300  # WFDB excerpt: first 5 minutes
 CSV_S = 60  # Kaggle-layout excerpt: first minute
-#: Atrial fibrillation excerpt: record 201 from 5 to 10 min (fibrillation, then sinus rhythm with
-#: atrial premature beats, then fibrillation again).
+#: Atrial fibrillation excerpt: record 201 from 5 to 10 min (fibrillation, a nodal rhythm, sinus rhythm
+#: with atrial premature beats, a short fibrillation again, then sinus rhythm with ventricular trigeminy).
 AF_RECORD, AF_NAME, AF_EXCERPT_S = "201", "201_af_excerpt", (300, 600)
 #: Segments per class in segments_208.csv (deterministic, evenly spread over the excerpt).
 SEGMENTS_PER_CLASS = {"N": 20, "VEB": 16, "F": 4}

@@ -77,16 +77,16 @@ def test_segments_without_rhythm_are_never_flagged():
 
 @pytest.fixture(scope="module")
 def excerpt():
+    from ecg_core.train import reference_rhythm
+
     base = str(AF_EXCERPT)
     rec = wfdb.rdrecord(base)
     ann = wfdb.rdann(base, "atr")
     symbols = np.asarray(ann.symbol)
-    changes = np.flatnonzero(symbols == "+")
     keep = np.isin(symbols, list(AAMI_MAP))
     samples = ann.sample[keep]
-    rhythm = np.array(["?"] + [ann.aux_note[i].strip("\x00 ") for i in changes])[
-        np.searchsorted(ann.sample[changes], samples, side="right")]
     labels = np.array([CLASSES.index(AAMI_MAP[s]) for s in symbols[keep]])
+    rhythm = reference_rhythm(AF_EXCERPT.parent, AF_EXCERPT.name, samples)
     return rec.p_signal[:, rec.sig_name.index("MLII")], rec.fs, samples, labels, rhythm
 
 

@@ -220,9 +220,25 @@ def test_stage_round_trips_through_the_card(classifier):
     np.testing.assert_array_equal(again.coef, stage.coef)
     np.testing.assert_array_equal(again.intercept, stage.intercept)
     assert (again.af_p_correlation, again.af_irregularity) == (stage.af_p_correlation, stage.af_irregularity)
-    older = {k: v for k, v in stage.to_dict().items() if not k.startswith("af_")}
-    with pytest.raises(ECGError, match="atrial fibrillation"):
-        StackedStage.from_dict(older)
     bad = {**stage.to_dict(), "features": ["something", "else"]}
     with pytest.raises(ECGError, match="Refit"):
         StackedStage.from_dict(bad)
+    for missing in ("af_beats", "af_p_correlation", "af_irregularity"):
+        older = {k: v for k, v in stage.to_dict().items() if k != missing}
+        with pytest.raises(ECGError, match="atrial fibrillation"):
+            StackedStage.from_dict(older)
+
+
+def test_stage_and_prediction_edge_cases(classifier, example):
+    from ecg_core.beats import Beats
+    from ecg_core.model import BeatClassifier
+
+    empty = np.zeros((0, MORPH_LEN, 2)), np.zeros((0, 7))
+    assert classifier.stage.apply([], *empty).shape == (0, len(CLASSES))
+    beats = Beats(np.zeros(0, np.int64), np.zeros((0, BEAT_WINDOW), np.float32), rr_features([], 360))
+    pred = classifier.predict_recording(beats)
+    assert pred.probabilities.shape == (0, len(CLASSES)) and pred.atrial_fibrillation.shape == (0,)
+    # without a second stage nothing is checked for atrial fibrillation: None, not "none found"
+    plain = BeatClassifier(classifier.network, classifier.temperatures, "plain", None)
+    x, fs, samples, _ = example
+    assert plain.predict_recording(segment_beats(x, fs, samples)).atrial_fibrillation is None

@@ -120,8 +120,8 @@ def test_tachogram_shades_atrial_fibrillation():
     labels = np.array(["N"] * 100)
     af = np.zeros(100, bool)
     af[20:50] = True
+    af[70] = True  # one beat: its RR interval is shaded
     shapes = plotting.tachogram_figure(peaks, 360, labels, atrial_fibrillation=af).layout.shapes
-    assert len(shapes) == 1
-    assert (shapes[0].x0, shapes[0].x1) == (peaks[20] / 360, peaks[49] / 360)
-    assert not plotting.tachogram_figure(peaks, 360, labels, atrial_fibrillation=~np.ones(100, bool)).layout.shapes
+    assert [(s.x0, s.x1) for s in shapes] == [(peaks[19] / 360, peaks[49] / 360), (peaks[69] / 360, peaks[70] / 360)]
+    assert not plotting.tachogram_figure(peaks, 360, labels, atrial_fibrillation=np.zeros(100, bool)).layout.shapes
     assert not plotting.tachogram_figure(peaks, 360, labels).layout.shapes
