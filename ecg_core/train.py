@@ -1024,6 +1024,9 @@ def main(argv=None) -> int:
     ap.add_argument("--folds", type=int, default=22, help="CV folds grouped by record (22 = leave-one-record-out)")
     ap.add_argument("--e2e-dir", type=Path, default=None,
                     help="with --cv: write out-of-fold <rec>.beats.csv at detected beats here and score them")
+    ap.add_argument("--ref-dir", type=Path, default=None,
+                    help="with --cv: write the out-of-fold probabilities at the REFERENCE beat positions (rhythm "
+                         "path, calibrated) as <rec>.beats.csv here, e.g. for --fit-stage")
     ap.add_argument("--no-final", action="store_true", help="skip training the shipped model")
     ap.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                     help="override a training-schedule field (see Schedule), e.g. --set class_weight_power=0.7")
@@ -1096,6 +1099,10 @@ def main(argv=None) -> int:
             t = fit_temperature(np.concatenate(cv[path]), labels)
             temps[path] = t
             evaluation[path] = summarise(records, cv[path], t)
+        if args.ref_dir is not None:
+            for rec, logits in zip(records, cv["rhythm"], strict=True):
+                write_beats_csv(args.ref_dir / f"{rec.name}.beats.csv", rec.samples, softmax(logits, temps["rhythm"]))
+            log(f"wrote the out-of-fold probabilities at the reference beats to {args.ref_dir}")
         if args.e2e_dir is not None:
             total = empty_classification_score()
             for i, rec in enumerate(records):
