@@ -773,6 +773,19 @@ def _stage_section(st: dict) -> str:
         "|---|---|---|---|---|---:|---:|\n" + per_rows + "\n")
 
 
+def _reference_beats_section(st: dict) -> str:
+    """Model-card section: the shipped procedure (network, rule, stage) at the reference beat positions."""
+    stacked = st["loro"]["stacked"]
+    ref = st.get("reference_scorer")
+    return ("### (e) The shipped procedure at the reference beat positions (the bars' protocol)\n\n"
+            "The networks' out-of-fold probabilities at the cardiologists' beat positions (written by `--cv "
+            f"--ref-dir {st['pred_dir']}`, which reproduces (a)), then the atrial fibrillation rule and a second "
+            "stage fitted leave one record out on those outputs, as in (d). Reproduce: "
+            f"`{st['command']}`.\n\n" + score_table(stacked) + "\n\nAgainst the project's bars:\n\n"
+            + _bars_table(stacked) + "\n"
+            + (f"\nThe reference scorer agrees: `{ref['command']}` gives `{ref['summary']}`.\n" if ref else ""))
+
+
 def _af_section(af: dict) -> str:
     """Model-card paragraph of the atrial fibrillation rule: what it is, how it matches the reference, its grid."""
     det = af["detection"]
@@ -867,6 +880,8 @@ def write_model_card_md(card: dict, path: Path = MODEL_CARD_MD) -> None:
                            + ".\n")
         if card.get("second_stage"):
             out.append(_stage_section(card["second_stage"]))
+        if card.get("stage_at_reference_beats"):
+            out.append(_reference_beats_section(card["stage_at_reference_beats"]))
         for run in card.get("other_runs", []):
             out.append(_other_run(run))
         if card.get("other_runs"):
@@ -1034,6 +1049,9 @@ def main(argv=None) -> int:
     ap.add_argument("--fit-stage", "--fit-sveb-stage", dest="fit_stage", type=Path, default=None, metavar="PRED_DIR",
                     help="fit the second stage on the network's out-of-fold <rec>.beats.csv in PRED_DIR (from --cv "
                          "--e2e-dir), evaluate it leave-one-record-out, store it in model_card.json; no training")
+    ap.add_argument("--evaluate-only", action="store_true",
+                    help="with --fit-stage: only evaluate (e.g. on --ref-dir outputs at the reference beats) and store "
+                         "the figures as the card's 'at the reference beat positions'; the shipped stage stays")
     ap.add_argument("--stage-out-dir", type=Path, default=ROOT / "out" / "e2e_stage2",
                     help="with --fit-stage: where the stacked out-of-fold <rec>.beats.csv go "
                          "(default %(default)s)")
@@ -1048,8 +1066,15 @@ def main(argv=None) -> int:
     if args.fit_stage is not None:
         card_path = args.out / MODEL_CARD_JSON.name
         card = json.loads(card_path.read_text()) if card_path.exists() else {}
-        card["second_stage"] = stage_card(args.data_dir, args.fit_stage, args.stage_out_dir, args.records,
-                                             command=_command(argv if argv is not None else sys.argv[1:]), log=log)
+        entry = stage_card(args.data_dir, args.fit_stage, args.stage_out_dir, args.records,
+                           command=_command(argv if argv is not None else sys.argv[1:]), log=log)
+        if args.evaluate_only:
+            card["stage_at_reference_beats"] = {k: entry[k] for k in (
+                "command", "pred_dir", "stacked_dir", "loro", "reference_scorer") if k in entry}
+            save_card(card, args.out)
+            log(f"wrote the figures at the reference beats into {card_path}")
+            return 0
+        card["second_stage"] = entry
         # the labels change with the stage, so the version does too: network version + stage digest
         digest = hashlib.sha256(json.dumps(card["second_stage"]["stage"], sort_keys=True).encode()).hexdigest()[:6]
         card["version"] = f"{card.get('version', 'unversioned').split('+')[0]}+stage-{digest}"
