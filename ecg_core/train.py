@@ -934,8 +934,8 @@ probability, for research, teaching and second-look review of Holter-style recor
   wave. The network alone calls many irregular normal beats of atrial fibrillation SVEB; the
   shipped model calls no beat SVEB inside atrial fibrillation (it recognises it by an irregular
   rhythm without a consistent P wave, section (d)), so an SVEB during a run that looks like it is
-  missed. Aberrant SVEB beats ('a') look ventricular and
-  are often called VEB, and barely premature ones (207's, 124's junctional `J`) are mostly missed.
+  missed. Aberrant SVEB beats ('a') look ventricular and are often called VEB, and barely
+  premature ones (207's, 124's junctional `J`) are mostly missed.
   Treat every SVEB label as a candidate for review; its SVEB share is a decision score of the
   second stage, not a calibrated probability. The "suspected atrial fibrillation" mark is this
   rule's, not a diagnosis: it misses short episodes and flutter with fixed conduction, and can
