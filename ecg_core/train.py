@@ -465,25 +465,27 @@ def af_grid(recs: list[StageRecord]) -> list[dict]:
     return rows
 
 
-def stage_card(data_dir: Path, pred_dir: Path, out_dir: Path, names, *, command: str, log=print) -> dict:
+def stage_card(data_dir: Path, pred_dir: Path, out_dir: Path, names, *, command: str, evaluate_only: bool = False,
+               log=print) -> dict:
     """Evaluate the second stage leave-one-record-out, fit it on all records, and return its model-card entry.
 
-    Also runs the reference scorer (``../shared/tools/score.py``) on the stacked files when present.
+    With ``evaluate_only``, only the leave-one-record-out evaluation (no final fit, no atrial
+    fibrillation threshold grid). Also runs the reference scorer (``../shared/tools/score.py``) on
+    the stacked files when present.
     """
     t0 = time.time()
     recs = [load_stage_record(data_dir, pred_dir, n) for n in names]
     loro = evaluate_stage(recs, out_dir)
     log("network alone (end to end, out of fold):\n" + score_table(loro["network"]))
     log("with the second stage (leave-one-record-out at the stage level):\n" + score_table(loro["stacked"]))
-    stage = fit_stage_on(recs)
-    af = {"beats_each_side": AF_BEATS, "p_correlation": AF_P_CORRELATION, "irregularity": AF_IRREGULARITY,
-          "p_wave_ms": list(P_WAVE_MS),
-          "detection": af_detection(recs), "grid": af_grid(recs)}
-    entry = {"stage": stage.to_dict(), "l2": STAGE_L2, "sveb_weight_power": STAGE_SVEB_WEIGHT, "af_rule": af,
-             "command": command, "pred_dir": _relative(pred_dir), "stacked_dir": _relative(out_dir),
-             "records": list(names),
-             "training_beats": int(len(_stage_training_rows(recs)[1])), "loro": loro,
-             "seconds": round(time.time() - t0, 1)}
+    entry = {"command": command, "pred_dir": _relative(pred_dir), "stacked_dir": _relative(out_dir),
+             "records": list(names), "loro": loro}
+    if not evaluate_only:
+        af = {"beats_each_side": AF_BEATS, "p_correlation": AF_P_CORRELATION, "irregularity": AF_IRREGULARITY,
+              "p_wave_ms": list(P_WAVE_MS), "detection": af_detection(recs), "grid": af_grid(recs)}
+        entry |= {"stage": fit_stage_on(recs).to_dict(), "l2": STAGE_L2, "sveb_weight_power": STAGE_SVEB_WEIGHT,
+                  "af_rule": af, "training_beats": int(len(_stage_training_rows(recs)[1]))}
+    entry["seconds"] = round(time.time() - t0, 1)
     ref = reference_scorer(data_dir, out_dir)
     if ref:
         entry["reference_scorer"] = {"command": ref["command"], "summary": ref["summary"]}
@@ -1057,6 +1059,10 @@ def main(argv=None) -> int:
                          "(default %(default)s)")
     ap.add_argument("--records", nargs="+", default=list(DS1_RECORDS), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.evaluate_only and args.fit_stage is None:
+        ap.error("--evaluate-only needs --fit-stage PRED_DIR (the out-of-fold files to evaluate the stage on)")
+    if args.ref_dir is not None and not args.cv:
+        ap.error("--ref-dir needs --cv (it writes the cross-validation's out-of-fold probabilities)")
     noise_dir = args.noise_dir or args.data_dir.parent / "noise"
     if args.card_only:
         write_model_card_md(json.loads((args.out / MODEL_CARD_JSON.name).read_text()), args.out / MODEL_CARD_MD.name)
@@ -1067,10 +1073,10 @@ def main(argv=None) -> int:
         card_path = args.out / MODEL_CARD_JSON.name
         card = json.loads(card_path.read_text()) if card_path.exists() else {}
         entry = stage_card(args.data_dir, args.fit_stage, args.stage_out_dir, args.records,
-                           command=_command(argv if argv is not None else sys.argv[1:]), log=log)
+                           command=_command(argv if argv is not None else sys.argv[1:]),
+                           evaluate_only=args.evaluate_only, log=log)
         if args.evaluate_only:
-            card["stage_at_reference_beats"] = {k: entry[k] for k in (
-                "command", "pred_dir", "stacked_dir", "loro", "reference_scorer") if k in entry}
+            card["stage_at_reference_beats"] = entry
             save_card(card, args.out)
             log(f"wrote the figures at the reference beats into {card_path}")
             return 0

@@ -242,3 +242,13 @@ def test_stage_and_prediction_edge_cases(classifier, example):
     plain = BeatClassifier(classifier.network, classifier.temperatures, "plain", None)
     x, fs, samples, _ = example
     assert plain.predict_recording(segment_beats(x, fs, samples)).atrial_fibrillation is None
+
+
+@pytest.mark.parametrize("argv, needs", [(["--evaluate-only"], "--fit-stage"), (["--ref-dir", "out/x"], "--cv")])
+def test_train_options_that_need_another_say_so(argv, needs, capsys):
+    from ecg_core.train import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, "--out", "/nonexistent-never-written"])
+    assert exit_.value.code == 2
+    assert needs in capsys.readouterr().err
