@@ -19,6 +19,9 @@ state = st.session_state
 #: The beat table's filter widgets: kept while their tab is closed (Streamlit drops the state of widgets
 #: that are not drawn).
 TABLE_FILTERS = ("table_classes", "table_conf", "table_sort")
+#: What a class means in this product, beyond its name (the class counts' help).
+CLASS_HELP = {"F": ". Called where a ventricular-looking beat comes on the sinus rhythm's time after a P wave "
+                   "(the fusion rule, Model page); the networks alone cannot learn F across patients."}
 
 
 @dataclass(frozen=True)
@@ -253,7 +256,7 @@ if summary is not None:
     for col, c in zip(cm, CLASSES, strict=True):
         n = summary.counts[c]
         col.metric(f"{c} · {plotting.CLASS_SHORT[c]}", f"{n}", f"{100 * n / max(summary.beats, 1):.1f}%",
-                   delta_color="off", delta_arrow="off", help=plotting.CLASS_NAMES[c])
+                   delta_color="off", delta_arrow="off", help=plotting.CLASS_NAMES[c] + CLASS_HELP.get(c, ""))
     if summary.atrial_fibrillation_beats:
         af = analysis.atrial_fibrillation
         af_s = float(np.sum(np.diff(peaks)[af[1:]]) / fs) if len(peaks) > 1 else 0.0

@@ -337,6 +337,35 @@ def atrial_fibrillation(morphology, rhythm, labels, *, beats: int = AF_BEATS, p_
     return (corr < p_correlation) & (irregular > irregularity)
 
 
+#: Fusion: a beat labelled VEB is relabelled F where it comes on the running rhythm's time
+#: (``|log(previous RR / running RR)|`` below ``FUSION_TIMING``) after a P wave like its template's
+#: (:func:`p_wave_correlation` above ``FUSION_P_CORRELATION``): the sinus impulse reached the
+#: ventricles too, which is what a fusion beat is (README "Beat classification"). The stage stores
+#: the values it was fitted with.
+FUSION_P_CORRELATION = 0.5
+FUSION_TIMING = 0.1
+
+
+def fusion_beats(morphology, rhythm, labels, *, p_correlation: float = FUSION_P_CORRELATION,
+                 timing: float = FUSION_TIMING) -> np.ndarray:
+    """``(n,)`` bool: beats of ONE recording labelled VEB that have the timing and P wave of a fusion beat.
+
+    A ventricular-looking beat (``labels``, indices into ``CLASSES``, is VEB) that arrives when the
+    next sinus beat was due (its previous RR within ``timing``, as a log ratio, of the running
+    rhythm) and after a P wave shaped like its template's (correlation above ``p_correlation``):
+    the textbook fusion beat, or a late ventricular beat that the sinus impulse met. A premature
+    ventricular beat has no time for a sinus P wave before it, and in atrial fibrillation there is
+    none. Without rhythm (segments) nothing is flagged.
+    """
+    labels = np.asarray(labels)
+    if len(labels) == 0:
+        return np.zeros(0, bool)
+    r = np.asarray(rhythm, dtype=np.float64)
+    known = r[:, N_RHYTHM - 1] > 0
+    on_time = np.abs(r[:, RHYTHM_FEATURES.index("log_pre_run")]) < timing
+    return (labels == CLASSES.index("VEB")) & known & on_time & (p_wave_correlation(morphology) > p_correlation)
+
+
 @dataclass(frozen=True)
 class StackedStage:
     """Second stage: logistic regression over :data:`STAGE_CLASSES` (N / SVEB) on standardised :data:`STAGE_FEATURES`.
@@ -348,7 +377,8 @@ class StackedStage:
     coefficients (``models/model_card.json`` key ``"second_stage"``). SVEB beats were up-weighted in
     the fit, so its output is a decision score, not a calibrated probability. ``af_beats``,
     ``af_p_correlation`` and ``af_irregularity`` are the settings of :func:`atrial_fibrillation` it
-    was fitted and is applied with.
+    was fitted and is applied with; ``fusion_p_correlation`` and ``fusion_timing`` those of
+    :func:`fusion_beats`, applied after it to the beats then labelled VEB.
     """
 
     mean: np.ndarray
@@ -358,6 +388,8 @@ class StackedStage:
     af_beats: int = AF_BEATS
     af_p_correlation: float = AF_P_CORRELATION
     af_irregularity: float = AF_IRREGULARITY
+    fusion_p_correlation: float = FUSION_P_CORRELATION
+    fusion_timing: float = FUSION_TIMING
 
     @classmethod
     def from_dict(cls, d: dict) -> StackedStage:
@@ -366,18 +398,16 @@ class StackedStage:
                 len(STAGE_FEATURES), len(STAGE_CLASSES)):
             raise ECGError("The second stage in model_card.json was fitted on other features than this version "
                            f"of the software computes. {refit}")
-        if not {"af_beats", "af_p_correlation", "af_irregularity"} <= set(d):
-            raise ECGError("The second stage in model_card.json predates the atrial fibrillation rule of this version "
-                           f"of the software. {refit}")
+        if not set(_RULE_SETTINGS) <= set(d):
+            raise ECGError("The second stage in model_card.json predates the atrial fibrillation or fusion rules of "
+                           f"this version of the software. {refit}")
         return cls(np.asarray(d["mean"], float), np.asarray(d["scale"], float), np.asarray(d["coef"], float),
-                   np.asarray(d["intercept"], float), int(d["af_beats"]), float(d["af_p_correlation"]),
-                   float(d["af_irregularity"]))
+                   np.asarray(d["intercept"], float), **{k: t(d[k]) for k, t in _RULE_SETTINGS.items()})
 
     def to_dict(self) -> dict:
         return {"features": list(STAGE_FEATURES), "classes": [CLASSES[k] for k in STAGE_CLASSES],
                 "mean": self.mean.tolist(), "scale": self.scale.tolist(), "coef": self.coef.tolist(),
-                "intercept": self.intercept.tolist(), "af_beats": self.af_beats,
-                "af_p_correlation": self.af_p_correlation, "af_irregularity": self.af_irregularity}
+                "intercept": self.intercept.tolist(), **{k: getattr(self, k) for k in _RULE_SETTINGS}}
 
     def probability(self, features) -> np.ndarray:
         """``(n, len(STAGE_CLASSES))`` the stage's shares of :data:`STAGE_CLASSES` for feature rows."""
@@ -395,7 +425,8 @@ class StackedStage:
 
         ``morphology, rhythm`` are the network's inputs for the same beats (:func:`recording_inputs`);
         ``in_af``, :meth:`atrial_fibrillation` of them where already computed. N/SVEB-labelled beats
-        inside atrial fibrillation get the whole N+SVEB share as N; other beats keep the network's
+        inside atrial fibrillation get the whole N+SVEB share as N; then beats labelled VEB that
+        :func:`fusion_beats` picks get their VEB share as F; other beats keep the network's
         probabilities. Every row still sums to 1.
         """
         p = np.array(probs, dtype=np.float64).reshape(-1, len(CLASSES))
@@ -407,7 +438,17 @@ class StackedStage:
             p[np.ix_(decided, cols)] = q * p[np.ix_(decided, cols)].sum(axis=1, keepdims=True)
         p[to_n, n] += p[to_n, sveb]
         p[to_n, sveb] = 0.0
+        veb, f = CLASSES.index("VEB"), CLASSES.index("F")
+        fused = fusion_beats(morphology, rhythm, p.argmax(axis=1) if len(p) else np.zeros(0, int),
+                             p_correlation=self.fusion_p_correlation, timing=self.fusion_timing)
+        p[fused, f] += p[fused, veb]
+        p[fused, veb] = 0.0
         return p
+
+
+#: The rule settings a :class:`StackedStage` stores, with their types.
+_RULE_SETTINGS = {"af_beats": int, "af_p_correlation": float, "af_irregularity": float,
+                  "fusion_p_correlation": float, "fusion_timing": float}
 
 
 def stage_beats(probs, in_af) -> tuple[np.ndarray, np.ndarray]:

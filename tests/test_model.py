@@ -223,9 +223,10 @@ def test_stage_round_trips_through_the_card(classifier):
     bad = {**stage.to_dict(), "features": ["something", "else"]}
     with pytest.raises(ECGError, match="Refit"):
         StackedStage.from_dict(bad)
-    for missing in ("af_beats", "af_p_correlation", "af_irregularity"):
+    assert (again.fusion_p_correlation, again.fusion_timing) == (stage.fusion_p_correlation, stage.fusion_timing)
+    for missing in ("af_beats", "af_p_correlation", "af_irregularity", "fusion_p_correlation", "fusion_timing"):
         older = {k: v for k, v in stage.to_dict().items() if k != missing}
-        with pytest.raises(ECGError, match="atrial fibrillation"):
+        with pytest.raises(ECGError, match="fusion rules"):
             StackedStage.from_dict(older)
 
 

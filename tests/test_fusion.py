@@ -1,0 +1,100 @@
+"""Fusion rule: a beat labelled VEB that comes on the sinus rhythm's time after a P wave is F.
+
+Seeded synthetic beats check each condition of the rule; the bundled excerpt of MIT-BIH record 208
+(VEB and fusion beats) checks it end to end with the shipped classifier. Record 208 is in DS1, so
+the shipped model was trained on it: this checks that the rule works, not how well it generalises
+(models/MODEL_CARD.md, section (d)).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from ecg_core.beats import rr_features, segment_beats
+from ecg_core.config import BEAT_WINDOW, CLASSES
+from ecg_core.model import fusion_beats, load_classifier, recording_inputs
+
+FS = 360
+N, VEB, F = (CLASSES.index(c) for c in ("N", "VEB", "F"))
+#: the beat under test, in the middle of a regular sinus rhythm
+K = 60
+
+
+def _recording(*, premature: bool, p_wave: bool, seed: int = 0):
+    """80 sinus beats (narrow QRS, P wave 160 ms before) every 0.8 s; beat K wide, with or without its P wave."""
+    rng = np.random.default_rng(seed)
+    rr = np.full(80, 0.8) * (1 + 0.01 * rng.uniform(-1, 1, 80))
+    if premature:
+        rr[K] *= 0.6
+        rr[K + 1] *= 1.4
+    peaks = (np.cumsum(rr) * FS).astype(int) + FS
+    t = (np.arange(BEAT_WINDOW) - BEAT_WINDOW // 2) / FS
+    p = 0.15 * np.exp(-0.5 * ((t + 0.16) / 0.025) ** 2)
+    windows = np.exp(-0.5 * (t / 0.012) ** 2) + p + 0.005 * rng.standard_normal((80, BEAT_WINDOW))
+    windows[K] = 1.5 * np.exp(-0.5 * (t / 0.025) ** 2) + (p if p_wave else 0) + 0.005 * rng.standard_normal(BEAT_WINDOW)
+    return recording_inputs(windows, rr_features(peaks, FS))
+
+
+def _labels(label=VEB):
+    labels = np.full(80, N)
+    labels[K] = label
+    return labels
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_only_an_on_time_ventricular_beat_after_a_p_wave_is_fusion(seed):
+    on_time = _recording(premature=False, p_wave=True, seed=seed)
+    assert np.flatnonzero(fusion_beats(*on_time, _labels())).tolist() == [K]
+    assert not fusion_beats(*on_time, _labels(N)).any()  # only beats labelled VEB
+    assert not fusion_beats(*_recording(premature=True, p_wave=True, seed=seed), _labels()).any()
+    assert not fusion_beats(*_recording(premature=False, p_wave=False, seed=seed), _labels()).any()
+
+
+def test_segments_are_never_fusion():
+    morphology, rhythm = _recording(premature=False, p_wave=True)
+    assert not fusion_beats(morphology, np.zeros_like(rhythm), _labels()).any()  # rhythm unknown
+    assert fusion_beats(morphology[:0], rhythm[:0], np.zeros(0, int)).shape == (0,)
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return load_classifier()
+
+
+def test_stage_moves_the_veb_share_of_a_fusion_beat_to_f(classifier):
+    probs = np.tile([0.9, 0.05, 0.03, 0.01, 0.01], (80, 1))
+    probs[K] = [0.1, 0.05, 0.8, 0.04, 0.01]
+    for premature, expected in ((False, F), (True, VEB)):
+        inputs = _recording(premature=premature, p_wave=True)
+        p = classifier.stage.apply(probs, *inputs)
+        assert p[K].argmax() == expected
+        np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
+    off = dataclasses.replace(classifier.stage, fusion_p_correlation=np.inf)
+    assert off.apply(probs, *_recording(premature=False, p_wave=True))[K].argmax() == VEB
+
+
+def test_rule_picks_the_fusion_beats_of_record_208_not_its_ventricular_beats():
+    """All of the excerpt's F and VEB beats labelled VEB, as by networks that never saw a fusion beat.
+
+    The shipped networks were trained on 208 and label its F beats F by themselves; the rule is what
+    carries F to other patients, so it is checked here on the cardiologists' beats and labels.
+    """
+    import wfdb
+
+    from ecg_core.config import AAMI_MAP, EXAMPLE_RECORD
+
+    base = str(EXAMPLE_RECORD.with_suffix(""))
+    rec = wfdb.rdrecord(base)
+    x = rec.p_signal[:, rec.sig_name.index("MLII")]
+    ann = wfdb.rdann(base, "atr")
+    keep = np.isin(ann.symbol, list(AAMI_MAP))
+    ref = np.array([AAMI_MAP[s] for s in np.asarray(ann.symbol)[keep]])
+    beats = segment_beats(x, rec.fs, ann.sample[keep])
+    labels = np.where(np.isin(ref, ["F", "VEB"]), VEB, N)
+    fused = fusion_beats(*recording_inputs(beats.windows, beats.rr), labels)
+    assert (ref == "F").sum() >= 50 and (ref == "VEB").sum() >= 100
+    assert fused[ref == "F"].mean() >= 0.7  # 60 of 72
+    assert fused[ref == "VEB"].mean() <= 0.05  # 1 of 168
