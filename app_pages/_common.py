@@ -6,8 +6,10 @@ the figures that :mod:`ecg_core.plotting` builds. Nothing here computes ECG resu
 Session-state keys shared by the pages (all set by the pages, never by widgets directly):
 
 ``recording_upload`` : :class:`Upload` or None
-    The recording being analysed (None: the bundled example). The analysis page's uploader
-    (widget key ``analyse_upload``) sets it; the tune page reads it.
+    The recording being analysed (None: the bundled example ``example_name``). The analysis page's
+    uploader (widget key ``analyse_upload``) sets it; the tune page reads it.
+``example_name`` : str
+    Which of :data:`EXAMPLES` is shown when no recording is uploaded (default the first).
 ``reference_upload`` : :class:`Upload` or None
     Reference annotations for it (None: the example's own annotations when the example is shown).
 ``detector_params`` : dict
@@ -34,10 +36,35 @@ from ecg_core.errors import ECGError
 
 log = logging.getLogger("ecg_workbench.app")
 
-EXAMPLE_FILES = ("208_excerpt.hea", "208_excerpt.dat")
-EXAMPLE_ANNOTATIONS = "208_excerpt.atr"
+
+
+@dataclass(frozen=True)
+class Example:
+    """A bundled example recording (WFDB excerpt in ``examples/``) with its reference annotations."""
+
+    record: str  # file stem in config.EXAMPLES_DIR
+    title: str  # what the example selector shows
+    note: str  # what the pages say about it
+
+    @property
+    def files(self) -> tuple[str, str]:
+        return f"{self.record}.hea", f"{self.record}.dat"
+
+    @property
+    def annotations(self) -> str:
+        return f"{self.record}.atr"
+
+
+#: The bundled examples, the default first (examples/README.md says what is in each).
+EXAMPLES = {e.record: e for e in (
+    Example("208_excerpt", "208: ventricular ectopic and fusion beats",
+            "bundled example: first 5 min of MIT-BIH record 208 (PhysioNet), with its reference annotations"),
+    Example("201_af_excerpt", "201: atrial fibrillation, then sinus rhythm",
+            "bundled example: 5 min of MIT-BIH record 201 (PhysioNet; atrial fibrillation, then sinus rhythm with "
+            "premature beats), with its reference annotations"),
+)}
+DEFAULT_EXAMPLE = next(iter(EXAMPLES))
 EXAMPLE_SEGMENTS = "segments_208.csv"
-EXAMPLE_NOTE = "bundled example: first 5 min of MIT-BIH record 208 (PhysioNet), with its reference annotations"
 #: Upload limit in MB, the unit of ``server.maxUploadSize`` in .streamlit/config.toml.
 MAX_UPLOAD_MB = config.MAX_UPLOAD_BYTES // (1024 * 1024)
 #: Rows the beat table shows at most (a 24-h Holter has ~100,000 beats; the CSV download has them all).
@@ -55,10 +82,10 @@ class Upload:
     name: str
     files: tuple[tuple[str, bytes], ...]
     digest: str
-    example: bool = False
+    example: str = ""  # the bundled example's record name; "" for the user's own files
 
     @classmethod
-    def from_files(cls, files: dict[str, bytes], *, example: bool = False) -> Upload:
+    def from_files(cls, files: dict[str, bytes], *, example: str = "") -> Upload:
         h = hashlib.sha256()
         for fname in sorted(files):
             h.update(fname.encode() + b"\0" + hashlib.sha256(files[fname]).digest())
@@ -111,23 +138,30 @@ def take_upload(widget_key: str, target_key: str, error_key: str) -> bool:
 
 
 @st.cache_resource(show_spinner=False)
-def example_upload() -> Upload:
-    return Upload.from_files({f: (config.EXAMPLES_DIR / f).read_bytes() for f in EXAMPLE_FILES}, example=True)
+def example_upload(name: str = DEFAULT_EXAMPLE) -> Upload:
+    return Upload.from_files({f: (config.EXAMPLES_DIR / f).read_bytes() for f in EXAMPLES[name].files}, example=name)
 
 
 @st.cache_resource(show_spinner=False)
-def example_reference() -> Upload:
-    return Upload.from_files({EXAMPLE_ANNOTATIONS: (config.EXAMPLES_DIR / EXAMPLE_ANNOTATIONS).read_bytes()},
-                             example=True)
+def example_reference(name: str = DEFAULT_EXAMPLE) -> Upload:
+    f = EXAMPLES[name].annotations
+    return Upload.from_files({f: (config.EXAMPLES_DIR / f).read_bytes()}, example=name)
 
 
 @st.cache_resource(show_spinner=False)
 def example_segments() -> Upload:
-    return Upload.from_files({EXAMPLE_SEGMENTS: (config.EXAMPLES_DIR / EXAMPLE_SEGMENTS).read_bytes()}, example=True)
+    return Upload.from_files({EXAMPLE_SEGMENTS: (config.EXAMPLES_DIR / EXAMPLE_SEGMENTS).read_bytes()},
+                             example=DEFAULT_EXAMPLE)
+
+
+def example_note(upload: Upload) -> str:
+    """What the pages say about a recording: the bundled example's note, or that it is the user's."""
+    return EXAMPLES[upload.example].note if upload.example in EXAMPLES else "uploaded file"
 
 
 def current_recording() -> Upload:
-    return st.session_state.get("recording_upload") or example_upload()
+    name = st.session_state.get("example_name", DEFAULT_EXAMPLE)
+    return st.session_state.get("recording_upload") or example_upload(name if name in EXAMPLES else DEFAULT_EXAMPLE)
 
 
 def current_reference() -> Upload | None:
@@ -135,7 +169,8 @@ def current_reference() -> Upload | None:
     ref = st.session_state.get("reference_upload")
     if ref is not None:
         return ref
-    return example_reference() if current_recording().example else None
+    rec = current_recording()
+    return example_reference(rec.example) if rec.example in EXAMPLES else None
 
 
 def keep_settings() -> None:

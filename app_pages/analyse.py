@@ -64,6 +64,7 @@ def _on_reference_upload():
 
 
 def _use_example():
+    state.example_name = state.get("analyse_example", app.DEFAULT_EXAMPLE)
     state.recording_upload = None
     state.reference_upload = None
     state.pop("selected_beat", None)
@@ -131,7 +132,7 @@ with st.expander("Recording, reference annotations and settings", expanded=False
         on_change=_on_reference_upload,
         help="The cardiologists' beat labels, to measure how well the detected and classified beats agree.",
     )
-    s1, s2, s3 = st.columns([1, 1, 1], vertical_alignment="bottom")
+    s1, s2, s3, s4 = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
     if "analyse_fs" not in state:
         state.analyse_fs = float(state.sampling_rate_setting)
     fs_setting = s1.number_input(
@@ -142,7 +143,12 @@ with st.expander("Recording, reference annotations and settings", expanded=False
     )
     state.sampling_rate_setting = float(fs_setting)
     lead_slot = s2.empty()
-    s3.button("Back to the bundled example", key="analyse_use_example", on_click=_use_example,
+    if "analyse_example" not in state:
+        state.analyse_example = state.get("example_name", app.DEFAULT_EXAMPLE)
+    s3.selectbox("Bundled example", list(app.EXAMPLES), format_func=lambda k: app.EXAMPLES[k].title,
+                 key="analyse_example", on_change=_use_example,
+                 help="Excerpts of MIT-BIH records (PhysioNet) with the cardiologists' annotations.")
+    s4.button("Show the bundled example", key="analyse_use_example", on_click=_use_example,
               icon=":material/restart_alt:")
 
 if state.get("upload_error"):
@@ -196,6 +202,8 @@ if result is None:
     st.caption(f"Still showing the previous results ({result.upload.name}).")
     # go back to what is on screen, so the next click does not retry the file that failed
     state.recording_upload = None if result.upload.example else result.upload
+    if result.upload.example:
+        state.example_name = result.upload.example
     state.lead_setting = result.lead
 else:
     if state.get("analyse_result") is None or state.analyse_result.key != result.key:
@@ -219,7 +227,7 @@ custom = res.params != dict(app.detector_defaults())
 #: figures that depend only on the analysed recording are built once per (recording, settings, model)
 fig_key = (res.key, analysis.model_version if analysis is not None else None)
 st.markdown(
-    f"**{res.upload.name}** · " + (app.EXAMPLE_NOTE if res.upload.example else "uploaded file")
+    f"**{res.upload.name}** · " + app.example_note(res.upload)
     + f" · lead **{res.lead}** · {fs:g} Hz " + ("(from the file)" if res.rate_from_file else
                                                  f"(the file states no rate: set in the settings above, default "
                                                  f"{config.DEFAULT_FS:g} Hz)")

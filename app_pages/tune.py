@@ -28,7 +28,7 @@ st.title("Tune detection")
 upload = app.current_recording()
 ref_upload = app.current_reference()
 st.caption(
-    f"Recording: **{upload.name}** ({app.EXAMPLE_NOTE if upload.example else 'uploaded on the Analyse page'}). "
+    f"Recording: **{upload.name}** ({app.example_note(upload) if upload.example else 'uploaded on the Analyse page'}). "
     "Move a slider and the beats are found again at once. These settings are used on the "
     "*Analyse a recording* page too."
 )

@@ -250,6 +250,22 @@ def test_analyse_segmented_file_is_sent_to_the_segments_page():
     assert any("Classify segments" in e for e in errors(at))
 
 
+@needs_model
+def test_analyse_offers_the_atrial_fibrillation_example():
+    at = start()
+    at.selectbox(key="analyse_example").set_value("201_af_excerpt").run()
+    assert not at.exception and not errors(at), errors(at)
+    assert "record 201" in at.markdown[0].value
+    assert [i for i in at.info if "Atrial fibrillation suspected" in i.value]
+    assert float(metric(at, "Same class as the reference").rstrip("%")) > 80  # the example's own annotations
+    upload(at, "analyse_upload", wfdb_pair())  # an upload replaces it ...
+    assert "uploaded file" in at.markdown[0].value
+    at.button(key="analyse_use_example").click().run()  # ... and the button brings the chosen example back
+    assert "record 201" in at.markdown[0].value
+    at.selectbox(key="analyse_example").set_value("208_excerpt").run()
+    assert "record 208" in at.markdown[0].value and not [i for i in at.info if "fibrillation" in i.value]
+
+
 def test_analyse_refuses_uploads_over_the_limit(monkeypatch):
     at = start()
     monkeypatch.setattr(config, "MAX_UPLOAD_BYTES", 1000)
