@@ -27,7 +27,8 @@ log = logging.getLogger("api")
 
 DESCRIPTION = f"""
 Upload an ECG recording and get every heartbeat found and classified into the AAMI classes
-{", ".join(CLASSES)} by the project's Keras model, with calibrated probabilities.
+{", ".join(CLASSES)} by the project's Keras model, with calibrated probabilities (decision scores where
+its second stage or rules re-decide a beat: see the model card).
 
 * `POST /predict`: the original app's contract: `{{"output", "ecg_plot", "label", "probability"}}`
   for the most confident beat (then extras).

@@ -96,9 +96,11 @@ if cal:
     st.subheader("Calibration")
     rows = [{"path": p, "temperature": v.get("temperature"), "ECE before": v.get("ece_before"),
              "ECE after": v.get("ece_after")} for p, v in cal.items()]
-    st.markdown("Probabilities are calibrated by temperature scaling fitted on out-of-fold predictions: a "
-                "“probability 0.97” should be right about 97% of the time. ECE: expected calibration error "
-                "(lower is better).")
+    st.markdown("The networks' probabilities are calibrated by temperature scaling fitted on out-of-fold "
+                "predictions: a “probability 0.97” should be right about 97% of the time. ECE: expected "
+                "calibration error (lower is better). Where the second stage or the rules re-decide a beat (N / "
+                "SVEB outside atrial fibrillation, F from the fusion rule), its shares are decision scores, not "
+                "calibrated probabilities.")
     c1, c2 = st.columns([2, 3])
     c1.dataframe(pd.DataFrame(rows), hide_index=True, key="model_calibration_table", width="stretch",
                  column_config={k: st.column_config.NumberColumn(format="%.4f") for k in ("ECE before", "ECE after")}

@@ -278,7 +278,8 @@ def stage_features(morphology, rhythm, probs) -> np.ndarray:
 
 
 #: Classes the second stage decides between (indices into ``CLASSES``): N and SVEB. The network's
-#: VEB share stands (a re-decided beat whose N and SVEB shares both fall below it becomes VEB): a
+#: VEB share stands (a re-decided beat whose N and SVEB shares both fall below it becomes VEB; only
+#: the fusion heuristic, :func:`fusion_beats`, moves a VEB share, to F): a
 #: stage that also re-decided VEB raised VEB Se but lowered its +P more (cross-validated VEB F1
 #: 86.7% vs 88.2%, README "Beat classification").
 STAGE_CLASSES = (0, 1)
@@ -337,13 +338,16 @@ def atrial_fibrillation(morphology, rhythm, labels, *, beats: int = AF_BEATS, p_
     return (corr < p_correlation) & (irregular > irregularity)
 
 
-#: Fusion: a beat labelled VEB is relabelled F where it comes on the running rhythm's time
-#: (``|log(previous RR / running RR)|`` below ``FUSION_TIMING``) after a P wave like its template's
-#: (:func:`p_wave_correlation` above ``FUSION_P_CORRELATION``): the sinus impulse reached the
-#: ventricles too, which is what a fusion beat is (README "Beat classification"). The stage stores
-#: the values it was fitted with.
+#: Fusion heuristic: a beat labelled VEB (not in a ventricular run) is relabelled F where it comes
+#: on the running rhythm's time (``|log(previous RR / running RR)|`` below ``FUSION_TIMING``) after a
+#: P wave like its template's (:func:`p_wave_correlation` above ``FUSION_P_CORRELATION``), the timing and P wave
+#: of a fusion beat (README "Beat classification"). The stage stores the values it is applied with;
+#: a card without them gets these.
 FUSION_P_CORRELATION = 0.5
 FUSION_TIMING = 0.1
+#: VEB-labelled beats in a run of this many or more (ventricular tachycardia, idioventricular
+#: rhythm) are never taken as fusion: there the template and the running rhythm can be the run's own.
+FUSION_MAX_RUN = 3
 
 
 def fusion_beats(morphology, rhythm, labels, *, p_correlation: float = FUSION_P_CORRELATION,
@@ -353,17 +357,27 @@ def fusion_beats(morphology, rhythm, labels, *, p_correlation: float = FUSION_P_
     A ventricular-looking beat (``labels``, indices into ``CLASSES``, is VEB) that arrives when the
     next sinus beat was due (its previous RR within ``timing``, as a log ratio, of the running
     rhythm) and after a P wave shaped like its template's (correlation above ``p_correlation``):
-    the textbook fusion beat, or a late ventricular beat that the sinus impulse met. A premature
-    ventricular beat has no time for a sinus P wave before it, and in atrial fibrillation there is
-    none. Without rhythm (segments) nothing is flagged.
+    the timing and P wave of a fusion beat, or of a late ventricular beat that the sinus impulse
+    met. A premature ventricular beat has no time for a sinus P wave before it. Beats in a run of
+    ``FUSION_MAX_RUN`` or more VEB are not taken (there the template and the running rhythm can be
+    the run's own), nor the first and last beats, nor recordings of fewer than
+    ``MIN_TEMPLATE_BEATS`` beats; without rhythm (segments) nothing is flagged.
     """
     labels = np.asarray(labels)
-    if len(labels) == 0:
-        return np.zeros(0, bool)
+    n = len(labels)
+    if n < MIN_TEMPLATE_BEATS:
+        return np.zeros(n, bool)
     r = np.asarray(rhythm, dtype=np.float64)
     known = r[:, N_RHYTHM - 1] > 0
     on_time = np.abs(r[:, RHYTHM_FEATURES.index("log_pre_run")]) < timing
-    return (labels == CLASSES.index("VEB")) & known & on_time & (p_wave_correlation(morphology) > p_correlation)
+    veb = labels == CLASSES.index("VEB")
+    edges = np.flatnonzero(np.diff(np.r_[0, veb.astype(np.int8), 0]))  # starts and ends of VEB runs
+    lengths = edges[1::2] - edges[::2]
+    run = np.zeros(n, int)
+    run[veb] = np.repeat(lengths, lengths)  # each VEB beat: the length of its run
+    eligible = run < FUSION_MAX_RUN
+    eligible[[0, -1]] = False
+    return veb & eligible & known & on_time & (p_wave_correlation(morphology) > p_correlation)
 
 
 @dataclass(frozen=True)
@@ -398,9 +412,11 @@ class StackedStage:
                 len(STAGE_FEATURES), len(STAGE_CLASSES)):
             raise ECGError("The second stage in model_card.json was fitted on other features than this version "
                            f"of the software computes. {refit}")
-        if not set(_RULE_SETTINGS) <= set(d):
-            raise ECGError("The second stage in model_card.json predates the atrial fibrillation or fusion rules of "
-                           f"this version of the software. {refit}")
+        if not {"af_beats", "af_p_correlation", "af_irregularity"} <= set(d):
+            raise ECGError("The second stage in model_card.json predates the atrial fibrillation rule of this version "
+                           f"of the software. {refit}")
+        # the fusion rule is not fitted: a card from before it gets the default settings
+        d = {"fusion_p_correlation": FUSION_P_CORRELATION, "fusion_timing": FUSION_TIMING, **d}
         return cls(np.asarray(d["mean"], float), np.asarray(d["scale"], float), np.asarray(d["coef"], float),
                    np.asarray(d["intercept"], float), **{k: t(d[k]) for k, t in _RULE_SETTINGS.items()})
 
@@ -425,12 +441,14 @@ class StackedStage:
 
         ``morphology, rhythm`` are the network's inputs for the same beats (:func:`recording_inputs`);
         ``in_af``, :meth:`atrial_fibrillation` of them where already computed. N/SVEB-labelled beats
-        inside atrial fibrillation get the whole N+SVEB share as N; then beats labelled VEB that
-        :func:`fusion_beats` picks get their VEB share as F; other beats keep the network's
-        probabilities. Every row still sums to 1.
+        inside atrial fibrillation get the whole N+SVEB share as N; then beats labelled VEB outside it
+        that :func:`fusion_beats` picks get their VEB share as F (a heuristic's decision, not a
+        calibrated probability); other beats keep the network's probabilities. Every row still sums
+        to 1.
         """
         p = np.array(probs, dtype=np.float64).reshape(-1, len(CLASSES))
-        decided, to_n = stage_beats(p, self.atrial_fibrillation(p, morphology, rhythm) if in_af is None else in_af)
+        in_af = self.atrial_fibrillation(p, morphology, rhythm) if in_af is None else np.asarray(in_af, bool)
+        decided, to_n = stage_beats(p, in_af)
         n, sveb = STAGE_CLASSES
         if np.any(decided):
             cols = [n, sveb]
@@ -440,7 +458,7 @@ class StackedStage:
         p[to_n, sveb] = 0.0
         veb, f = CLASSES.index("VEB"), CLASSES.index("F")
         fused = fusion_beats(morphology, rhythm, p.argmax(axis=1) if len(p) else np.zeros(0, int),
-                             p_correlation=self.fusion_p_correlation, timing=self.fusion_timing)
+                             p_correlation=self.fusion_p_correlation, timing=self.fusion_timing) & ~in_af
         p[fused, f] += p[fused, veb]
         p[fused, veb] = 0.0
         return p
@@ -565,8 +583,9 @@ class BeatClassifier:
         """``(n, 5)`` class probabilities for the beats of ONE recording (morphology + rhythm).
 
         The network's calibrated probabilities; where the second stage is loaded, the N+SVEB
-        share of beats the network labels N or SVEB is then split by it, and no beat inside atrial
-        fibrillation is called SVEB (:meth:`StackedStage.apply`).
+        share of beats the network labels N or SVEB is then split by it, no beat inside atrial
+        fibrillation is called SVEB, and isolated VEB beats with the timing and P wave of a fusion
+        beat are F (:meth:`StackedStage.apply`).
         """
         return self.predict_recording(beats).probabilities
 

@@ -1,9 +1,9 @@
-"""Fusion rule: a beat labelled VEB that comes on the sinus rhythm's time after a P wave is F.
+"""Fusion rule: a beat labelled VEB that comes on the running rhythm's time after a P wave is F.
 
 Seeded synthetic beats check each condition of the rule; the bundled excerpt of MIT-BIH record 208
-(VEB and fusion beats) checks it end to end with the shipped classifier. Record 208 is in DS1, so
-the shipped model was trained on it: this checks that the rule works, not how well it generalises
-(models/MODEL_CARD.md, section (d)).
+(VEB and fusion beats), with the cardiologists' beats and labels, checks that it picks fusion beats
+and not ventricular ones. Record 208 is in DS1: this checks that the rule works, not how well it
+generalises (models/MODEL_CARD.md, section (d)).
 """
 
 from __future__ import annotations
@@ -23,38 +23,58 @@ N, VEB, F = (CLASSES.index(c) for c in ("N", "VEB", "F"))
 K = 60
 
 
-def _recording(*, premature: bool, p_wave: bool, seed: int = 0):
-    """80 sinus beats (narrow QRS, P wave 160 ms before) every 0.8 s; beat K wide, with or without its P wave."""
+def _recording(*, pre: float = 1.0, post: float = 1.0, p_wave: bool = True, wide=(K,), n: int = 80, seed: int = 0):
+    """n sinus beats (narrow QRS, P wave 160 ms before) every 0.8 s; the ``wide`` beats ventricular-looking.
+
+    Beat K's previous RR is ``pre`` times the usual one and the next ``post`` times; ``p_wave``: whether
+    the wide beats keep the P wave.
+    """
     rng = np.random.default_rng(seed)
-    rr = np.full(80, 0.8) * (1 + 0.01 * rng.uniform(-1, 1, 80))
-    if premature:
-        rr[K] *= 0.6
-        rr[K + 1] *= 1.4
+    rr = np.full(n, 0.8) * (1 + 0.01 * rng.uniform(-1, 1, n))
+    if K < n:
+        rr[K] *= pre
+    if K + 1 < n:
+        rr[K + 1] *= post
     peaks = (np.cumsum(rr) * FS).astype(int) + FS
     t = (np.arange(BEAT_WINDOW) - BEAT_WINDOW // 2) / FS
     p = 0.15 * np.exp(-0.5 * ((t + 0.16) / 0.025) ** 2)
-    windows = np.exp(-0.5 * (t / 0.012) ** 2) + p + 0.005 * rng.standard_normal((80, BEAT_WINDOW))
-    windows[K] = 1.5 * np.exp(-0.5 * (t / 0.025) ** 2) + (p if p_wave else 0) + 0.005 * rng.standard_normal(BEAT_WINDOW)
+    windows = np.exp(-0.5 * (t / 0.012) ** 2) + p + 0.005 * rng.standard_normal((n, BEAT_WINDOW))
+    for k in wide:
+        windows[k] = (1.5 * np.exp(-0.5 * (t / 0.025) ** 2) + (p if p_wave else 0)
+                      + 0.005 * rng.standard_normal(BEAT_WINDOW))
     return recording_inputs(windows, rr_features(peaks, FS))
 
 
-def _labels(label=VEB):
-    labels = np.full(80, N)
-    labels[K] = label
+def _labels(label=VEB, at=(K,), n=80):
+    labels = np.full(n, N)
+    labels[list(at)] = label
     return labels
 
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_only_an_on_time_ventricular_beat_after_a_p_wave_is_fusion(seed):
-    on_time = _recording(premature=False, p_wave=True, seed=seed)
+    on_time = _recording(seed=seed)
     assert np.flatnonzero(fusion_beats(*on_time, _labels())).tolist() == [K]
     assert not fusion_beats(*on_time, _labels(N)).any()  # only beats labelled VEB
-    assert not fusion_beats(*_recording(premature=True, p_wave=True, seed=seed), _labels()).any()
-    assert not fusion_beats(*_recording(premature=False, p_wave=False, seed=seed), _labels()).any()
+    assert not fusion_beats(*_recording(pre=0.6, post=1.4, seed=seed), _labels()).any()  # premature, with pause
+    assert not fusion_beats(*_recording(pre=0.6, seed=seed), _labels()).any()  # premature, no pause
+    assert not fusion_beats(*_recording(pre=1.3, post=0.8, seed=seed), _labels()).any()  # late (escape)
+    assert not fusion_beats(*_recording(p_wave=False, seed=seed), _labels()).any()  # no P wave
+
+
+def test_ventricular_runs_and_short_inputs_are_never_fusion():
+    run = (K - 1, K, K + 1)
+    assert not fusion_beats(*_recording(wide=run), _labels(at=run)).any()  # three in a row: a run
+    couplet = (K, K + 1)
+    assert fusion_beats(*_recording(wide=couplet), _labels(at=couplet))[K]
+    few = np.arange(5)  # a handful of beats, all VEB: their own template and rhythm
+    assert not fusion_beats(*_recording(wide=few, n=5), _labels(at=few, n=5)).any()
+    everything = np.arange(80)
+    assert not fusion_beats(*_recording(wide=everything), _labels(at=everything)).any()
 
 
 def test_segments_are_never_fusion():
-    morphology, rhythm = _recording(premature=False, p_wave=True)
+    morphology, rhythm = _recording()
     assert not fusion_beats(morphology, np.zeros_like(rhythm), _labels()).any()  # rhythm unknown
     assert fusion_beats(morphology[:0], rhythm[:0], np.zeros(0, int)).shape == (0,)
 
@@ -67,13 +87,17 @@ def classifier():
 def test_stage_moves_the_veb_share_of_a_fusion_beat_to_f(classifier):
     probs = np.tile([0.9, 0.05, 0.03, 0.01, 0.01], (80, 1))
     probs[K] = [0.1, 0.05, 0.8, 0.04, 0.01]
-    for premature, expected in ((False, F), (True, VEB)):
-        inputs = _recording(premature=premature, p_wave=True)
+    for pre, expected in ((1.0, F), (0.6, VEB)):
+        inputs = _recording(pre=pre, post=2 - pre)
         p = classifier.stage.apply(probs, *inputs)
         assert p[K].argmax() == expected
         np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
+    inputs = _recording()
     off = dataclasses.replace(classifier.stage, fusion_p_correlation=np.inf)
-    assert off.apply(probs, *_recording(premature=False, p_wave=True))[K].argmax() == VEB
+    assert off.apply(probs, *inputs)[K].argmax() == VEB
+    in_af = np.zeros(80, bool)
+    in_af[K - 5:K + 5] = True
+    assert classifier.stage.apply(probs, *inputs, in_af=in_af)[K].argmax() == VEB  # no sinus P wave in fibrillation
 
 
 def test_rule_picks_the_fusion_beats_of_record_208_not_its_ventricular_beats():

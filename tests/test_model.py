@@ -15,6 +15,7 @@ from ecg_core.beats import rr_features, segment_beats
 from ecg_core.config import AAMI_MAP, BEAT_WINDOW, CLASSES, EXAMPLE_RECORD, MODEL_CARD_JSON, MODEL_PATH
 from ecg_core.errors import ECGError
 from ecg_core.model import (
+    FUSION_TIMING,
     MORPH_LEN,
     load_classifier,
     local_templates,
@@ -224,9 +225,11 @@ def test_stage_round_trips_through_the_card(classifier):
     with pytest.raises(ECGError, match="Refit"):
         StackedStage.from_dict(bad)
     assert (again.fusion_p_correlation, again.fusion_timing) == (stage.fusion_p_correlation, stage.fusion_timing)
-    for missing in ("af_beats", "af_p_correlation", "af_irregularity", "fusion_p_correlation", "fusion_timing"):
+    before_fusion = {k: v for k, v in stage.to_dict().items() if not k.startswith("fusion_")}
+    assert StackedStage.from_dict(before_fusion).fusion_timing == FUSION_TIMING  # not fitted: the default
+    for missing in ("af_beats", "af_p_correlation", "af_irregularity"):
         older = {k: v for k, v in stage.to_dict().items() if k != missing}
-        with pytest.raises(ECGError, match="fusion rules"):
+        with pytest.raises(ECGError, match="atrial fibrillation"):
             StackedStage.from_dict(older)
 
 
