@@ -57,9 +57,9 @@ class Example:
 
 #: The bundled examples, the default first (examples/README.md says what is in each).
 EXAMPLES = {e.record: e for e in (
-    Example("208_excerpt", "208: ventricular ectopic and fusion beats",
+    Example("208_excerpt", "208: VEB and fusion",
             "bundled example: first 5 min of MIT-BIH record 208 (PhysioNet), with its reference annotations"),
-    Example("201_af_excerpt", "201: atrial fibrillation, then sinus rhythm",
+    Example("201_af_excerpt", "201: atrial fibrillation",
             "bundled example: 5 min of MIT-BIH record 201 (PhysioNet; atrial fibrillation, then sinus rhythm with "
             "premature beats), with its reference annotations"),
 )}
