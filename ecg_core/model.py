@@ -230,6 +230,10 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sum(a * b, axis=1) / np.sqrt(np.sum(a * a, axis=1) * np.sum(b * b, axis=1) + 1e-12)
 
 
+#: Columns of :func:`morphology_features` (the last ones of :func:`stage_features`).
+N_MORPHOLOGY_FEATURES = 6
+
+
 def morphology_features(morphology: np.ndarray) -> np.ndarray:
     """``(n, 6)`` shape of each beat against its template, relative to the recording's usual values.
 
@@ -279,7 +283,7 @@ def stage_features(morphology, rhythm, probs) -> np.ndarray:
 
 #: Classes the second stage decides between (indices into ``CLASSES``): N and SVEB. The network's
 #: VEB share stands (a re-decided beat whose N and SVEB shares both fall below it becomes VEB; only
-#: the fusion heuristic, :func:`fusion_beats`, moves a VEB share, to F): a
+#: the heuristics move shares: :func:`wide_qrs_beats` SVEB to VEB, :func:`fusion_beats` VEB to F): a
 #: stage that also re-decided VEB raised VEB Se but lowered its +P more (cross-validated VEB F1
 #: 86.7% vs 88.2%, README "Beat classification").
 STAGE_CLASSES = (0, 1)
@@ -380,6 +384,37 @@ def fusion_beats(morphology, rhythm, labels, *, p_correlation: float = FUSION_P_
     return veb & eligible & known & on_time & (p_wave_correlation(morphology) > p_correlation)
 
 
+#: Wide-QRS heuristic: a beat labelled SVEB is relabelled VEB where its QRS is wider than usual
+#: (log width ratio above ``WIDE_QRS_WIDTH``) and unlike the template's (Fisher z of the QRS
+#: correlation below ``WIDE_QRS_CORRELATION``), both relative to their running medians
+#: (:func:`morphology_features`), and no P wave like the template's precedes it
+#: (:func:`p_wave_correlation` below ``WIDE_P_CORRELATION``). The stage stores the values it is
+#: applied with; a card without them gets these.
+WIDE_QRS_WIDTH = 0.5
+WIDE_QRS_CORRELATION = -0.5
+WIDE_P_CORRELATION = 0.2
+
+
+def wide_qrs_beats(morphology, labels, *, width: float = WIDE_QRS_WIDTH,
+                   qrs_correlation: float = WIDE_QRS_CORRELATION, p_correlation: float = WIDE_P_CORRELATION,
+                   features=None) -> np.ndarray:
+    """``(n,)`` bool: beats of ONE recording labelled SVEB whose QRS and missing P wave look ventricular.
+
+    A supraventricular beat reaches the ventricles through the normal conduction system, so its QRS
+    is normally narrow and shaped like the usual one; a wide QRS unlike the template, with no P
+    wave like the usual one before it, is the classic ventricular beat. An aberrantly conducted
+    supraventricular beat can look the same, which is why a P wave like the template's keeps the
+    beat SVEB. ``labels``: indices into ``CLASSES``; ``features``: :func:`morphology_features` of
+    ``morphology`` where already computed.
+    """
+    labels = np.asarray(labels)
+    sveb = labels == CLASSES.index("SVEB")
+    if not sveb.any():
+        return np.zeros(len(labels), bool)
+    f = morphology_features(morphology) if features is None else np.asarray(features)
+    return sveb & (f[:, 5] > width) & (f[:, 0] < qrs_correlation) & (p_wave_correlation(morphology) < p_correlation)
+
+
 @dataclass(frozen=True)
 class StackedStage:
     """Second stage: logistic regression over :data:`STAGE_CLASSES` (N / SVEB) on standardised :data:`STAGE_FEATURES`.
@@ -404,6 +439,9 @@ class StackedStage:
     af_irregularity: float = AF_IRREGULARITY
     fusion_p_correlation: float = FUSION_P_CORRELATION
     fusion_timing: float = FUSION_TIMING
+    wide_qrs_width: float = WIDE_QRS_WIDTH
+    wide_qrs_correlation: float = WIDE_QRS_CORRELATION
+    wide_p_correlation: float = WIDE_P_CORRELATION
 
     @classmethod
     def from_dict(cls, d: dict) -> StackedStage:
@@ -415,8 +453,10 @@ class StackedStage:
         if not {"af_beats", "af_p_correlation", "af_irregularity"} <= set(d):
             raise ECGError("The second stage in model_card.json predates the atrial fibrillation rule of this version "
                            f"of the software. {refit}")
-        # the fusion rule is not fitted: a card from before it gets the default settings
-        d = {"fusion_p_correlation": FUSION_P_CORRELATION, "fusion_timing": FUSION_TIMING, **d}
+        # the fusion and wide-QRS rules are not fitted: a card from before them gets the default settings
+        d = {"fusion_p_correlation": FUSION_P_CORRELATION, "fusion_timing": FUSION_TIMING,
+             "wide_qrs_width": WIDE_QRS_WIDTH, "wide_qrs_correlation": WIDE_QRS_CORRELATION,
+             "wide_p_correlation": WIDE_P_CORRELATION, **d}
         return cls(np.asarray(d["mean"], float), np.asarray(d["scale"], float), np.asarray(d["coef"], float),
                    np.asarray(d["intercept"], float), **{k: t(d[k]) for k, t in _RULE_SETTINGS.items()})
 
@@ -441,22 +481,31 @@ class StackedStage:
 
         ``morphology, rhythm`` are the network's inputs for the same beats (:func:`recording_inputs`);
         ``in_af``, :meth:`atrial_fibrillation` of them where already computed. N/SVEB-labelled beats
-        inside atrial fibrillation get the whole N+SVEB share as N; then beats labelled VEB outside it
-        that :func:`fusion_beats` picks get their VEB share as F (a heuristic's decision, not a
-        calibrated probability); other beats keep the network's probabilities. Every row still sums
-        to 1.
+        inside atrial fibrillation get the whole N+SVEB share as N; then beats labelled SVEB that
+        :func:`wide_qrs_beats` picks get their SVEB share as VEB, and beats labelled VEB outside
+        atrial fibrillation that :func:`fusion_beats` picks get their VEB share as F (heuristics'
+        decisions, not calibrated probabilities); other beats keep the network's probabilities.
+        Every row still sums to 1.
         """
         p = np.array(probs, dtype=np.float64).reshape(-1, len(CLASSES))
         in_af = self.atrial_fibrillation(p, morphology, rhythm) if in_af is None else np.asarray(in_af, bool)
         decided, to_n = stage_beats(p, in_af)
         n, sveb = STAGE_CLASSES
+        features = None
         if np.any(decided):
             cols = [n, sveb]
-            q = self.probability(stage_features(morphology, rhythm, p)[decided])
+            features = stage_features(morphology, rhythm, p)
+            q = self.probability(features[decided])
             p[np.ix_(decided, cols)] = q * p[np.ix_(decided, cols)].sum(axis=1, keepdims=True)
         p[to_n, n] += p[to_n, sveb]
         p[to_n, sveb] = 0.0
         veb, f = CLASSES.index("VEB"), CLASSES.index("F")
+        wide = wide_qrs_beats(morphology, p.argmax(axis=1) if len(p) else np.zeros(0, int),
+                              width=self.wide_qrs_width, qrs_correlation=self.wide_qrs_correlation,
+                              p_correlation=self.wide_p_correlation,
+                              features=None if features is None else features[:, -N_MORPHOLOGY_FEATURES:])
+        p[wide, veb] += p[wide, sveb]
+        p[wide, sveb] = 0.0
         fused = fusion_beats(morphology, rhythm, p.argmax(axis=1) if len(p) else np.zeros(0, int),
                              p_correlation=self.fusion_p_correlation, timing=self.fusion_timing) & ~in_af
         p[fused, f] += p[fused, veb]
@@ -466,7 +515,8 @@ class StackedStage:
 
 #: The rule settings a :class:`StackedStage` stores, with their types.
 _RULE_SETTINGS = {"af_beats": int, "af_p_correlation": float, "af_irregularity": float,
-                  "fusion_p_correlation": float, "fusion_timing": float}
+                  "fusion_p_correlation": float, "fusion_timing": float, "wide_qrs_width": float,
+                  "wide_qrs_correlation": float, "wide_p_correlation": float}
 
 
 def stage_beats(probs, in_af) -> tuple[np.ndarray, np.ndarray]:
@@ -584,8 +634,8 @@ class BeatClassifier:
 
         The network's calibrated probabilities; where the second stage is loaded, the N+SVEB
         share of beats the network labels N or SVEB is then split by it, no beat inside atrial
-        fibrillation is called SVEB, and isolated VEB beats with the timing and P wave of a fusion
-        beat are F (:meth:`StackedStage.apply`).
+        fibrillation is called SVEB, SVEB beats with a wide, unusual QRS and no usual P wave are
+        VEB, and VEB beats with the timing and P wave of a fusion beat are F (:meth:`StackedStage.apply`).
         """
         return self.predict_recording(beats).probabilities
 

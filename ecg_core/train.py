@@ -45,6 +45,9 @@ from .model import (
     P_WAVE_MS,
     RHYTHM_FEATURES,
     STAGE_CLASSES,
+    WIDE_P_CORRELATION,
+    WIDE_QRS_CORRELATION,
+    WIDE_QRS_WIDTH,
     StackedStage,
     atrial_fibrillation,
     build_network,
@@ -431,7 +434,8 @@ def fit_stage_on(recs: list[StageRecord], *, p_correlation: float = AF_P_CORRELA
                  irregularity: float = AF_IRREGULARITY) -> StackedStage:
     """Fit the second stage on the beats it decides in ``recs``, with these atrial fibrillation thresholds.
 
-    The fusion rule, applied after the stage, takes no part in the fit; it gets the default settings.
+    The fusion and wide-QRS rules, applied after the stage, take no part in the fit; they get the default
+    settings.
     """
     stage = fit_stage(*_stage_training_rows(recs, p_correlation=p_correlation, irregularity=irregularity))
     return dataclasses.replace(stage, af_beats=AF_BEATS, af_p_correlation=p_correlation, af_irregularity=irregularity,
@@ -472,19 +476,25 @@ def af_grid(recs: list[StageRecord]) -> list[dict]:
     return rows
 
 
-#: Fusion rule settings around the chosen ones whose leave-one-record-out figures the card shows.
-FUSION_GRID = {"p_correlation": (0.3, 0.5, 0.7), "timing": (0.05, 0.1, 0.15)}
+#: Heuristic settings around the chosen ones whose leave-one-record-out figures the card shows
+#: (:class:`~ecg_core.model.StackedStage` field -> values), and the setting that switches each off.
+FUSION_GRID = {"fusion_p_correlation": (0.3, 0.5, 0.7), "fusion_timing": (0.05, 0.1, 0.15)}
+WIDE_QRS_GRID = {"wide_qrs_width": (0.3, 0.5, 0.7), "wide_qrs_correlation": (-0.5, -1.0)}
+_RULE_OFF = {"fusion": {"fusion_p_correlation": np.inf}, "wide_qrs": {"wide_qrs_width": np.inf}}
 
 
-def fusion_grid(recs: list[StageRecord]) -> list[dict]:
-    """Leave-one-record-out figures of the fusion rule with the settings of :data:`FUSION_GRID`.
+def rule_grid(recs: list[StageRecord], grid: dict, off: dict, target: str) -> list[dict]:
+    """Leave-one-record-out figures of a heuristic of the stage with each combination of ``grid``'s settings.
 
-    The rule acts after the stage, so each record's stage is fitted once (on the other records) and
-    only the rule's settings vary. Each row also counts the beats the rule relabelled F, by their
-    reference class (``"none"``: a detection with no reference beat), as the scores count them.
+    The heuristics act after the stage, so each record's stage is fitted once (on the other records)
+    and only the settings vary; ``off`` switches the heuristic off. Each row also counts the beats the
+    heuristic relabelled ``target``, by their reference class (``"none"``: a detection with no
+    reference beat), as the scores count them.
     """
+    import itertools
+
     stages = [fit_stage_on([r for j, r in enumerate(recs) if j != i]) for i in range(len(recs))]
-    f = CLASSES.index("F")
+    t = CLASSES.index(target)
 
     def score(**settings) -> ClassificationScore:
         total = empty_classification_score()
@@ -493,17 +503,17 @@ def fusion_grid(recs: list[StageRecord]) -> list[dict]:
             total = total + _score_stage_record(rec, probs)
         return total
 
-    without = score(fusion_p_correlation=np.inf)  # the rule off
+    without = score(**off)
     rows = []
-    for pc in FUSION_GRID["p_correlation"]:
-        for timing in FUSION_GRID["timing"]:
-            with_rule = score(fusion_p_correlation=pc, fusion_timing=timing)
-            moved = with_rule.confusion[:len(CLASSES), f] - without.confusion[:len(CLASSES), f]
-            relabelled = {**{c: int(k) for c, k in zip(CLASSES, moved, strict=True)},
-                          "none": int(with_rule.false_detections[f] - without.false_detections[f])}
-            d = with_rule.to_dict()
-            rows.append({"p_correlation": pc, "timing": timing, "accuracy": d["accuracy"], "relabelled_f": relabelled,
-                         **{f"{c}_{k}": d["classes"][c][k] for c in ("VEB", "F") for k in ("se", "ppv", "f1")}})
+    for values in itertools.product(*grid.values()):
+        settings = dict(zip(grid, values, strict=True))
+        with_rule = score(**settings)
+        moved = with_rule.confusion[:len(CLASSES), t] - without.confusion[:len(CLASSES), t]
+        relabelled = {**{c: int(k) for c, k in zip(CLASSES, moved, strict=True)},
+                      "none": int(with_rule.false_detections[t] - without.false_detections[t])}
+        d = with_rule.to_dict()
+        rows.append({"settings": settings, "accuracy": d["accuracy"], "relabelled": relabelled,
+                     **{f"{c}_{k}": d["classes"][c][k] for c in ("SVEB", "VEB", "F") for k in ("se", "ppv", "f1")}})
     return rows
 
 
@@ -526,9 +536,14 @@ def stage_card(data_dir: Path, pred_dir: Path, out_dir: Path, names, *, command:
         af = {"beats_each_side": AF_BEATS, "p_correlation": AF_P_CORRELATION, "irregularity": AF_IRREGULARITY,
               "p_wave_ms": list(P_WAVE_MS), "detection": af_detection(recs), "grid": af_grid(recs)}
         fusion = {"p_correlation": FUSION_P_CORRELATION, "timing": FUSION_TIMING, "max_run": FUSION_MAX_RUN,
-                  "grid": fusion_grid(recs)}
+                  "shipped": {"fusion_p_correlation": FUSION_P_CORRELATION, "fusion_timing": FUSION_TIMING},
+                  "grid": rule_grid(recs, FUSION_GRID, _RULE_OFF["fusion"], "F")}
+        wide = {"width": WIDE_QRS_WIDTH, "qrs_correlation": WIDE_QRS_CORRELATION, "p_correlation": WIDE_P_CORRELATION,
+                "shipped": {"wide_qrs_width": WIDE_QRS_WIDTH, "wide_qrs_correlation": WIDE_QRS_CORRELATION},
+                "grid": rule_grid(recs, WIDE_QRS_GRID, _RULE_OFF["wide_qrs"], "VEB")}
         entry |= {"stage": fit_stage_on(recs).to_dict(), "l2": STAGE_L2, "sveb_weight_power": STAGE_SVEB_WEIGHT,
-                  "af_rule": af, "fusion_rule": fusion, "training_beats": int(len(_stage_training_rows(recs)[1]))}
+                  "af_rule": af, "fusion_rule": fusion, "wide_qrs_rule": wide,
+                  "training_beats": int(len(_stage_training_rows(recs)[1]))}
     entry["seconds"] = round(time.time() - t0, 1)
     ref = reference_scorer(data_dir, out_dir)
     if ref:
@@ -795,12 +810,13 @@ def _stage_section(st: dict) -> str:
         "network's probabilities, and the beat's shape against its local template (QRS correlation and "
         "difference, P-wave and T-wave difference, QRS amplitude and width), each taken relative to its running "
         "median in the same recording (table below). Its output splits the network's p_N + p_SVEB (rows "
-        "still sum to 1; the VEB share stays the network's (only the fusion rule below moves it, to F), so a beat "
+        "still sum to 1; the VEB share stays the network's (only the heuristics below move shares), so a beat "
         "whose two new shares both fall below it "
         "becomes VEB); the label is the argmax, no threshold is searched. Beats the network labels VEB, F or Q "
-        "keep the network's output, except for the fusion rule below; `predict_segments` (no rhythm) does not "
+        "keep the network's output, except for the heuristics below; `predict_segments` (no rhythm) does not "
         "use the stage or the rules.\n\n"
-        + (_af_section(af) if af else "") + (_fusion_section(st["fusion_rule"]) if "fusion_rule" in st else "") +
+        + (_af_section(af) if af else "") + (_wide_qrs_section(st["wide_qrs_rule"]) if "wide_qrs_rule" in st else "")
+        + (_fusion_section(st["fusion_rule"]) if "fusion_rule" in st else "") +
         "**Evaluation, leave-one-record-out at the stage level**: for each record, the stage is fitted on the "
         f"other 21 records' out-of-fold network outputs (the files in `{st['pred_dir']}`) and applied to the "
         f"held-out record; the stacked files are in `{st['stacked_dir']}`. "
@@ -874,15 +890,22 @@ def _af_section(af: dict) -> str:
         "|---:|---:|---:|---|---|---|\n" + grid + "\n\n")
 
 
+def _rule_grid_table(rule: dict, columns: dict, classes: tuple, target: str) -> str:
+    """Markdown table of a heuristic's grid: its settings (``columns``: field -> header), figures, relabelled beats."""
+    head = ("| " + " | ".join(columns.values()) + " | accuracy | " + " | ".join(f"{c} Se / +P / F1" for c in classes)
+            + f" | relabelled {target}, by reference class | rule |\n|" + "---:|" * (len(columns) + 1)
+            + "---|" * (len(classes) + 2) + "\n")
+    rows = "\n".join(
+        "| " + " | ".join(f"{g['settings'][k]:g}" for k in columns) + f" | {_pct(g['accuracy'])} | "
+        + " | ".join(f"{_pct(g[c + '_se'])} / {_pct(g[c + '_ppv'])} / {_pct(g[c + '_f1'])}" for c in classes)
+        + " | " + ", ".join(f"{c} {n}" for c, n in g["relabelled"].items() if n)
+        + (" | **shipped** |" if g["settings"] == rule["shipped"] else " | |")
+        for g in rule["grid"])
+    return head + rows + "\n\n"
+
+
 def _fusion_section(fusion: dict) -> str:
     """Model-card paragraph of the fusion rule: what it is, what it relabels, its grid."""
-    shipped = (fusion["p_correlation"], fusion["timing"])
-    grid = "\n".join(
-        f"| {g['p_correlation']:g} | {g['timing']:g} | {_pct(g['accuracy'])} | {_pct(g['VEB_se'])} / "
-        f"{_pct(g['VEB_ppv'])} / {_pct(g['VEB_f1'])} | {_pct(g['F_se'])} / {_pct(g['F_ppv'])} | "
-        + ", ".join(f"{c} {n}" for c, n in g["relabelled_f"].items() if n)
-        + (" | **shipped** |" if (g["p_correlation"], g["timing"]) == shipped else " | |")
-        for g in fusion["grid"])
     return (
         "**Fusion rule.** A heuristic: a beat then labelled VEB is relabelled F (its VEB share goes to F, a "
         "decision score, not a calibrated probability) when it comes on the running rhythm's time (previous RR "
@@ -895,8 +918,23 @@ def _fusion_section(fusion: dict) -> str:
         "were called VEB. The two settings were chosen by looking at these DS1 figures; leave-one-record-out "
         "figures with settings around them (the stage itself is unaffected; 'none': a detection with no "
         "reference beat):\n\n"
-        "| P-wave correlation above | timing below | accuracy | VEB Se / +P / F1 | F Se / +P | relabelled F, by "
-        "reference class | rule |\n|---:|---:|---:|---|---|---|---|\n" + grid + "\n\n")
+        + _rule_grid_table(fusion, {"fusion_p_correlation": "P-wave correlation above",
+                                    "fusion_timing": "timing below"}, ("VEB", "F"), "F"))
+
+
+def _wide_qrs_section(wide: dict) -> str:
+    """Model-card paragraph of the wide-QRS rule: what it is, what it relabels, its grid."""
+    return (
+        "**Wide-QRS rule.** A heuristic, applied before the fusion rule: a beat then labelled SVEB is relabelled "
+        "VEB (its SVEB share goes to VEB, a decision score) when its QRS is wider than usual (log width ratio, "
+        f"relative to its running median, above {wide['width']:g}) and unlike the template's (Fisher z of the QRS "
+        f"correlation, relative, below {wide['qrs_correlation']:g}) and no P wave like the template's precedes it "
+        f"(correlation below {wide['p_correlation']:g}; `ecg_core.model.wide_qrs_beats`): a supraventricular "
+        "beat is normally conducted, narrow and shaped like the usual beat. The settings were chosen by looking at "
+        "these DS1 figures, and the beats it moves come mostly from one record (106); leave-one-record-out "
+        "figures with settings around them (P-wave correlation fixed):\n\n"
+        + _rule_grid_table(wide, {"wide_qrs_width": "width above", "wide_qrs_correlation": "QRS correlation below"},
+                           ("SVEB", "VEB"), "VEB"))
 
 
 def write_model_card_md(card: dict, path: Path = MODEL_CARD_MD) -> None:

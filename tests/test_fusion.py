@@ -1,4 +1,7 @@
-"""Fusion rule: a beat labelled VEB that comes on the running rhythm's time after a P wave is F.
+"""The heuristics after the second stage: fusion (VEB -> F) and wide QRS (SVEB -> VEB).
+
+Fusion: a beat labelled VEB that comes on the running rhythm's time after a P wave is F. Wide QRS:
+a beat labelled SVEB with a wide QRS unlike the template and no P wave like the template's is VEB.
 
 Seeded synthetic beats check each condition of the rule; the bundled excerpt of MIT-BIH record 208
 (VEB and fusion beats), with the cardiologists' beats and labels, checks that it picks fusion beats
@@ -15,10 +18,10 @@ import pytest
 
 from ecg_core.beats import rr_features, segment_beats
 from ecg_core.config import BEAT_WINDOW, CLASSES
-from ecg_core.model import fusion_beats, load_classifier, recording_inputs
+from ecg_core.model import fusion_beats, load_classifier, recording_inputs, wide_qrs_beats
 
 FS = 360
-N, VEB, F = (CLASSES.index(c) for c in ("N", "VEB", "F"))
+N, SVEB, VEB, F = (CLASSES.index(c) for c in ("N", "SVEB", "VEB", "F"))
 #: the beat under test, in the middle of a regular sinus rhythm
 K = 60
 
@@ -122,3 +125,27 @@ def test_rule_picks_the_fusion_beats_of_record_208_not_its_ventricular_beats():
     assert (ref == "F").sum() >= 50 and (ref == "VEB").sum() >= 100
     assert fused[ref == "F"].mean() >= 0.7  # 60 of 72
     assert fused[ref == "VEB"].mean() <= 0.05  # 1 of 168
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_only_a_wide_unusual_beat_without_a_p_wave_leaves_sveb(seed):
+    labels = _labels(SVEB)
+    assert np.flatnonzero(wide_qrs_beats(_recording(pre=0.7, p_wave=False, seed=seed)[0], labels)).tolist() == [K]
+    assert not wide_qrs_beats(_recording(pre=0.7, p_wave=True, seed=seed)[0], labels).any()  # aberrant, P wave
+    assert not wide_qrs_beats(_recording(pre=0.7, wide=(), seed=seed)[0], labels).any()  # narrow: a true SVEB
+    assert not wide_qrs_beats(_recording(pre=0.7, p_wave=False, seed=seed)[0], _labels(N)).any()
+    assert wide_qrs_beats(_recording()[0][:0], np.zeros(0, int)).shape == (0,)
+
+
+def test_stage_moves_the_sveb_share_of_a_wide_beat_to_veb(classifier):
+    probs = np.tile([0.9, 0.05, 0.03, 0.01, 0.01], (80, 1))
+    probs[K] = [0.2, 0.6, 0.15, 0.04, 0.01]
+    says_sveb = dataclasses.replace(classifier.stage, coef=np.zeros_like(classifier.stage.coef),
+                                    intercept=np.array([-5.0, 5.0]))  # a stage that keeps every beat SVEB
+    wide = _recording(pre=0.7, p_wave=False)
+    p = says_sveb.apply(probs, *wide)
+    assert p[K].argmax() == VEB and p[K, SVEB] == 0
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
+    assert says_sveb.apply(probs, *_recording(pre=0.7, p_wave=True))[K].argmax() == SVEB
+    off = dataclasses.replace(says_sveb, wide_qrs_width=np.inf)
+    assert off.apply(probs, *wide)[K].argmax() == SVEB

@@ -17,6 +17,7 @@ from ecg_core.errors import ECGError
 from ecg_core.model import (
     FUSION_TIMING,
     MORPH_LEN,
+    WIDE_QRS_WIDTH,
     load_classifier,
     local_templates,
     morphology_input,
@@ -225,8 +226,9 @@ def test_stage_round_trips_through_the_card(classifier):
     with pytest.raises(ECGError, match="Refit"):
         StackedStage.from_dict(bad)
     assert (again.fusion_p_correlation, again.fusion_timing) == (stage.fusion_p_correlation, stage.fusion_timing)
-    before_fusion = {k: v for k, v in stage.to_dict().items() if not k.startswith("fusion_")}
-    assert StackedStage.from_dict(before_fusion).fusion_timing == FUSION_TIMING  # not fitted: the default
+    before_heuristics = {k: v for k, v in stage.to_dict().items() if not k.startswith(("fusion_", "wide_"))}
+    older = StackedStage.from_dict(before_heuristics)  # not fitted: the defaults
+    assert (older.fusion_timing, older.wide_qrs_width) == (FUSION_TIMING, WIDE_QRS_WIDTH)
     for missing in ("af_beats", "af_p_correlation", "af_irregularity"):
         older = {k: v for k, v in stage.to_dict().items() if k != missing}
         with pytest.raises(ECGError, match="atrial fibrillation"):
