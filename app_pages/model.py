@@ -99,8 +99,8 @@ if cal:
     st.markdown("The networks' probabilities are calibrated by temperature scaling fitted on out-of-fold "
                 "predictions: a “probability 0.97” should be right about 97% of the time. ECE: expected "
                 "calibration error (lower is better). Where the second stage or the rules re-decide a beat (N / "
-                "SVEB outside atrial fibrillation, F from the fusion rule), its shares are decision scores, not "
-                "calibrated probabilities.")
+                "SVEB outside atrial fibrillation, VEB from the wide-QRS rule, F from the fusion rule), its shares "
+                "are decision scores, not calibrated probabilities.")
     c1, c2 = st.columns([2, 3])
     c1.dataframe(pd.DataFrame(rows), hide_index=True, key="model_calibration_table", width="stretch",
                  column_config={k: st.column_config.NumberColumn(format="%.4f") for k in ("ECE before", "ECE after")}

@@ -507,7 +507,7 @@ class StackedStage:
         p[wide, veb] += p[wide, sveb]
         p[wide, sveb] = 0.0
         fused = fusion_beats(morphology, rhythm, p.argmax(axis=1) if len(p) else np.zeros(0, int),
-                             p_correlation=self.fusion_p_correlation, timing=self.fusion_timing) & ~in_af
+                             p_correlation=self.fusion_p_correlation, timing=self.fusion_timing) & ~in_af & ~wide
         p[fused, f] += p[fused, veb]
         p[fused, veb] = 0.0
         return p

@@ -487,8 +487,8 @@ def rule_grid(recs: list[StageRecord], grid: dict, off: dict, target: str) -> li
     """Leave-one-record-out figures of a heuristic of the stage with each combination of ``grid``'s settings.
 
     The heuristics act after the stage, so each record's stage is fitted once (on the other records)
-    and only the settings vary; ``off`` switches the heuristic off. Each row also counts the beats the
-    heuristic relabelled ``target``, by their reference class (``"none"``: a detection with no
+    and only the settings vary; ``off`` switches the heuristic off. Each row also counts the net change
+    of the beats labelled ``target``, by their reference class (``"none"``: a detection with no
     reference beat), as the scores count them.
     """
     import itertools
@@ -1045,7 +1045,9 @@ probability, for research, teaching and second-look review of Holter-style recor
   wave. The network alone calls many irregular normal beats of atrial fibrillation SVEB; the
   shipped model calls no beat SVEB inside atrial fibrillation (it recognises it by an irregular
   rhythm without a consistent P wave, section (d)), so an SVEB during a run that looks like it is
-  missed. Aberrant SVEB beats ('a') look ventricular and are often called VEB, and barely
+  missed. Aberrant SVEB beats ('a') look ventricular and are often called VEB (the wide-QRS rule
+  of section (d) also makes VEB of an SVEB-labelled beat with a wide, unusual QRS and no usual P
+  wave), and barely
   premature ones (207's, 124's junctional `J`) are mostly missed.
   Treat every SVEB label as a candidate for review; its SVEB share is a decision score of the
   second stage, not a calibrated probability. The "suspected atrial fibrillation" mark is this
@@ -1089,7 +1091,9 @@ Each beat is described relative to its own recording, which is what carries over
   template (each relative to the recording's running median) re-decides N / SVEB for the beats
   the network labels N or SVEB; fitted on the network's out-of-fold outputs (section (d)). Inside
   atrial fibrillation (an irregular rhythm without a consistent P wave over +-30 beats)
-  those beats are N, never SVEB.
+  those beats are N, never SVEB. Two heuristics follow (section (d)): SVEB-labelled beats with a
+  wide, unusual QRS and no usual P wave become VEB, and VEB-labelled beats on the sinus time after
+  a usual P wave become F.
 """
 
 TEXT_FINDINGS = """What the per-record table shows (read at the time of writing; check it against the table above

@@ -134,6 +134,9 @@ def test_only_a_wide_unusual_beat_without_a_p_wave_leaves_sveb(seed):
     assert not wide_qrs_beats(_recording(pre=0.7, p_wave=True, seed=seed)[0], labels).any()  # aberrant, P wave
     assert not wide_qrs_beats(_recording(pre=0.7, wide=(), seed=seed)[0], labels).any()  # narrow: a true SVEB
     assert not wide_qrs_beats(_recording(pre=0.7, p_wave=False, seed=seed)[0], _labels(N)).any()
+    # every beat wide and without a P wave: K is like its template, so nothing stands out
+    everything = tuple(range(80))
+    assert not wide_qrs_beats(_recording(pre=0.7, p_wave=False, wide=everything, seed=seed)[0], labels).any()
     assert wide_qrs_beats(_recording()[0][:0], np.zeros(0, int)).shape == (0,)
 
 
