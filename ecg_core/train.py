@@ -532,15 +532,19 @@ def stage_card(data_dir: Path, pred_dir: Path, out_dir: Path, names, *, command:
     log("with the second stage (leave-one-record-out at the stage level):\n" + score_table(loro["stacked"]))
     entry = {"command": command, "pred_dir": _relative(pred_dir), "stacked_dir": _relative(out_dir),
              "records": list(names), "loro": loro}
+    shipped = {"fusion": {"fusion_p_correlation": FUSION_P_CORRELATION, "fusion_timing": FUSION_TIMING},
+               "wide_qrs": {"wide_qrs_width": WIDE_QRS_WIDTH, "wide_qrs_correlation": WIDE_QRS_CORRELATION}}
+    if evaluate_only:  # what each heuristic relabels at its shipped settings
+        entry["relabelled"] = {
+            name: rule_grid(recs, {k: (v,) for k, v in shipped[name].items()}, _RULE_OFF[name], target)[0]["relabelled"]
+            for name, target in (("wide_qrs", "VEB"), ("fusion", "F"))}
     if not evaluate_only:
         af = {"beats_each_side": AF_BEATS, "p_correlation": AF_P_CORRELATION, "irregularity": AF_IRREGULARITY,
               "p_wave_ms": list(P_WAVE_MS), "detection": af_detection(recs), "grid": af_grid(recs)}
         fusion = {"p_correlation": FUSION_P_CORRELATION, "timing": FUSION_TIMING, "max_run": FUSION_MAX_RUN,
-                  "shipped": {"fusion_p_correlation": FUSION_P_CORRELATION, "fusion_timing": FUSION_TIMING},
-                  "grid": rule_grid(recs, FUSION_GRID, _RULE_OFF["fusion"], "F")}
+                  "shipped": shipped["fusion"], "grid": rule_grid(recs, FUSION_GRID, _RULE_OFF["fusion"], "F")}
         wide = {"width": WIDE_QRS_WIDTH, "qrs_correlation": WIDE_QRS_CORRELATION, "p_correlation": WIDE_P_CORRELATION,
-                "shipped": {"wide_qrs_width": WIDE_QRS_WIDTH, "wide_qrs_correlation": WIDE_QRS_CORRELATION},
-                "grid": rule_grid(recs, WIDE_QRS_GRID, _RULE_OFF["wide_qrs"], "VEB")}
+                "shipped": shipped["wide_qrs"], "grid": rule_grid(recs, WIDE_QRS_GRID, _RULE_OFF["wide_qrs"], "VEB")}
         entry |= {"stage": fit_stage_on(recs).to_dict(), "l2": STAGE_L2, "sveb_weight_power": STAGE_SVEB_WEIGHT,
                   "af_rule": af, "fusion_rule": fusion, "wide_qrs_rule": wide,
                   "training_beats": int(len(_stage_training_rows(recs)[1]))}
@@ -843,11 +847,24 @@ def _reference_beats_section(st: dict) -> str:
     ref = st.get("reference_scorer")
     return ("### (e) The shipped procedure at the reference beat positions (the bars' protocol)\n\n"
             "The networks' out-of-fold probabilities at the cardiologists' beat positions (written by `--cv "
-            f"--ref-dir {st['pred_dir']}`, which reproduces (a)), then the atrial fibrillation rule and a second "
-            "stage fitted leave one record out on those outputs, as in (d). Reproduce: "
-            f"`{st['command']}`.\n\n" + score_table(stacked) + "\n\nAgainst the project's bars:\n\n"
+            f"--ref-dir {st['pred_dir']}`, which reproduces (a)), then the atrial fibrillation rule, a second "
+            "stage fitted leave one record out on those outputs and the two heuristics, as in (d). Reproduce: "
+            f"`{st['command']}`.\n\n" + score_table(stacked) + "\n\n" + _relabelled_line(st.get("relabelled"))
+            + "Against the project's bars:\n\n"
             + _bars_table(stacked) + "\n"
             + (f"\nThe reference scorer agrees: `{ref['command']}` gives `{ref['summary']}`.\n" if ref else ""))
+
+
+def _relabelled_line(relabelled: dict | None) -> str:
+    """One sentence: what each heuristic relabels, by reference class (empty without the figures)."""
+    if not relabelled:
+        return ""
+
+    def counts(d):
+        return ", ".join(f"{c} {n}" for c, n in d.items() if n) or "none"
+
+    return (f"Here the wide-QRS rule relabels VEB: {counts(relabelled['wide_qrs'])}; the fusion rule relabels F: "
+            f"{counts(relabelled['fusion'])} (by reference class).\n\n")
 
 
 def _af_section(af: dict) -> str:
