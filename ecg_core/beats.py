@@ -83,6 +83,13 @@ class RRFeatures:
         ).astype(np.float32)
 
 
+def runs_of(mask) -> np.ndarray:
+    """``(k, 2)`` first and last index of each run of True in the per-beat ``mask``, in order."""
+    m = np.r_[False, np.asarray(mask, dtype=bool), False]
+    edges = np.flatnonzero(np.diff(m.astype(np.int8)))
+    return np.c_[edges[0::2], edges[1::2] - 1]
+
+
 def rr_features(peaks, sampling_rate) -> RRFeatures:
     """RR features of the beats at ``peaks`` (sample indices at ``sampling_rate``).
 

@@ -25,7 +25,7 @@ import functools
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,7 @@ from scipy import ndimage
 # TensorFlow's C++ start-up notices (CPU features, absl) are noise on a user's terminal
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from .beats import LOCAL_BEATS, Beats, RRFeatures, rr_features
+from .beats import LOCAL_BEATS, Beats, RRFeatures, rr_features, runs_of
 from .config import BEAT_WINDOW, CLASSES, FS, MODEL_CARD_JSON, MODEL_PATH
 from .errors import ECGError
 
@@ -375,8 +375,8 @@ def fusion_beats(morphology, rhythm, labels, *, p_correlation: float = FUSION_P_
     known = r[:, N_RHYTHM - 1] > 0
     on_time = np.abs(r[:, RHYTHM_FEATURES.index("log_pre_run")]) < timing
     veb = labels == CLASSES.index("VEB")
-    edges = np.flatnonzero(np.diff(np.r_[0, veb.astype(np.int8), 0]))  # starts and ends of VEB runs
-    lengths = edges[1::2] - edges[::2]
+    first, last = runs_of(veb).T
+    lengths = last - first + 1
     run = np.zeros(n, int)
     run[veb] = np.repeat(lengths, lengths)  # each VEB beat: the length of its run
     eligible = run < FUSION_MAX_RUN
@@ -426,8 +426,9 @@ class StackedStage:
     coefficients (``models/model_card.json`` key ``"second_stage"``). SVEB beats were up-weighted in
     the fit, so its output is a decision score, not a calibrated probability. ``af_beats``,
     ``af_p_correlation`` and ``af_irregularity`` are the settings of :func:`atrial_fibrillation` it
-    was fitted and is applied with; ``fusion_p_correlation`` and ``fusion_timing`` those of
-    :func:`fusion_beats`, applied after it to the beats then labelled VEB.
+    was fitted and is applied with; ``wide_qrs_width``, ``wide_qrs_correlation`` and
+    ``wide_p_correlation`` those of :func:`wide_qrs_beats`, and ``fusion_p_correlation`` and
+    ``fusion_timing`` those of :func:`fusion_beats`, the heuristics applied after it.
     """
 
     mean: np.ndarray
@@ -454,9 +455,7 @@ class StackedStage:
             raise ECGError("The second stage in model_card.json predates the atrial fibrillation rule of this version "
                            f"of the software. {refit}")
         # the fusion and wide-QRS rules are not fitted: a card from before them gets the default settings
-        d = {"fusion_p_correlation": FUSION_P_CORRELATION, "fusion_timing": FUSION_TIMING,
-             "wide_qrs_width": WIDE_QRS_WIDTH, "wide_qrs_correlation": WIDE_QRS_CORRELATION,
-             "wide_p_correlation": WIDE_P_CORRELATION, **d}
+        d = {**{f.name: f.default for f in fields(cls) if f.name.startswith(("fusion_", "wide_"))}, **d}
         return cls(np.asarray(d["mean"], float), np.asarray(d["scale"], float), np.asarray(d["coef"], float),
                    np.asarray(d["intercept"], float), **{k: t(d[k]) for k, t in _RULE_SETTINGS.items()})
 
@@ -500,13 +499,13 @@ class StackedStage:
         p[to_n, n] += p[to_n, sveb]
         p[to_n, sveb] = 0.0
         veb, f = CLASSES.index("VEB"), CLASSES.index("F")
-        wide = wide_qrs_beats(morphology, p.argmax(axis=1) if len(p) else np.zeros(0, int),
+        wide = wide_qrs_beats(morphology, p.argmax(axis=1),
                               width=self.wide_qrs_width, qrs_correlation=self.wide_qrs_correlation,
                               p_correlation=self.wide_p_correlation,
                               features=None if features is None else features[:, -N_MORPHOLOGY_FEATURES:])
         p[wide, veb] += p[wide, sveb]
         p[wide, sveb] = 0.0
-        fused = fusion_beats(morphology, rhythm, p.argmax(axis=1) if len(p) else np.zeros(0, int),
+        fused = fusion_beats(morphology, rhythm, p.argmax(axis=1),
                              p_correlation=self.fusion_p_correlation, timing=self.fusion_timing) & ~in_af & ~wide
         p[fused, f] += p[fused, veb]
         p[fused, veb] = 0.0

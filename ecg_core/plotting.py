@@ -11,6 +11,7 @@ import io
 
 import numpy as np
 
+from .beats import runs_of
 from .config import FS
 
 
@@ -391,9 +392,7 @@ def runs(mask, *, max_runs: int = MAX_SHADED_RUNS) -> np.ndarray:
 
     Beyond ``max_runs``, the runs separated by the shortest gaps are merged.
     """
-    m = np.r_[False, np.asarray(mask, dtype=bool), False]
-    edges = np.flatnonzero(np.diff(m.astype(np.int8)))
-    r = np.c_[edges[0::2], edges[1::2] - 1]
+    r = runs_of(mask)
     if len(r) > max_runs >= 1:
         gaps = r[1:, 0] - r[:-1, 1]
         cut = np.sort(np.argsort(gaps, kind="stable")[len(gaps) - (max_runs - 1):])

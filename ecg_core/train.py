@@ -434,12 +434,16 @@ def fit_stage_on(recs: list[StageRecord], *, p_correlation: float = AF_P_CORRELA
                  irregularity: float = AF_IRREGULARITY) -> StackedStage:
     """Fit the second stage on the beats it decides in ``recs``, with these atrial fibrillation thresholds.
 
-    The fusion and wide-QRS rules, applied after the stage, take no part in the fit; they get the default
-    settings.
+    The fusion and wide-QRS rules, applied after the stage, take no part in the fit; they keep the
+    default settings.
     """
     stage = fit_stage(*_stage_training_rows(recs, p_correlation=p_correlation, irregularity=irregularity))
-    return dataclasses.replace(stage, af_beats=AF_BEATS, af_p_correlation=p_correlation, af_irregularity=irregularity,
-                               fusion_p_correlation=FUSION_P_CORRELATION, fusion_timing=FUSION_TIMING)
+    return dataclasses.replace(stage, af_beats=AF_BEATS, af_p_correlation=p_correlation, af_irregularity=irregularity)
+
+
+def loro_stages(recs: list[StageRecord], **af_options) -> list[StackedStage]:
+    """One stage per record, fitted on the other records (``af_options``: as :func:`fit_stage_on`)."""
+    return [fit_stage_on([r for j, r in enumerate(recs) if j != i], **af_options) for i in range(len(recs))]
 
 
 #: Atrial fibrillation thresholds around the chosen ones whose leave-one-record-out figures the card shows.
@@ -483,17 +487,19 @@ WIDE_QRS_GRID = {"wide_qrs_width": (0.3, 0.5, 0.7), "wide_qrs_correlation": (-0.
 _RULE_OFF = {"fusion": {"fusion_p_correlation": np.inf}, "wide_qrs": {"wide_qrs_width": np.inf}}
 
 
-def rule_grid(recs: list[StageRecord], grid: dict, off: dict, target: str) -> list[dict]:
+def rule_grid(recs: list[StageRecord], grid: dict, off: dict, target: str, *,
+              stages: list[StackedStage] | None = None) -> list[dict]:
     """Leave-one-record-out figures of a heuristic of the stage with each combination of ``grid``'s settings.
 
     The heuristics act after the stage, so each record's stage is fitted once (on the other records)
     and only the settings vary; ``off`` switches the heuristic off. Each row also counts the net change
     of the beats labelled ``target``, by their reference class (``"none"``: a detection with no
-    reference beat), as the scores count them.
+    reference beat), as the scores count them. ``stages``: :func:`loro_stages` of ``recs`` where
+    already fitted.
     """
     import itertools
 
-    stages = [fit_stage_on([r for j, r in enumerate(recs) if j != i]) for i in range(len(recs))]
+    stages = loro_stages(recs) if stages is None else stages
     t = CLASSES.index(target)
 
     def score(**settings) -> ClassificationScore:
@@ -527,7 +533,8 @@ def stage_card(data_dir: Path, pred_dir: Path, out_dir: Path, names, *, command:
     """
     t0 = time.time()
     recs = [load_stage_record(data_dir, pred_dir, n) for n in names]
-    loro = evaluate_stage(recs, out_dir)
+    stages = loro_stages(recs)  # shared by the evaluation and the heuristics' grids
+    loro = evaluate_stage(recs, out_dir, stages=stages)
     log("network alone (end to end, out of fold):\n" + score_table(loro["network"]))
     log("with the second stage (leave-one-record-out at the stage level):\n" + score_table(loro["stacked"]))
     entry = {"command": command, "pred_dir": _relative(pred_dir), "stacked_dir": _relative(out_dir),
@@ -536,15 +543,18 @@ def stage_card(data_dir: Path, pred_dir: Path, out_dir: Path, names, *, command:
                "wide_qrs": {"wide_qrs_width": WIDE_QRS_WIDTH, "wide_qrs_correlation": WIDE_QRS_CORRELATION}}
     if evaluate_only:  # what each heuristic relabels at its shipped settings
         entry["relabelled"] = {
-            name: rule_grid(recs, {k: (v,) for k, v in shipped[name].items()}, _RULE_OFF[name], target)[0]["relabelled"]
+            name: rule_grid(recs, {k: (v,) for k, v in shipped[name].items()}, _RULE_OFF[name], target,
+                            stages=stages)[0]["relabelled"]
             for name, target in (("wide_qrs", "VEB"), ("fusion", "F"))}
     if not evaluate_only:
         af = {"beats_each_side": AF_BEATS, "p_correlation": AF_P_CORRELATION, "irregularity": AF_IRREGULARITY,
               "p_wave_ms": list(P_WAVE_MS), "detection": af_detection(recs), "grid": af_grid(recs)}
         fusion = {"p_correlation": FUSION_P_CORRELATION, "timing": FUSION_TIMING, "max_run": FUSION_MAX_RUN,
-                  "shipped": shipped["fusion"], "grid": rule_grid(recs, FUSION_GRID, _RULE_OFF["fusion"], "F")}
+                  "shipped": shipped["fusion"],
+                  "grid": rule_grid(recs, FUSION_GRID, _RULE_OFF["fusion"], "F", stages=stages)}
         wide = {"width": WIDE_QRS_WIDTH, "qrs_correlation": WIDE_QRS_CORRELATION, "p_correlation": WIDE_P_CORRELATION,
-                "shipped": shipped["wide_qrs"], "grid": rule_grid(recs, WIDE_QRS_GRID, _RULE_OFF["wide_qrs"], "VEB")}
+                "shipped": shipped["wide_qrs"],
+                "grid": rule_grid(recs, WIDE_QRS_GRID, _RULE_OFF["wide_qrs"], "VEB", stages=stages)}
         entry |= {"stage": fit_stage_on(recs).to_dict(), "l2": STAGE_L2, "sveb_weight_power": STAGE_SVEB_WEIGHT,
                   "af_rule": af, "fusion_rule": fusion, "wide_qrs_rule": wide,
                   "training_beats": int(len(_stage_training_rows(recs)[1]))}
@@ -596,17 +606,19 @@ def _sveb_veb_counts(score: ClassificationScore) -> dict:
     return out
 
 
-def evaluate_stage(recs: list[StageRecord], out_dir: Path | None = None, **af_options) -> dict:
+def evaluate_stage(recs: list[StageRecord], out_dir: Path | None = None, *, stages: list[StackedStage] | None = None,
+                   **af_options) -> dict:
     """Leave-one-record-out at the stage level: fit on the other records, apply to the held-out one.
 
     Returns the pooled scores of the network alone and with the stage, per-record SVEB counts, and
     writes the stacked ``<rec>.beats.csv`` files to ``out_dir``. ``af_options``: the atrial
-    fibrillation thresholds of :func:`fit_stage_on`.
+    fibrillation thresholds of :func:`fit_stage_on`; ``stages``: :func:`loro_stages` of ``recs``
+    with them, where already fitted.
     """
     before, after = empty_classification_score(), empty_classification_score()
     per_record = {}
-    for i, rec in enumerate(recs):
-        stage = fit_stage_on([r for j, r in enumerate(recs) if j != i], **af_options)
+    stages = loro_stages(recs, **af_options) if stages is None else stages
+    for rec, stage in zip(recs, stages, strict=True):
         probs = stage.apply(rec.probs, rec.morphology, rec.rhythm)
         if out_dir is not None:
             write_beats_csv(Path(out_dir) / f"{rec.name}.beats.csv", rec.samples, probs)
@@ -928,9 +940,9 @@ def _fusion_section(fusion: dict) -> str:
         "decision score, not a calibrated probability) when it comes on the running rhythm's time (previous RR "
         f"within a log ratio of {fusion['timing']:g} of the running RR) after a P wave shaped like its template's "
         f"(correlation above {fusion['p_correlation']:g}), outside atrial fibrillation and not in a run of "
-        f"{fusion.get('max_run', 3)} or more VEB (`ecg_core.model.fusion_beats`): the timing and P wave of a "
-        "fusion beat, or of a late ventricular beat the sinus impulse met. The networks cannot learn F across "
-        "patients (DS1's F beats are almost all in record 208, so "
+        f"{fusion.get('max_run', FUSION_MAX_RUN)} or more VEB (`ecg_core.model.fusion_beats`): the timing and P "
+        "wave of a fusion beat, or of a late ventricular beat the sinus impulse met. The networks cannot learn F "
+        "across patients (DS1's F beats are almost all in record 208, so "
         "the fold that holds 208 out has nearly none to learn from), and without the rule 208's fusion beats "
         "were called VEB. The two settings were chosen by looking at these DS1 figures; leave-one-record-out "
         "figures with settings around them (the stage itself is unaffected; 'none': a detection with no "
