@@ -214,6 +214,19 @@ def test_stage_leaves_the_network_s_veb_share_and_calls_a_premature_narrow_beat_
     assert classifier.stage.apply(probs, *recording_inputs(narrow, rr))[40].argmax() == 1
 
 
+def test_a_heavier_sveb_weight_makes_the_stage_call_more_beats_sveb():
+    """The weight the card's operating-point table varies: more weight, more SVEB calls (seeded, synthetic)."""
+    from ecg_core.model import STAGE_FEATURES
+    from ecg_core.train import fit_stage
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3000, len(STAGE_FEATURES)))
+    y = (x[:, 0] + rng.standard_normal(3000) > 2.5).astype(int)  # a rare class that the features only half explain
+    calls = [int(np.count_nonzero(fit_stage(x, y, sveb_weight=w).probability(x).argmax(axis=1) == 1))
+             for w in (0.0, 0.5, 1.0)]
+    assert calls[0] < calls[1] < calls[2]
+
+
 def test_stage_round_trips_through_the_card(classifier):
     from ecg_core.model import StackedStage
 
