@@ -65,8 +65,8 @@ class RRFeatures:
 
     ``pre``: from the previous beat; ``post``: to the next beat (the first beat's ``pre`` and the
     last beat's ``post`` copy their other neighbour); ``local``: mean RR over ``LOCAL_BEATS``
-    intervals on each side; ``running``: median RR over ``RUNNING_BEATS`` on each side, the
-    patient's own running rhythm.
+    intervals on each side; ``running``: median RR over ``RUNNING_BEATS`` on each side (over
+    the beats there are near the ends: :func:`running_median`), the patient's own running rhythm.
     """
 
     pre: np.ndarray
@@ -105,8 +105,21 @@ def rr_features(peaks, sampling_rate) -> RRFeatures:
     post = np.concatenate((rr, [rr[-1]]))
     size = 2 * LOCAL_BEATS + 1
     local = ndimage.uniform_filter1d(pre, size=size, mode="nearest")
-    running = ndimage.median_filter(pre, size=2 * RUNNING_BEATS + 1, mode="nearest")
-    return RRFeatures(pre, post, local, running)
+    return RRFeatures(pre, post, local, running_median(pre, RUNNING_BEATS))
+
+
+def running_median(x, half: int) -> np.ndarray:
+    """Median of ``x`` over ``half`` values on each side, over the values there are near the ends.
+
+    Not padded: a padded window (repeating the first or last value, or mirroring the ends) makes a
+    run of fast beats at the start or end of a recording its own baseline.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    n = x.size
+    out = ndimage.median_filter(x, size=2 * half + 1, mode="nearest")
+    for i in {*range(min(half, n)), *range(max(n - half, 0), n)}:
+        out[i] = np.median(x[max(i - half, 0):i + half + 1])
+    return out
 
 
 @dataclass(frozen=True)

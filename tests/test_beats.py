@@ -5,6 +5,7 @@ from ecg_core.beats import (
     cut_windows,
     from_internal_positions,
     rr_features,
+    running_median,
     segment_beats,
     to_internal_positions,
     to_internal_rate,
@@ -33,6 +34,19 @@ def test_rr_features_are_relative_to_the_patient():
     assert f.shape == (200, 4) and f[100, 0] == pytest.approx(0.7) and f[50, 0] == pytest.approx(1.0)
     # doubling the rate of everything changes nothing relative
     np.testing.assert_allclose(rr_features(peaks * 2, fs * 2).normalised(), f)
+
+
+def test_a_fast_run_at_the_end_is_premature_to_the_rhythm_before_it():
+    """The running rhythm is not padded: 60 fast beats at the end do not become their own baseline."""
+    fs = 360.0
+    rr = np.r_[np.full(200, 1.0), np.full(60, 0.5)]  # 200 s of 60 bpm, then a run at 120 bpm to the end
+    run = rr_features(np.r_[0, np.cumsum(rr)] * fs, fs)
+    assert np.all(run.running == pytest.approx(1.0))  # padding with the last RR would have made the end 0.5
+    assert np.all(run.normalised()[-60:, 0] == pytest.approx(0.5))
+    x = np.array([5.0, 1.0, 2.0, 9.0, 3.0])
+    assert running_median(x, 1).tolist() == [3.0, 2.0, 2.0, 3.0, 6.0]  # the ends: medians of two values
+    assert running_median(x, 10).tolist() == [3.0] * 5  # shorter than the window: the median of all
+    assert running_median(np.zeros(0), 3).shape == (0,)
 
 
 def test_rr_features_of_one_beat():
