@@ -111,8 +111,9 @@ def rr_features(peaks, sampling_rate) -> RRFeatures:
 def running_median(x, half: int) -> np.ndarray:
     """Median of ``x`` over ``half`` values on each side, over the values there are near the ends.
 
-    Not padded: a padded window (repeating the first or last value, or mirroring the ends) makes a
-    run of fast beats at the start or end of a recording its own baseline.
+    Not padded: repeating the first or last value makes a run of fast beats at the start or end of a
+    recording its own baseline, and mirroring counts the end beats twice. Here a run at either end
+    stays premature to the rhythm before it while it is shorter than about ``half / 2`` beats.
     """
     x = np.asarray(x, dtype=np.float64)
     n = x.size

@@ -123,7 +123,7 @@ def test_shipped_classifier_calls_no_sveb_in_fibrillation_and_the_same_in_sinus_
     np.testing.assert_array_equal(classifier.predict(beats).argmax(axis=1) == SVEB, with_rule)
     settled, af, sinus = _settled_af(rhythm), rhythm == "(AFIB", rhythm == "(N"
     # Nearly none: in the second episode the P-wave median sits at the rule's threshold (0.4), and the
-    # 2026-12-03 model leaves 1 of its 166 settled beats unflagged and SVEB (13 without the rule).
+    # 2026-12-03 model leaves 1 of its 166 settled beats unflagged and SVEB (13 without the rule): allow 2.
     assert without_rule[settled].sum() >= 5
     assert with_rule[settled].sum() <= min(0.02 * settled.sum(), 0.2 * without_rule[settled].sum())
     assert with_rule[af].sum() <= 0.6 * without_rule[af].sum()  # the edges of a short episode stay

@@ -43,6 +43,8 @@ def test_a_fast_run_at_the_end_is_premature_to_the_rhythm_before_it():
     run = rr_features(np.r_[0, np.cumsum(rr)] * fs, fs)
     assert np.all(run.running == pytest.approx(1.0))  # padding with the last RR would have made the end 0.5
     assert np.all(run.normalised()[-60:, 0] == pytest.approx(0.5))
+    longer = rr_features(np.r_[0, np.cumsum(np.r_[np.full(200, 1.0), np.full(100, 0.5)])] * fs, fs)
+    assert longer.running[-1] == pytest.approx(0.5)  # the documented limit: past ~75 beats a run is its own baseline
     x = np.array([5.0, 1.0, 2.0, 9.0, 3.0])
     assert running_median(x, 1).tolist() == [3.0, 2.0, 2.0, 3.0, 6.0]  # the ends: medians of two values
     assert running_median(x, 10).tolist() == [3.0] * 5  # shorter than the window: the median of all

@@ -271,3 +271,17 @@ def test_train_options_that_need_another_say_so(argv, needs, capsys):
         main([*argv, "--out", "/nonexistent-never-written"])
     assert exit_.value.code == 2
     assert needs in capsys.readouterr().err
+
+
+def test_card_operating_points_say_whether_any_meets_both_sveb_bars():
+    from ecg_core.train import STAGE_SVEB_WEIGHT, _sveb_weight_section, _without_line
+
+    def row(power, se, ppv):
+        return {"power": power, "accuracy": 0.97, "SVEB_se": se, "SVEB_ppv": ppv, "VEB_se": 0.9, "VEB_ppv": 0.9}
+
+    short = _sveb_weight_section([row(STAGE_SVEB_WEIGHT, 0.7, 0.7), row(1.0, 0.0, None)])  # None: nothing called
+    assert "no operating point" in short and "**shipped**" in short and "n/a" in short
+    assert "some operating point" in _sveb_weight_section([row(STAGE_SVEB_WEIGHT, 0.85, 0.65)])
+    assert _sveb_weight_section(None) == "" and _without_line(None) == ""
+    classes = {c: {"se": 0.5, "ppv": None} for c in ("SVEB", "VEB", "F")}
+    assert "SVEB 50.0% / n/a" in _without_line({"accuracy": 0.9, "classes": classes})
