@@ -118,8 +118,13 @@ def running_median(x, half: int) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     n = x.size
     out = ndimage.median_filter(x, size=2 * half + 1, mode="nearest")
-    for i in {*range(min(half, n)), *range(max(n - half, 0), n)}:
-        out[i] = np.median(x[max(i - half, 0):i + half + 1])
+    edge = np.unique(np.r_[np.arange(min(half, n)), np.arange(max(n - half, 0), n)])
+    if edge.size:  # the windows that reach past an end: NaN there, sorted last, and not counted
+        padded = np.r_[np.full(half, np.nan), x, np.full(half, np.nan)]
+        w = np.sort(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)[edge], axis=1)
+        m = np.count_nonzero(~np.isnan(w), axis=1)
+        rows = np.arange(edge.size)
+        out[edge] = 0.5 * (w[rows, (m - 1) // 2] + w[rows, m // 2])
     return out
 
 

@@ -1203,7 +1203,7 @@ after retraining):
   207's run of supraventricular tachycardia at the very end of the recording, after idioventricular
   rhythm, is mostly called VEB (its local template is the idioventricular beats'); 124's junctional
   `J` beats are hardly premature (median previous RR 0.87 of the running rhythm) and called N; the
-  missed beats of 209 and 223 are the least premature ones (medians 0.87 and 0.90) and called N.
+  missed beats of 209 and 223 are the least premature ones (medians 0.87 and 0.91) and called N.
 - **F** is effectively untrained in cross-validation: 373 of the 415 F beats are in 208, so the fold
   that holds out 208 has 42 F examples from other patients. The shipped model (trained with 208) does
   output F on 208-like fusion beats, but nothing here measures how well that generalises. The F beats
