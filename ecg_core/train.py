@@ -451,18 +451,21 @@ def loro_stages(recs: list[StageRecord], **options) -> list[StackedStage]:
 #: Powers of the stage's SVEB weight (:func:`fit_stage`) whose leave-one-record-out figures the card
 #: shows at the reference beat positions: the SVEB sensitivity / +P trade-off the weight moves along.
 SVEB_WEIGHT_GRID = (0.5, 0.6, 0.7, 0.8, 1.0)
-assert STAGE_SVEB_WEIGHT in SVEB_WEIGHT_GRID, "the grid must hold the shipped power (its row reuses the stages)"
+assert STAGE_SVEB_WEIGHT in SVEB_WEIGHT_GRID, "the grid must hold the shipped power (its row is the card's (e))"
 
 
-def sveb_weight_grid(recs: list[StageRecord], *, shipped: list[StackedStage] | None = None) -> list[dict]:
+def sveb_weight_grid(recs: list[StageRecord], *, shipped: dict | None = None) -> list[dict]:
     """Leave-one-record-out SVEB and VEB figures with the stage fitted at each power of ``SVEB_WEIGHT_GRID``.
 
-    ``shipped``: :func:`loro_stages` of ``recs`` at ``STAGE_SVEB_WEIGHT``, where already fitted.
+    ``shipped``: the ``"stacked"`` score of :func:`evaluate_stage` at ``STAGE_SVEB_WEIGHT``, where already
+    computed.
     """
     rows = []
     for power in SVEB_WEIGHT_GRID:
-        stages = shipped if shipped is not None and power == STAGE_SVEB_WEIGHT else None
-        d = evaluate_stage(recs, stages=stages or loro_stages(recs, sveb_weight=power))["stacked"]
+        if shipped is not None and power == STAGE_SVEB_WEIGHT:
+            d = shipped
+        else:
+            d = evaluate_stage(recs, stages=loro_stages(recs, sveb_weight=power))["stacked"]
         rows.append({"power": power, "accuracy": d["accuracy"],
                      **{f"{c}_{k}": d["classes"][c][k] for c in ("SVEB", "VEB") for k in ("se", "ppv")}})
     return rows
@@ -568,7 +571,7 @@ def stage_card(data_dir: Path, pred_dir: Path, out_dir: Path, names, *, command:
             name: rule_grid(recs, {k: (v,) for k, v in shipped[name].items()}, _RULE_OFF[name], target,
                             stages=stages)[0]["relabelled"]
             for name, target in (("wide_qrs", "VEB"), ("fusion", "F"))}
-        entry["sveb_weight_grid"] = sveb_weight_grid(recs, shipped=stages)
+        entry["sveb_weight_grid"] = sveb_weight_grid(recs, shipped=loro["stacked"])
         off = {k: v for rule in _RULE_OFF.values() for k, v in rule.items()}
         entry["without_heuristics"] = evaluate_stage(recs, stages=[dataclasses.replace(s, **off) for s in stages])[
             "stacked"]
@@ -805,15 +808,18 @@ def _reliability_table(bins: list) -> str:
     return "\n".join(lines)
 
 
+def _score_line(d: dict) -> str:
+    """One line of a score dict: accuracy, then SVEB, VEB and F sensitivity / +P."""
+    c = d["classes"]
+    return (f"accuracy {_pct(d['accuracy'])}; SVEB Se/+P {_pct(c['SVEB']['se'])}/{_pct(c['SVEB']['ppv'])}; "
+            f"VEB {_pct(c['VEB']['se'])}/{_pct(c['VEB']['ppv'])}; F {_pct(c['F']['se'])}/{_pct(c['F']['ppv'])}")
+
+
 def _other_run(run: dict) -> str:
     """Summary of another evaluation run of the same procedure (shows the run-to-run spread)."""
-    def line(d):
-        c = d["classes"]
-        return (f"accuracy {_pct(d['accuracy'])}; SVEB Se/+P {_pct(c['SVEB']['se'])}/{_pct(c['SVEB']['ppv'])}; "
-                f"VEB {_pct(c['VEB']['se'])}/{_pct(c['VEB']['ppv'])}; F {_pct(c['F']['se'])}/{_pct(c['F']['ppv'])}")
     return (f"### Another run: {run['protocol']}\n\n`{run['command']}` ({run.get('note', '')}; seeds "
-            f"{run['seeds']}):\n\n- (a) rhythm path: {line(run['rhythm'])}\n- (b) morphology-only: "
-            f"{line(run['morphology'])}\n- (c) end to end: {line(run['end_to_end'])} (reference scorer: "
+            f"{run['seeds']}):\n\n- (a) rhythm path: {_score_line(run['rhythm'])}\n- (b) morphology-only: "
+            f"{_score_line(run['morphology'])}\n- (c) end to end: {_score_line(run['end_to_end'])} (reference scorer: "
             f"`{run['end_to_end']['reference_scorer']}`)\n- temperatures " + ", ".join(
                 f"{k} {v:.3f}" for k, v in run["temperature"].items()) + "; ECE after " + ", ".join(
                 f"{k} {v:.4f}" for k, v in run["ece_after"].items()) + "\n")
@@ -937,9 +943,7 @@ def _without_line(score: dict | None) -> str:
     """One sentence: the same evaluation with both heuristics switched off (empty without the figures)."""
     if not score:
         return ""
-    c = score["classes"]
-    return ("Without the two heuristics (the same stages): accuracy " + _pct(score["accuracy"]) + "; "
-            + "; ".join(f"{k} {_pct(c[k]['se'])} / {_pct(c[k]['ppv'])}" for k in ("SVEB", "VEB", "F")) + ".\n\n")
+    return f"Without the two heuristics (the same stages): {_score_line(score)}.\n\n"
 
 
 def _af_section(af: dict) -> str:

@@ -284,4 +284,4 @@ def test_card_operating_points_say_whether_any_meets_both_sveb_bars():
     assert "some operating point" in _sveb_weight_section([row(STAGE_SVEB_WEIGHT, 0.85, 0.65)])
     assert _sveb_weight_section(None) == "" and _without_line(None) == ""
     classes = {c: {"se": 0.5, "ppv": None} for c in ("SVEB", "VEB", "F")}
-    assert "SVEB 50.0% / n/a" in _without_line({"accuracy": 0.9, "classes": classes})
+    assert "SVEB Se/+P 50.0%/n/a" in _without_line({"accuracy": 0.9, "classes": classes})
