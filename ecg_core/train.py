@@ -344,6 +344,7 @@ class StageRecord:
     ref_labels: np.ndarray  # AAMI names
     episodes: list
     ref_rhythm: np.ndarray  # reference rhythm (e.g. "(N", "(AFIB") at each detected beat
+    ref_symbols: np.ndarray  # MIT-BIH symbols of the reference beats (as ref_labels)
 
 
 def load_stage_record(data_dir: Path, pred_dir: Path, name: str) -> StageRecord:
@@ -359,9 +360,9 @@ def load_stage_record(data_dir: Path, pred_dir: Path, name: str) -> StageRecord:
     ann = load_annotations(Path(data_dir) / f"{name}.atr")
     episodes = list(ann.episodes)
     ref_samples = ann.sample.astype(np.int64)
-    ref_labels = np.asarray(ann.label)
+    ref_labels, ref_symbols = np.asarray(ann.label), np.asarray(ann.symbol)
     keep = outside_episodes(ref_samples, episodes)
-    ref_samples, ref_labels = ref_samples[keep], ref_labels[keep]
+    ref_samples, ref_labels, ref_symbols = ref_samples[keep], ref_labels[keep], ref_symbols[keep]
     target = np.full(len(samples), -1, np.int64)
     pairs = match_beats(ref_samples, samples, FS)
     target[pairs[:, 1]] = [CLASSES.index(c) for c in ref_labels[pairs[:, 0]]]
@@ -369,7 +370,7 @@ def load_stage_record(data_dir: Path, pred_dir: Path, name: str) -> StageRecord:
     morphology, rhythm = recording_inputs(beats.windows, beats.rr)
     features = stage_features(morphology, rhythm, probs)
     return StageRecord(name, samples, probs, morphology, rhythm, features, target, ref_samples, ref_labels, episodes,
-                       reference_rhythm(data_dir, name, samples))
+                       reference_rhythm(data_dir, name, samples), ref_symbols)
 
 
 def reference_rhythm(data_dir: Path, name: str, samples) -> np.ndarray:
@@ -477,6 +478,39 @@ AF_GRID = {"p_correlation": (0.3, 0.4, 0.5), "irregularity": (0.05, 0.1, 0.15)}
 AF_RHYTHMS = ("(AFIB", "(AFL")
 
 
+#: A kind of beat (MIT-BIH symbol) "comes from one record" where that record holds at least this
+#: share of its DS1 beats: leave one record out, the training records then show almost none of it.
+ONE_RECORD_SHARE = 0.9
+
+
+def sveb_kinds(recs: list[StageRecord], stages: list[StackedStage]) -> list[dict]:
+    """The reference SVEB beats by MIT-BIH symbol, and what the shipped procedure called them.
+
+    With ``stages`` (:func:`loro_stages` of ``recs``) applied leave one record out, as in
+    :func:`evaluate_stage`. Per symbol: its beats, records, the record holding most of them and
+    their share, and the beats called each class (``"missed"``: no detection within 150 ms).
+    """
+    from .evaluate import match_beats
+
+    rows: dict[str, dict] = {}
+    for rec, stage in zip(recs, stages, strict=True):
+        labels = stage.apply(rec.probs, rec.morphology, rec.rhythm).argmax(axis=1)
+        called = np.full(len(rec.ref_samples), "missed", dtype=object)
+        pairs = match_beats(rec.ref_samples, rec.samples, FS)
+        called[pairs[:, 0]] = np.asarray(CLASSES)[labels[pairs[:, 1]]]
+        for i in np.flatnonzero(rec.ref_labels == "SVEB"):
+            row = rows.setdefault(str(rec.ref_symbols[i]), {"per_record": {}, "called": {}})
+            row["per_record"][rec.name] = row["per_record"].get(rec.name, 0) + 1
+            row["called"][called[i]] = row["called"].get(called[i], 0) + 1
+    out = []
+    for symbol, row in sorted(rows.items(), key=lambda kv: -sum(kv[1]["per_record"].values())):
+        beats = sum(row["per_record"].values())
+        top = max(row["per_record"], key=row["per_record"].get)
+        out.append({"symbol": symbol, "beats": beats, "records": len(row["per_record"]), "top_record": top,
+                    "top_share": row["per_record"][top] / beats, "called": row["called"]})
+    return out
+
+
 def af_detection(recs: list[StageRecord]) -> dict:
     """How the atrial fibrillation rule (network labels, default thresholds) matches the reference rhythms.
 
@@ -572,6 +606,7 @@ def stage_card(data_dir: Path, pred_dir: Path, out_dir: Path, names, *, command:
                             stages=stages)[0]["relabelled"]
             for name, target in (("wide_qrs", "VEB"), ("fusion", "F"))}
         entry["sveb_weight_grid"] = sveb_weight_grid(recs, shipped=loro["stacked"])
+        entry["sveb_kinds"] = sveb_kinds(recs, stages)
         off = {k: v for rule in _RULE_OFF.values() for k, v in rule.items()}
         entry["without_heuristics"] = evaluate_stage(recs, stages=[dataclasses.replace(s, **off) for s in stages])[
             "stacked"]
@@ -904,7 +939,35 @@ def _reference_beats_section(st: dict) -> str:
             + _bars_table(stacked) + "\n"
             + (f"\nThe reference scorer agrees: `{ref['command']}` gives `{ref['summary']}`.\n" if ref else "")
             + _sveb_weight_section(st.get("sveb_weight_grid"))
-            + ("\n" + _stage_per_record_table(st["loro"]["per_record"]) if "per_record" in st["loro"] else ""))
+            + ("\n" + _stage_per_record_table(st["loro"]["per_record"]) if "per_record" in st["loro"] else "")
+            + _sveb_kinds_section(st.get("sveb_kinds")))
+
+
+#: What the MIT-BIH SVEB symbols stand for (for the card).
+_SVEB_SYMBOLS = {"A": "atrial premature", "a": "aberrated atrial premature", "J": "junctional (nodal) premature",
+                 "S": "supraventricular premature or ectopic"}
+
+
+def _sveb_kinds_section(kinds: list | None) -> str:
+    """Model-card table: the SVEB beats by symbol, what they were called, and what one-record kinds cost."""
+    if not kinds:
+        return ""
+    columns = (*CLASSES, "missed")
+    rows = "\n".join(
+        f"| `{k['symbol']}` {_SVEB_SYMBOLS.get(k['symbol'], '')} | {k['beats']} | {k['records']} | "
+        f"{k['top_record']} ({100 * k['top_share']:.0f}%) | " + " | ".join(str(k["called"].get(c, 0)) for c in columns)
+        + " |" for k in kinds)
+    total = sum(k["beats"] for k in kinds)
+    single = [k for k in kinds if k["top_share"] >= ONE_RECORD_SHARE]
+    lost = sum(k["beats"] - k["called"].get("SVEB", 0) for k in single)
+    names = ", ".join(f"`{k['symbol']}` ({k['top_record']})" for k in single)
+    limit = (f"\nKinds that come from one record (it holds at least {100 * ONE_RECORD_SHARE:.0f}% of their DS1 beats, "
+             f"so leaving it out leaves the training records almost none): {names}. {lost} of their beats are not "
+             f"called SVEB; were every other SVEB beat found, SVEB Se would be {100 * (total - lost) / total:.1f}%.\n"
+             if single else "")
+    return ("\nThe reference SVEB beats by MIT-BIH symbol, and what the procedure above called them:\n\n"
+            "| symbol | beats | records | most in | " + " | ".join(f"called {c}" for c in CLASSES) + " | not detected |\n"
+            "|---|---:|---:|---|" + "---:|" * len(columns) + "\n" + rows + "\n" + limit)
 
 
 def _sveb_weight_section(grid: list | None) -> str:

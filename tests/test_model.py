@@ -12,7 +12,7 @@ import pytest
 import wfdb
 
 from ecg_core.beats import rr_features, segment_beats
-from ecg_core.config import AAMI_MAP, BEAT_WINDOW, CLASSES, EXAMPLE_RECORD, MODEL_CARD_JSON, MODEL_PATH
+from ecg_core.config import AAMI_MAP, BEAT_WINDOW, CLASSES, EXAMPLE_RECORD, FS, MODEL_CARD_JSON, MODEL_PATH
 from ecg_core.errors import ECGError
 from ecg_core.model import (
     FUSION_TIMING,
@@ -285,3 +285,37 @@ def test_card_operating_points_say_whether_any_meets_both_sveb_bars():
     assert _sveb_weight_section(None) == "" and _without_line(None) == ""
     classes = {c: {"se": 0.5, "ppv": None} for c in ("SVEB", "VEB", "F")}
     assert "SVEB Se/+P 50.0%/n/a" in _without_line({"accuracy": 0.9, "classes": classes})
+
+
+def test_sveb_kinds_count_what_each_symbol_was_called_and_the_one_record_limit():
+    from ecg_core.model import StackedStage, recording_inputs, stage_features
+    from ecg_core.train import StageRecord, _sveb_kinds_section, sveb_kinds
+
+    n = 40
+    samples = np.arange(n) * 288 + 500
+    morphology, rhythm = recording_inputs(_gaussian_beats(n), rr_features(samples, FS))
+    probs = np.tile([0.9, 0.05, 0.03, 0.01, 0.01], (n, 1))
+    probs[5] = [0.01, 0.01, 0.96, 0.01, 0.01]  # the network calls beat 5 VEB; the stage leaves it
+    # a stage that calls every beat it decides SVEB
+    stage = StackedStage(np.zeros(16), np.ones(16), np.zeros((16, 2)), np.array([0.0, 5.0]))
+
+    def record(name, symbols):  # reference beats 0..n-1 at the detections, plus one more nobody detected
+        ref_symbols = np.array([*symbols, "A"])
+        labels = np.where(np.isin(ref_symbols, ["A", "a", "J"]), "SVEB", "N")
+        return StageRecord(name, samples, probs, morphology, rhythm, stage_features(morphology, rhythm, probs),
+                           np.zeros(n, int), np.r_[samples, samples[-1] + 5000], labels, [], np.full(n, "(N"),
+                           ref_symbols)
+
+    first = ["N"] * n
+    first[3], first[5], first[7] = "a", "a", "J"
+    second = ["N"] * n
+    second[2] = "J"
+    kinds = {k["symbol"]: k for k in sveb_kinds([record("201", first), record("124", second)], [stage, stage])}
+    assert kinds["a"] == {"symbol": "a", "beats": 2, "records": 1, "top_record": "201", "top_share": 1.0,
+                          "called": {"SVEB": 1, "VEB": 1}}
+    assert kinds["J"]["beats"] == 2 and kinds["J"]["top_share"] == 0.5 and kinds["J"]["called"] == {"SVEB": 2}
+    assert kinds["A"]["called"] == {"missed": 2}  # the undetected reference beat of each record
+    text = _sveb_kinds_section(list(kinds.values()))
+    # only `a` comes from one record; its beat called VEB is lost: (6 - 1) / 6 found at most
+    assert "`a` (201)" in text and "`J` (" not in text and "SVEB Se would be 83.3%" in text
+    assert _sveb_kinds_section(None) == ""
