@@ -966,8 +966,8 @@ def _sveb_kinds_section(kinds: list | None) -> str:
              f"called SVEB; were every other SVEB beat found, SVEB Se would be {100 * (total - lost) / total:.1f}%.\n"
              if single else "")
     return ("\nThe reference SVEB beats by MIT-BIH symbol, and what the procedure above called them:\n\n"
-            "| symbol | beats | records | most in | " + " | ".join(f"called {c}" for c in CLASSES) + " | not detected |\n"
-            "|---|---:|---:|---|" + "---:|" * len(columns) + "\n" + rows + "\n" + limit)
+            "| symbol | beats | records | most in | " + " | ".join(f"called {c}" for c in CLASSES)
+            + " | not detected |\n|---|---:|---:|---|" + "---:|" * len(columns) + "\n" + rows + "\n" + limit)
 
 
 def _sveb_weight_section(grid: list | None) -> str:
