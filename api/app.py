@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, File, Form, Query, Request, Response, UploadFile
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -109,7 +110,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         holder.start()  # in the background: /health answers at once, ready=false until loaded
         yield
 
-    app = FastAPI(
+    # FastAPIOffline: /docs and /redoc from files installed with it, not a CDN (works without internet)
+    app = FastAPIOffline(
         title="ECG arrhythmia workbench API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
         form_limits={"max_files": MAX_FILES, "max_fields": 64, "max_part_size": 8 * 1024 * 1024},
     )

@@ -32,30 +32,26 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(*, timeout: float = 90.0):
-    """Run ``streamlit run streamlit_app.py`` on a free port; yields its base URL."""
+def _server(module_args, health: str, *, log_path: str = os.devnull, timeout: float = 90.0):
+    """Run ``python -m <module_args(port)>`` on a free port until ``health`` answers 200; yields its base URL."""
     port = free_port()
-    log = open(os.environ.get("STREAMLIT_LOG", os.devnull), "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )
+    log = open(log_path, "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, "-m", *module_args(port)], cwd=ROOT, stdout=log,
+                            stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with code {proc.returncode}")
+                raise RuntimeError(f"{module_args(port)[0]} exited with code {proc.returncode}")
             try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                with urllib.request.urlopen(f"{url}{health}", timeout=2) as r:
                     if r.status == 200:
                         break
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("streamlit did not become healthy in time")
+                raise RuntimeError(f"{module_args(port)[0]} did not become healthy in time")
             time.sleep(0.3)
         yield url
     finally:
@@ -65,6 +61,20 @@ def streamlit_server(*, timeout: float = 90.0):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+def streamlit_server(*, timeout: float = 90.0):
+    """Run ``streamlit run streamlit_app.py`` on a free port; yields its base URL."""
+    return _server(lambda port: ["streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+                                 "--server.address", "127.0.0.1", "--server.headless", "true",
+                                 "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+                   "/_stcore/health", log_path=os.environ.get("STREAMLIT_LOG", os.devnull), timeout=timeout)
+
+
+def api_server(*, timeout: float = 90.0):
+    """Run the REST API (``uvicorn api.app:app``) on a free port; yields its base URL."""
+    return _server(lambda port: ["uvicorn", "api.app:app", "--host", "127.0.0.1", "--port", str(port)], "/health",
+                   timeout=timeout)
 
 
 @contextlib.contextmanager

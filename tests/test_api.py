@@ -124,6 +124,20 @@ def test_openapi_describes_endpoints_with_examples(client):
 
 
 @pytest.mark.skipif(not (SETTINGS.model_path.parent / MODEL_CARD_JSON.name).exists(), reason="no model card")
+def test_interactive_docs_need_no_internet(client):
+    import re
+
+    for page in ("/docs", "/redoc"):
+        r = client.get(page)
+        assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+        assets = re.findall(r'(?:src|href)="([^"]+)"', r.text)
+        assert any(a.endswith(".js") for a in assets), assets
+        for asset in assets:  # every script, style and icon comes from this server
+            assert asset.startswith("/"), asset
+            assert client.get(asset).status_code == 200, asset
+    assert "/docs" not in client.get("/openapi.json").json()["paths"]
+
+
 def test_model_card(client):
     r = client.get("/v1/model")
     assert r.status_code == 200

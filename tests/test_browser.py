@@ -15,7 +15,15 @@ import time
 from pathlib import Path
 
 import pytest
-from screenshots import CHROMIUM, browser_idle, chromium_page, full_screenshot, streamlit_server, wait_idle
+from screenshots import (
+    CHROMIUM,
+    api_server,
+    browser_idle,
+    chromium_page,
+    full_screenshot,
+    streamlit_server,
+    wait_idle,
+)
 
 from ecg_core import config
 from ecg_core import io as ecg_io
@@ -210,3 +218,25 @@ def test_deep_link_as_first_request_keeps_the_app_navigation(page):
         assert [n.split("\n")[-1] for n in nav] == ["Analyse a recording", "Tune detection", "Classify segments",
                                                     "Model"]
         assert "Tune detection" in page.inner_text("h1")
+
+
+def test_api_docs_render_without_internet(page):
+    """Swagger UI at /docs of a real API server renders with every request outside it refused."""
+    with api_server() as url:
+        outside = []
+
+        def only_local(route):
+            if route.request.url.startswith(url):
+                route.continue_()
+            else:
+                outside.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", only_local)
+        page.goto(f"{url}/docs")
+        title = page.wait_for_selector(".swagger-ui .info .title", timeout=30_000).inner_text()
+        assert "ECG arrhythmia workbench API" in title
+        paths = page.locator(".opblock-summary-path").all_inner_texts()
+        assert {"/predict", "/v1/analyze", "/health"} <= {p.strip() for p in paths}
+        assert outside == []
+        page.screenshot(path=str(ARTIFACTS / "api_docs.png"))
