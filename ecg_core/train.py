@@ -483,18 +483,19 @@ AF_RHYTHMS = ("(AFIB", "(AFL")
 ONE_RECORD_SHARE = 0.9
 
 
-def sveb_kinds(recs: list[StageRecord], stages: list[StackedStage]) -> list[dict]:
+def sveb_kinds(recs: list[StageRecord], probs: list[np.ndarray]) -> list[dict]:
     """The reference SVEB beats by MIT-BIH symbol, and what the shipped procedure called them.
 
-    With ``stages`` (:func:`loro_stages` of ``recs``) applied leave one record out, as in
-    :func:`evaluate_stage`. Per symbol: its beats, records, the record holding most of them and
-    their share, and the beats called each class (``"missed"``: no detection within 150 ms).
+    ``probs``: each record's probabilities from the procedure (:func:`stacked_probs` of
+    :func:`loro_stages`, as :func:`evaluate_stage` scores them). Per symbol: its beats, records, the
+    record holding most of them and their share, and the beats called each class (``"missed"``: no
+    detection within 150 ms).
     """
     from .evaluate import match_beats
 
     rows: dict[str, dict] = {}
-    for rec, stage in zip(recs, stages, strict=True):
-        labels = stage.apply(rec.probs, rec.morphology, rec.rhythm).argmax(axis=1)
+    for rec, p in zip(recs, probs, strict=True):
+        labels = p.argmax(axis=1)
         called = np.full(len(rec.ref_samples), "missed", dtype=object)
         pairs = match_beats(rec.ref_samples, rec.samples, FS)
         called[pairs[:, 0]] = np.asarray(CLASSES)[labels[pairs[:, 1]]]
@@ -593,7 +594,8 @@ def stage_card(data_dir: Path, pred_dir: Path, out_dir: Path, names, *, command:
     t0 = time.time()
     recs = [load_stage_record(data_dir, pred_dir, n) for n in names]
     stages = loro_stages(recs)  # shared by the evaluation and the heuristics' grids
-    loro = evaluate_stage(recs, out_dir, stages=stages)
+    stacked = stacked_probs(recs, stages)  # shared by the evaluation and the SVEB-kinds table
+    loro = evaluate_stage(recs, out_dir, probs=stacked)
     log("network alone (end to end, out of fold):\n" + score_table(loro["network"]))
     log("with the second stage (leave-one-record-out at the stage level):\n" + score_table(loro["stacked"]))
     entry = {"command": command, "pred_dir": _relative(pred_dir), "stacked_dir": _relative(out_dir),
@@ -606,7 +608,7 @@ def stage_card(data_dir: Path, pred_dir: Path, out_dir: Path, names, *, command:
                             stages=stages)[0]["relabelled"]
             for name, target in (("wide_qrs", "VEB"), ("fusion", "F"))}
         entry["sveb_weight_grid"] = sveb_weight_grid(recs, shipped=loro["stacked"])
-        entry["sveb_kinds"] = sveb_kinds(recs, stages)
+        entry["sveb_kinds"] = sveb_kinds(recs, stacked)
         off = {k: v for rule in _RULE_OFF.values() for k, v in rule.items()}
         entry["without_heuristics"] = evaluate_stage(recs, stages=[dataclasses.replace(s, **off) for s in stages])[
             "stacked"]
@@ -670,23 +672,28 @@ def _sveb_veb_counts(score: ClassificationScore) -> dict:
     return out
 
 
+def stacked_probs(recs: list[StageRecord], stages: list[StackedStage]) -> list[np.ndarray]:
+    """Each record's network probabilities with its stage (and the heuristics after it) applied."""
+    return [stage.apply(rec.probs, rec.morphology, rec.rhythm) for rec, stage in zip(recs, stages, strict=True)]
+
+
 def evaluate_stage(recs: list[StageRecord], out_dir: Path | None = None, *, stages: list[StackedStage] | None = None,
-                   **af_options) -> dict:
+                   probs: list[np.ndarray] | None = None, **af_options) -> dict:
     """Leave-one-record-out at the stage level: fit on the other records, apply to the held-out one.
 
     Returns the pooled scores of the network alone and with the stage, per-record SVEB counts, and
     writes the stacked ``<rec>.beats.csv`` files to ``out_dir``. ``af_options``: the atrial
     fibrillation thresholds of :func:`fit_stage_on`; ``stages``: :func:`loro_stages` of ``recs``
-    with them, where already fitted.
+    with them, where already fitted; ``probs``: :func:`stacked_probs` of those, where already computed.
     """
     before, after = empty_classification_score(), empty_classification_score()
     per_record = {}
-    stages = loro_stages(recs, **af_options) if stages is None else stages
-    for rec, stage in zip(recs, stages, strict=True):
-        probs = stage.apply(rec.probs, rec.morphology, rec.rhythm)
+    if probs is None:
+        probs = stacked_probs(recs, loro_stages(recs, **af_options) if stages is None else stages)
+    for rec, p in zip(recs, probs, strict=True):
         if out_dir is not None:
-            write_beats_csv(Path(out_dir) / f"{rec.name}.beats.csv", rec.samples, probs)
-        b, a = _score_stage_record(rec, rec.probs), _score_stage_record(rec, probs)
+            write_beats_csv(Path(out_dir) / f"{rec.name}.beats.csv", rec.samples, p)
+        b, a = _score_stage_record(rec, rec.probs), _score_stage_record(rec, p)
         before, after = before + b, after + a
         per_record[rec.name] = {"network": _sveb_veb_counts(b), "stacked": _sveb_veb_counts(a)}
     return {"network": before.to_dict(), "stacked": after.to_dict(), "per_record": per_record}

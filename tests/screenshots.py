@@ -35,15 +35,15 @@ def free_port() -> int:
 def _server(module_args, health: str, *, log_path: str = os.devnull, timeout: float = 90.0):
     """Run ``python -m <module_args(port)>`` on a free port until ``health`` answers 200; yields its base URL."""
     port = free_port()
+    args = module_args(port)
     log = open(log_path, "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", *module_args(port)], cwd=ROOT, stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([sys.executable, "-m", *args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"{module_args(port)[0]} exited with code {proc.returncode}")
+                raise RuntimeError(f"{args[0]} exited with code {proc.returncode}")
             try:
                 with urllib.request.urlopen(f"{url}{health}", timeout=2) as r:
                     if r.status == 200:
@@ -51,7 +51,7 @@ def _server(module_args, health: str, *, log_path: str = os.devnull, timeout: fl
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{module_args(port)[0]} did not become healthy in time")
+                raise RuntimeError(f"{args[0]} did not become healthy in time")
             time.sleep(0.3)
         yield url
     finally:

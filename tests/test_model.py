@@ -289,7 +289,7 @@ def test_card_operating_points_say_whether_any_meets_both_sveb_bars():
 
 def test_sveb_kinds_count_what_each_symbol_was_called_and_the_one_record_limit():
     from ecg_core.model import StackedStage, recording_inputs, stage_features
-    from ecg_core.train import StageRecord, _sveb_kinds_section, sveb_kinds
+    from ecg_core.train import StageRecord, _sveb_kinds_section, stacked_probs, sveb_kinds
 
     n = 40
     samples = np.arange(n) * 288 + 500
@@ -310,7 +310,8 @@ def test_sveb_kinds_count_what_each_symbol_was_called_and_the_one_record_limit()
     first[3], first[5], first[7] = "a", "a", "J"
     second = ["N"] * n
     second[2] = "J"
-    kinds = {k["symbol"]: k for k in sveb_kinds([record("201", first), record("124", second)], [stage, stage])}
+    recs = [record("201", first), record("124", second)]
+    kinds = {k["symbol"]: k for k in sveb_kinds(recs, stacked_probs(recs, [stage, stage]))}
     assert kinds["a"] == {"symbol": "a", "beats": 2, "records": 1, "top_record": "201", "top_share": 1.0,
                           "called": {"SVEB": 1, "VEB": 1}}
     assert kinds["J"]["beats"] == 2 and kinds["J"]["top_share"] == 0.5 and kinds["J"]["called"] == {"SVEB": 2}
