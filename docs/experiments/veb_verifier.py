@@ -8,7 +8,8 @@ lead (V1 in 20 of the 22 DS1 records, V4 in 124, V5 in 114). A beat the verifier
 longer VEB. Prints VEB Se / +P at several rejection thresholds, and which records gain and lose.
 
 Needs the out-of-fold network outputs at the reference beats of ``make train``'s CV command
-(``--ref-dir out/ref_ens3b``). Run from the project root (~4 min on 2 cores)::
+(``--ref-dir out/ref_ens3b``) and scikit-learn, which the pinned ``neurokit2`` brings into ``.venv``.
+Run from the project root (~30 s on 2 cores)::
 
     python docs/experiments/veb_verifier.py --pred-dir out/ref_ens3b
 
