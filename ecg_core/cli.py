@@ -3,7 +3,7 @@
 This is a contract other tools call; keep options and output columns stable::
 
     python -m ecg_core detect   INPUT... --out-dir DIR [--fs HZ] [--lead NAME]
-    python -m ecg_core classify INPUT... --out-dir DIR [--fs HZ] [--lead NAME] [--peaks-dir DIR]
+    python -m ecg_core classify INPUT... --out-dir DIR [--fs HZ] [--lead NAME] [--peaks-dir DIR] [--model PATH]
 
 ``detect`` writes ``DIR/<stem>.peaks.csv`` (column ``sample``); ``classify`` writes
 ``DIR/<stem>.beats.csv`` (``sample,label,probability,p_N,p_SVEB,p_VEB,p_F,p_Q``; ``segment``
@@ -60,10 +60,20 @@ def _classify_one(path: Path, args) -> pd.DataFrame:
     from .pipeline import analyze, classify_segments
 
     rec = load(path, sampling_rate=args.fs, lead=args.lead)
+    classifier = _classifier(args.model)
     if isinstance(rec, Segments):
-        return classify_segments(rec.windows).to_frame()
+        return classify_segments(rec.windows, classifier=classifier).to_frame()
     peaks = _read_peaks(args.peaks_dir, _stem(path), rec.signal.size) if args.peaks_dir else None
-    return analyze(rec.signal, rec.sampling_rate, peaks=peaks).to_frame()
+    return analyze(rec.signal, rec.sampling_rate, peaks=peaks, classifier=classifier).to_frame()
+
+
+def _classifier(model: Path | None):
+    """The classifier at ``--model`` (its card beside it), or None for the shipped one."""
+    if model is None:
+        return None
+    from .model import load_classifier
+
+    return load_classifier(model.resolve())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "classify":
             p.add_argument("--peaks-dir", type=Path, default=None,
                            help="classify the beats at DIR/<stem>.peaks.csv instead of detecting them")
+            p.add_argument("--model", type=Path, default=None, metavar="PATH",
+                           help="a .keras model (with the model_card.json written beside it by training) "
+                                "instead of the shipped models/beat_classifier.keras")
     return parser
 
 
@@ -91,6 +104,12 @@ def main(argv=None) -> int:
     except OSError as exc:
         print(f"error: --out-dir {args.out_dir}: cannot be used as an output folder ({exc.strerror}).", file=sys.stderr)
         return 2
+    if getattr(args, "model", None) is not None:
+        try:
+            _classifier(args.model)
+        except ECGError as exc:
+            print(f"error: --model {args.model}: {exc}", file=sys.stderr)
+            return 2
     run, suffix = (_detect_one, "peaks") if args.command == "detect" else (_classify_one, "beats")
     from tqdm import tqdm
 

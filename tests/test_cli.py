@@ -115,3 +115,17 @@ def test_inputs_with_the_same_stem_do_not_overwrite_each_other(tmp_path, capsys)
     assert code == 1
     assert "already taken" in capsys.readouterr().err
     assert len(pd.read_csv(tmp_path / "208_excerpt.peaks.csv")) > 400  # the 5-min WFDB record's, not the 60-s CSV's
+
+
+def test_model_option_classifies_with_the_given_model_and_refuses_a_missing_one(tmp_path, capsys):
+    from ecg_core.config import MODEL_PATH
+
+    shipped, chosen = tmp_path / "shipped", tmp_path / "chosen"
+    assert main(["classify", str(EXAMPLE), "--out-dir", str(shipped)]) == 0
+    assert main(["classify", str(EXAMPLE), "--out-dir", str(chosen), "--model", str(MODEL_PATH)]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(shipped / "208_excerpt.beats.csv"),
+                                  pd.read_csv(chosen / "208_excerpt.beats.csv"))
+    capsys.readouterr()
+    code = main(["classify", str(EXAMPLE), "--out-dir", str(tmp_path / "x"), "--model", str(tmp_path / "no.keras")])
+    err = capsys.readouterr().err
+    assert code == 2 and "no.keras" in err and "missing" in err and "Traceback" not in err
