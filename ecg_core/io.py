@@ -62,7 +62,8 @@ import pandas as pd
 from .config import AAMI_MAP, BEAT_WINDOW, DEFAULT_FS, LEAD_PREFERENCE
 from .errors import ECGError, validate_sampling_rate, validate_signal
 
-__all__ = ["Annotations", "Recording", "Segments", "load", "load_annotations", "load_files"]
+__all__ = ["Annotations", "Recording", "Segments", "UploadedRecording", "load", "load_annotations", "load_files",
+           "recording_files"]
 
 #: More signal columns than this in a header-less table means "one beat per row", not leads.
 MAX_LEADS = 16
@@ -440,12 +441,131 @@ def _check_signal_files(hea: Path) -> None:
                            f"{need:,} bytes): it is truncated or belongs to another record. Use the complete .dat.")
 
 
+@dataclass(frozen=True)
+class UploadedRecording:
+    """Which recording a set of uploaded files makes (:func:`recording_files`).
+
+    Attributes
+    ----------
+    name : str
+        The recording's name: the WFDB header's stem, else the file's stem.
+    files : tuple of str
+        The files that make it (one file, or a ``.hea`` and the signal files it names).
+    ignored : tuple of str
+        Reference annotation files in the set (``.atr`` ..., ``*annotations.txt``), set aside.
+    """
+
+    name: str
+    files: tuple[str, ...]
+    ignored: tuple[str, ...] = ()
+
+
+def _is_annotation_file(name: str) -> bool:
+    return Path(name).suffix.lower() in WFDB_ANNOTATION_EXTENSIONS or name.lower().endswith("annotations.txt")
+
+
+def _listing(names) -> str:
+    names = sorted(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def recording_files(files: Mapping[str, bytes]) -> UploadedRecording:
+    """The one rule for "which recording does this set of uploaded files make".
+
+    Used by :func:`load_files`, the dashboard and the API, so every mixed set is refused the same way.
+    A set makes one recording when, reference annotation files set aside, it is
+
+    - one recording file (CSV/TSV/TXT, EDF, segmented CSV), or
+    - one WFDB header ``.hea`` with exactly the signal files it names. A single signal file whose name
+      is the named one with a suffix (``208 (1).dat``, as a browser saves a second download) is taken
+      as that file renamed; a signal file of another name is another record's.
+
+    Parameters
+    ----------
+    files : mapping of str to bytes
+        File name -> content of every uploaded file (names may carry folders; only the base name counts).
+
+    Returns
+    -------
+    UploadedRecording
+
+    Raises
+    ------
+    ECGError
+        No recording, several recordings (two CSVs, a WFDB record and a CSV, two headers), or a
+        header with the signal file of another record: the message names the files and says which to
+        remove. Never a silent choice.
+    """
+    names = [Path(str(k)).name for k in files]
+    ignored = tuple(n for n in names if _is_annotation_file(n))
+    rest = [n for n in names if n not in ignored]
+    if not rest:
+        raise ECGError("No recording file was given. Upload a recording (CSV, EDF, or a WFDB .hea with its .dat).")
+    heas = [n for n in rest if n.lower().endswith(".hea")]
+    if len(heas) > 1:
+        raise ECGError(f"The upload holds {len(heas)} WFDB headers ({_listing(heas)}): one recording at a time. "
+                       f"Remove the files of all records but one ({_listing(rest)} were uploaded).")
+    if not heas:
+        if len(rest) > 1:
+            raise ECGError(f"These files are not one recording: {_listing(rest)}. Upload one recording at a time: "
+                           "remove all but one of them (a WFDB record is its .hea with its .dat).")
+        return UploadedRecording(Path(rest[0]).stem, (rest[0],), ignored)
+    hea = heas[0]
+    needed = _signal_files(hea, files[next(k for k in files if Path(str(k)).name == hea)])
+    others = [n for n in rest if n != hea]
+    chosen = [n for n in needed if n in others]
+    missing = [n for n in needed if n not in others]
+    spare = [n for n in others if n not in chosen]
+    if len(missing) == 1 and len(spare) == 1 and _renamed(missing[0], spare[0]):
+        chosen, spare, missing = chosen + spare, [], []
+    record = f"the WFDB record {Path(hea).stem} ({' + '.join([hea, *chosen])})"
+    if spare and missing:
+        raise ECGError(f"{hea} needs its signal file {_listing(missing)}, but {_listing(spare)} was uploaded, which "
+                       f"belongs to another recording. Upload {_listing(missing)} with {hea} (remove "
+                       f"{_listing(spare)}), or upload the other record's own .hea.")
+    if spare:
+        raise ECGError(f"These files are more than one recording: {record} and {_listing(spare)}. Upload one "
+                       f"recording at a time: remove {_listing(spare)}, or remove {_listing([hea, *chosen])} to "
+                       f"analyse {_listing(spare)}.")
+    if missing:
+        raise ECGError(f"The WFDB header {hea} needs the signal file {_listing(missing)}, which was not uploaded. "
+                       "Upload the .hea and its .dat together.")
+    return UploadedRecording(Path(hea).stem, (hea, *chosen), ignored)
+
+
+def _renamed(expected: str, given: str) -> bool:
+    """``given`` is ``expected`` saved again under a suffixed name (``208.dat`` -> ``208 (1).dat``, ``208-2.dat``)."""
+    a, b = Path(expected), Path(given)
+    return (a.suffix.lower() == b.suffix.lower() and b.stem.startswith(a.stem)
+            and bool(re.fullmatch(r"[ _.-]*\(?\d+\)?", b.stem[len(a.stem):])))
+
+
+def _signal_files(hea_name: str, data: bytes) -> list[str]:
+    """The signal files an uploaded WFDB header names (refusing folders)."""
+    import wfdb
+
+    with tempfile.TemporaryDirectory(prefix="ecg_hea_") as tmp:
+        path = Path(tmp) / hea_name
+        path.write_bytes(data)
+        try:
+            header = wfdb.rdheader(str(path.with_suffix("")))
+        except Exception as exc:
+            raise ECGError(f"{hea_name} is not a valid WFDB header: {_short(exc)}. Upload the record's own .hea.") \
+                from None
+    needed = sorted({f for f in (header.file_name or []) if f and f != "~"})
+    for fname in needed:
+        if fname != Path(fname).name or fname in (".", ".."):
+            raise ECGError(f"The WFDB header {hea_name} names its signal file {fname!r} with a folder; uploaded "
+                           "records must name a file beside the header (e.g. 100.dat).")
+    return needed
+
+
 def load_files(files: Mapping[str, bytes], *, sampling_rate: float | None = None,
                lead: str | None = None) -> Recording | Segments:
     """Load uploaded files: one recording file, or a WFDB pair ``{'x.hea': ..., 'x.dat': ...}``.
 
-    WFDB annotation files (``.atr`` ...) and Kaggle ``*annotations.txt`` in the mapping are ignored.
-    The ``.dat`` may have been renamed: with one header and one signal file, they are paired.
+    Which files make the recording is :func:`recording_files`'s rule: reference annotation files in the
+    mapping are set aside, and a set of more than one recording is refused (never a silent choice).
     """
     with _one_message(", ".join(map(str, files)) or "the uploaded files"):
         return _load_files(files, sampling_rate, lead)
@@ -453,47 +573,25 @@ def load_files(files: Mapping[str, bytes], *, sampling_rate: float | None = None
 
 def _load_files(files, sampling_rate, lead):
     files = {Path(str(k)).name: (v.read() if hasattr(v, "read") else bytes(v)) for k, v in files.items()}
-    files = {k: v for k, v in files.items()
-             if Path(k).suffix.lower() not in WFDB_ANNOTATION_EXTENSIONS and not k.lower().endswith("annotations.txt")}
-    if not files:
-        raise ECGError("No recording file was given. Upload a recording (CSV, EDF, or a WFDB .hea with its .dat).")
-    heas = [k for k in files if k.lower().endswith(".hea")]
-    if not heas:
-        if len(files) > 1:
-            raise ECGError(f"Several files were given ({', '.join(files)}); upload one recording at a time "
-                           "(a WFDB record is its .hea and .dat together).")
-        (fname, data), = files.items()
-        return load(data, filename=fname, sampling_rate=sampling_rate, lead=lead)
-    if len(heas) > 1:
-        raise ECGError(f"Several WFDB headers were given ({', '.join(heas)}); upload one record at a time.")
-    return _load_wfdb_upload(heas[0], files, sampling_rate, lead)
+    chosen = recording_files(files)
+    if len(chosen.files) == 1:
+        fname = chosen.files[0]
+        return load(files[fname], filename=fname, sampling_rate=sampling_rate, lead=lead)
+    return _load_wfdb_upload(chosen.files, files, sampling_rate, lead)
 
 
-def _load_wfdb_upload(hea_name, files, sampling_rate, lead) -> Recording:
-    import wfdb
-
-    stem = Path(hea_name).stem
-    dats = {k: v for k, v in files.items() if k != hea_name}
+def _load_wfdb_upload(names, files, sampling_rate, lead) -> Recording:
+    """A WFDB record from its uploaded files: ``names[0]`` the header, then the signal files it names."""
+    hea_name, *signal_names = names
+    needed = _signal_files(hea_name, files[hea_name])
+    renamed = [n for n in signal_names if n not in needed]
     with tempfile.TemporaryDirectory(prefix="ecg_wfdb_") as tmp:
-        hea_path = Path(tmp) / f"{stem}.hea"
+        hea_path = Path(tmp) / f"{Path(hea_name).stem}.hea"
         hea_path.write_bytes(files[hea_name])
-        try:
-            header = wfdb.rdheader(str(hea_path.with_suffix("")))
-        except Exception as exc:
-            raise ECGError(f"{hea_name} is not a valid WFDB header: {_short(exc)}. Upload the record's own .hea.") \
-                from None
-        needed = sorted({f for f in (header.file_name or []) if f and f != "~"})
         for fname in needed:
-            if fname != Path(fname).name or fname in (".", ".."):
-                raise ECGError(f"The WFDB header {hea_name} names its signal file {fname!r} with a folder; uploaded "
-                               "records must name a file beside the header (e.g. 100.dat).")
-            data = dats.get(fname)
-            if data is None and len(needed) == 1 and len(dats) == 1:
-                data = next(iter(dats.values()))  # renamed on the way (e.g. "208 (1).dat")
-            if data is None:
-                raise ECGError(f"The WFDB header {hea_name} needs the signal file {fname}, which was not uploaded. "
-                               "Upload the .hea and its .dat together.")
-            (Path(tmp) / fname).write_bytes(data)
+            # a file renamed on the way (e.g. "208 (1).dat") is written under the name the header gives
+            given = fname if fname in signal_names else renamed[0]
+            (Path(tmp) / fname).write_bytes(files[given])
         return _load_wfdb_path(hea_path, sampling_rate, lead)
 
 

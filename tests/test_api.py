@@ -319,6 +319,18 @@ def test_wfdb_header_without_dat_is_400(client):
     assert_error(client.post("/v1/analyze", files=upload(HEA)), 400, ".dat")
 
 
+@pytest.mark.parametrize("endpoint", ["/predict", "/v1/analyze"])
+@pytest.mark.parametrize(("paths", "words"), [
+    ((HEA, DAT, KAGGLE), ("more than one recording", "remove 208_excerpt.csv")),
+    ((HEA, KAGGLE), ("needs its signal file 208_excerpt.dat", "208_excerpt.csv", "another recording")),
+    ((HEA, EXAMPLES_DIR / "201_af_excerpt.dat"), ("201_af_excerpt.dat", "another recording")),
+    ((KAGGLE, SEGMENTS), ("not one recording", "remove all but one")),
+], ids=["pair+csv", "hea+csv", "hea+other-dat", "two-csvs"])
+def test_mixed_upload_is_refused_by_the_library_rule(client, endpoint, paths, words):
+    """The API refuses a set of files that is not one recording, with the same message as the dashboard."""
+    assert_error(client.post(endpoint, files=upload(*paths)), 400, *words)
+
+
 def test_too_large_is_413_by_content_length_and_while_reading():
     with TestClient(create_app(Settings(max_upload_bytes=50_000))) as c:
         # declared Content-Length over the limit: refused before reading

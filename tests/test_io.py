@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from ecg_core.config import AAMI_MAP, EXAMPLES_DIR
 from ecg_core.errors import ECGError
-from ecg_core.io import Annotations, Recording, Segments, load, load_annotations, load_files
+from ecg_core.io import Annotations, Recording, Segments, load, load_annotations, load_files, recording_files
 
 DATA = Path(__file__).parent / "data"
 KAGGLE_101 = DATA / "101.csv"
@@ -275,6 +275,45 @@ def test_uploaded_wfdb_header_cannot_write_outside(target):
 def test_uploaded_header_renamed():
     files = {"mine.hea": EXAMPLE_HEA.read_bytes(), "208_excerpt.dat": (EXAMPLES_DIR / "208_excerpt.dat").read_bytes()}
     assert load_files(files).signals.shape == (108000, 2)
+
+
+def _files(*names) -> dict[str, bytes]:
+    where = {"101.csv": KAGGLE_101, "101annotations.txt": KAGGLE_101_ANN}
+    return {n: (where.get(n) or EXAMPLES_DIR / n).read_bytes() for n in names}
+
+
+PAIR = ("208_excerpt.hea", "208_excerpt.dat")
+
+
+def test_recording_files_takes_one_recording_and_sets_annotations_aside():
+    chosen = recording_files(_files(*PAIR, "208_excerpt.atr", "101annotations.txt"))
+    assert chosen.name == "208_excerpt" and chosen.files == PAIR
+    assert set(chosen.ignored) == {"208_excerpt.atr", "101annotations.txt"}
+    assert recording_files(_files("101.csv")).files == ("101.csv",)
+    renamed = {"208_excerpt.hea": EXAMPLE_HEA.read_bytes(), "208_excerpt (1).dat": b"x"}
+    assert recording_files(renamed).files == ("208_excerpt.hea", "208_excerpt (1).dat")
+
+
+@pytest.mark.parametrize("names, says", [
+    # a WFDB pair plus an unrelated CSV: used to analyse the pair silently
+    ((*PAIR, "101.csv"), r"more than one recording: the WFDB record 208_excerpt \(208_excerpt\.hea \+ "
+                         r"208_excerpt\.dat\) and 101\.csv.*remove 101\.csv"),
+    # a .hea with an unrelated CSV: the CSV's bytes used to be read as the signal file
+    (("208_excerpt.hea", "101.csv"), r"208_excerpt\.hea needs its signal file 208_excerpt\.dat, but 101\.csv was "
+                                     r"uploaded, which belongs to another recording"),
+    # .hea + .dat of different records
+    (("208_excerpt.hea", "201_af_excerpt.dat"), r"needs its signal file 208_excerpt\.dat, but 201_af_excerpt\.dat"),
+    (("101.csv", "208_excerpt.csv"), r"not one recording: 101\.csv and 208_excerpt\.csv.*remove all but one"),
+    (("101.csv", "201_af_excerpt.dat"), r"not one recording: 101\.csv and 201_af_excerpt\.dat"),
+    ((*PAIR, "201_af_excerpt.hea", "201_af_excerpt.dat"), r"2 WFDB headers \(201_af_excerpt\.hea and "
+                                                          r"208_excerpt\.hea\)"),
+    ((*PAIR, "201_af_excerpt.dat"), r"more than one recording.*remove 201_af_excerpt\.dat"),
+])
+def test_recording_files_refuses_every_mixed_set(names, says):
+    files = _files(*names)
+    for call in (recording_files, load_files):
+        with pytest.raises(ECGError, match=says):
+            call(files)
 
 
 def test_load_files_single_csv():
