@@ -12,6 +12,11 @@ Session-state keys shared by the pages (all set by the pages, never by widgets d
     Which of :data:`EXAMPLES` is shown when no recording is uploaded (default the first).
 ``reference_upload`` : :class:`Upload` or None
     Reference annotations for it (None: the example's own annotations when the example is shown).
+``upload_refused`` : str or None
+    The library's message when the recording uploader holds files that are not one recording
+    (:func:`refused_upload`); nothing is analysed then.
+``uploader_generation`` : int
+    Bumped by :func:`clear_uploaders`: the uploaders' keys (:func:`widget_key`) change, so they are empty.
 ``detector_params`` : dict
     R-peak detector settings, set by the tune page's sliders and used by the analysis page.
 ``sampling_rate_setting`` / ``lead_setting``
@@ -85,12 +90,12 @@ class Upload:
     example: str = ""  # the bundled example's record name; "" for the user's own files
 
     @classmethod
-    def from_files(cls, files: dict[str, bytes], *, example: str = "") -> Upload:
+    def from_files(cls, files: dict[str, bytes], *, example: str = "", name: str = "") -> Upload:
         h = hashlib.sha256()
         for fname in sorted(files):
             h.update(fname.encode() + b"\0" + hashlib.sha256(files[fname]).digest())
         stems = sorted({Path(f).stem for f in files})
-        name = stems[0] if len(stems) == 1 else ", ".join(sorted(files))
+        name = name or (stems[0] if len(stems) == 1 else ", ".join(sorted(files)))
         return cls(name, tuple(sorted(files.items())), h.hexdigest()[:24], example)
 
     @property
@@ -119,6 +124,47 @@ def upload_from_widget(value) -> Upload | None:
     data = {f.name: f.getvalue() for f in files}
     check_size(data)
     return Upload.from_files(data)
+
+
+def recording_of(upload: Upload | None) -> tuple[Upload | None, tuple[str, ...]]:
+    """The recording in a recording uploader's files, by the library's rule (:func:`ecg_core.io.recording_files`).
+
+    Returns the :class:`Upload` of the files that make the recording (None if the box is empty) and the
+    reference annotation files set aside. A set of files that is not one recording (a WFDB pair and a
+    CSV, two CSVs, a header with another record's signal file) raises :class:`ECGError` naming the files
+    to remove: never a silent choice.
+    """
+    from ecg_core import io
+
+    if upload is None:
+        return None, ()
+    data = upload.as_dict()
+    chosen = io.recording_files(data)
+    return Upload.from_files({f: data[f] for f in chosen.files}, name=chosen.name), chosen.ignored
+
+
+def widget_key(base: str) -> str:
+    """The key of an uploader that :func:`clear_uploaders` empties: ``base``, then ``base_1``, ``base_2`` ...
+
+    Streamlit cannot empty a file uploader from the script, so a new key gives an empty one.
+    """
+    n = int(st.session_state.get("uploader_generation", 0))
+    return base if n == 0 else f"{base}_{n}"
+
+
+def clear_uploaders() -> None:
+    """Empty every uploader keyed with :func:`widget_key` (their files' names leave the screen)."""
+    st.session_state.uploader_generation = int(st.session_state.get("uploader_generation", 0)) + 1
+
+
+def refused_upload() -> None:
+    """Where the recording uploader holds files that are not one recording: say so and draw nothing else."""
+    message = st.session_state.get("upload_refused")
+    if message:
+        st.error(message, icon=":material/error:")
+        st.caption("Nothing is analysed until the upload box holds one recording: remove the files named above "
+                   "(× beside each), or choose the bundled example.")
+        st.stop()
 
 
 def take_upload(widget_key: str, target_key: str, error_key: str) -> bool:
@@ -310,12 +356,29 @@ def user_errors(doing: str):
         )
 
 
+def percent(value) -> str:
+    """A share as a percentage; "—" where it is not defined (NaN or None), never "None"."""
+    return "—" if value is None or not np.isfinite(value) else f"{100 * value:.1f}%"
+
+
 def params_key(params: dict) -> tuple:
     return tuple(sorted((k, float(v)) for k, v in params.items()))
 
 
-def agreement(ann, sampling_rate: float, samples, labels):
+def reference_fit(ann, sampling_rate: float, peaks, *, n_samples: int, recording_name: str = ""):
+    """:func:`ecg_core.evaluate.fit_reference` of annotations ``ann`` for a recording whose beats are ``peaks``."""
+    from ecg_core.evaluate import fit_reference
+
+    ref_s, ref_l = reference_beats(ann, sampling_rate)
+    return fit_reference(ref_s, ref_l, peaks, sampling_rate, n_samples=n_samples,
+                         episodes=reference_episodes(ann, sampling_rate), recording_name=recording_name,
+                         reference_name=getattr(ann, "name", "") or "")
+
+
+def agreement(fit, sampling_rate: float, samples, labels):
     """Agreement of the predicted beats with reference annotations (EC57 matching, 150 ms).
+
+    ``fit``: :func:`reference_fit` of the annotations (only its beats within the recording are compared).
 
     Returns
     -------
@@ -327,8 +390,7 @@ def agreement(ann, sampling_rate: float, samples, labels):
 
     from ecg_core.evaluate import match_beats, outside_episodes, score_classification
 
-    ref_s, ref_l = reference_beats(ann, sampling_rate)
-    episodes = reference_episodes(ann, sampling_rate)
+    ref_s, ref_l, episodes = fit.samples, fit.labels, fit.episodes
     samples = np.asarray(samples, dtype=np.int64)
     labels = np.asarray(labels).astype(str)
     score = score_classification(ref_s, ref_l, samples, labels, sampling_rate, episodes=episodes)
@@ -357,12 +419,12 @@ def detector_defaults() -> dict:
     return dict(DEFAULTS)
 
 
-def detection_check(ann, sampling_rate: float, peaks):
-    """Detection figures against reference beats, with the missed and the extra beats' samples."""
+def detection_check(fit, sampling_rate: float, peaks):
+    """Detection figures against the reference beats of ``fit`` (:func:`reference_fit`), with the missed and
+    the extra beats' samples."""
     from ecg_core.evaluate import match_beats, outside_episodes, score_detection
 
-    ref_s, _ = reference_beats(ann, sampling_rate)
-    episodes = reference_episodes(ann, sampling_rate)
+    ref_s, episodes = fit.samples, fit.episodes
     score = score_detection(ref_s, peaks, sampling_rate, episodes=episodes)
     det = np.asarray(peaks, dtype=np.int64)
     det = det[outside_episodes(det, episodes)]
@@ -370,6 +432,16 @@ def detection_check(ann, sampling_rate: float, peaks):
     missed = np.delete(ref_s, pairs[:, 0]) if ref_s.size else ref_s
     extra = np.delete(det, pairs[:, 1]) if det.size else det
     return score, missed, extra
+
+
+def show_reference_fit(fit, recording_name: str) -> bool:
+    """Warn plainly when the reference does not fit the recording (and say what was cut); returns ``fit.fits``."""
+    text = fit.message(recording_name)
+    if not fit.fits:
+        st.warning(text, icon=":material/warning:")
+    elif text:
+        st.info(text, icon=":material/content_cut:")
+    return fit.fits
 
 
 @st.cache_resource(max_entries=48, show_spinner=False)

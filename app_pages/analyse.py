@@ -48,13 +48,22 @@ class Result:
 
 
 def _on_recording_upload():
-    state.pop("upload_error", None)
+    for key in ("upload_error", "upload_refused", "upload_note"):
+        state.pop(key, None)
     try:
-        up = app.upload_from_widget(state.get("analyse_upload"))
-        ref = app.upload_from_widget(state.get("analyse_reference"))
-    except ECGError as exc:
+        files = app.upload_from_widget(state.get(app.widget_key("analyse_upload")))
+        ref = app.upload_from_widget(state.get(app.widget_key("analyse_reference")))
+    except ECGError as exc:  # too large: the previous results stay
         state.upload_error = str(exc)
         return
+    try:
+        up, ignored = app.recording_of(files)
+    except ECGError as exc:  # not one recording: nothing is analysed until the box holds one
+        state.upload_refused = str(exc)
+        return
+    if ignored:
+        state.upload_note = (f"{', '.join(ignored)}: reference annotations, not a recording, so set aside. Upload "
+                             "them in the reference box to compare.")
     state.recording_upload = up
     state.reference_upload = ref
     state.pop("selected_beat", None)
@@ -62,15 +71,16 @@ def _on_recording_upload():
 
 
 def _on_reference_upload():
-    app.take_upload("analyse_reference", "reference_upload", "upload_error")
+    app.take_upload(app.widget_key("analyse_reference"), "reference_upload", "upload_error")
 
 
 def _use_example():
     state.example_name = state.get("analyse_example", app.DEFAULT_EXAMPLE)
     state.recording_upload = None
     state.reference_upload = None
-    state.pop("selected_beat", None)
-    state.pop("upload_error", None)
+    app.clear_uploaders()  # the previous upload's file names leave the upload boxes
+    for key in ("selected_beat", "upload_error", "upload_refused", "upload_note"):
+        state.pop(key, None)
     state.detail_start = 0.0
 
 
@@ -125,12 +135,14 @@ with st.expander("Recording, reference annotations and settings", expanded=False
     c1, c2 = st.columns(2)
     c1.file_uploader(
         "Recording: CSV (ECG column, Kaggle MIT-BIH layout or numeric columns), WFDB pair (.hea + .dat) or EDF",
-        type=app.RECORDING_TYPES, accept_multiple_files=True, key="analyse_upload", on_change=_on_recording_upload,
-        help=f"For a WFDB record select both its .hea and .dat files. Up to {app.MAX_UPLOAD_MB} MB.",
+        type=app.RECORDING_TYPES, accept_multiple_files=True, key=app.widget_key("analyse_upload"),
+        on_change=_on_recording_upload,
+        help=f"One recording at a time; for a WFDB record select both its .hea and .dat files. Up to "
+             f"{app.MAX_UPLOAD_MB} MB.",
     )
     c2.file_uploader(
         "Reference annotations (optional): WFDB .atr or Kaggle NNNannotations.txt",
-        type=app.ANNOTATION_TYPES, accept_multiple_files=False, key="analyse_reference",
+        type=app.ANNOTATION_TYPES, accept_multiple_files=False, key=app.widget_key("analyse_reference"),
         on_change=_on_reference_upload,
         help="The cardiologists' beat labels, to measure how well the detected and classified beats agree.",
     )
@@ -155,6 +167,9 @@ with st.expander("Recording, reference annotations and settings", expanded=False
 
 if state.get("upload_error"):
     st.error(state.upload_error, icon=":material/error:")
+if state.get("upload_note"):
+    st.info(state.upload_note, icon=":material/info:")
+app.refused_upload()
 
 # ----------------------------------------------------------------------------- analysis
 
@@ -192,7 +207,11 @@ with app.user_errors(f"analysing {upload.name}"):
     fresh = previous is None or previous.upload.digest != upload.digest or previous.params != params
     if fresh:
         with st.status(f"Analysing {upload.name}…", expanded=False) as status:
-            result = analyse(upload, fs_setting, lead_wanted, status)
+            try:
+                result = analyse(upload, fs_setting, lead_wanted, status)
+            except Exception:
+                status.update(label=f"Could not analyse {upload.name}: see the message below", state="error")
+                raise
             status.update(label=f"Analysed {upload.name}: {len(result.peaks)} beats", state="complete")
     else:
         result = analyse(upload, fs_setting, lead_wanted)
@@ -240,13 +259,14 @@ if res.model_error:
 
 # ----------------------------------------------------------------------------- reference
 
-reference, score, disagreements = None, None, None
+reference, fit, score, disagreements = None, None, None, None
 ref_upload = app.current_reference()
 if ref_upload is not None:
     with app.user_errors(f"reading the reference annotations {ref_upload.name}"):
         reference = app.load_reference(ref_upload.digest, fs, ref_upload)
-        if analysis is not None:
-            score, disagreements = app.agreement(reference, fs, analysis.samples, labels)
+        fit = app.reference_fit(reference, fs, peaks, n_samples=len(res.signal), recording_name=res.upload.name)
+        if analysis is not None and fit.fits:
+            score, disagreements = app.agreement(fit, fs, analysis.samples, labels)
 
 # ----------------------------------------------------------------------------- summary
 
@@ -373,7 +393,11 @@ def beat_table():
             table[f"p_{c}"] = analysis.probabilities[:, k]
         f1, f2, f3 = st.columns([2, 2, 1])
         present = [c for c in CLASSES if summary.counts[c]]
-        chosen = f1.multiselect("Classes", present, default=present, key="table_classes")
+        if "table_classes" in state:  # a chip only for a class this recording has
+            kept = [c for c in state.table_classes if c in present]
+            state.table_classes = kept if kept or not state.table_classes else present
+        chosen = f1.multiselect("Classes", present, default=None if "table_classes" in state else present,
+                                key="table_classes")
         lo, hi = f2.slider("Probability of the predicted class", 0.0, 1.0, (0.0, 1.0), step=0.01, key="table_conf")
         order = f3.selectbox("Sort by", ["time", "least confident first", "most confident first", "class"],
                              key="table_sort")
@@ -442,8 +466,10 @@ lower_tabs()
 
 # ----------------------------------------------------------------------------- agreement
 
-if score is not None:
+if fit is not None and analysis is not None:
     st.subheader(f"Agreement with the reference annotations ({ref_upload.name})")
+    app.show_reference_fit(fit, res.upload.name)
+if score is not None:
     per = score.per_class()
     a1, a2, a3 = st.columns(3)
     a1.metric("Reference beats", f"{score.beats}")
@@ -456,17 +482,18 @@ if score is not None:
                    key="agreement_confusion", where=c1)
     c2.dataframe(
         pd.DataFrame([{"class": s.label, "reference": s.reference, "predicted": s.predicted,
-                       "Se": s.sensitivity, "+P": s.ppv} for s in per]),
+                       "Se": app.percent(s.sensitivity), "+P": app.percent(s.ppv)} for s in per]),
         hide_index=True, key="agreement_table", width="stretch",
         column_config={
-            "Se": st.column_config.NumberColumn(format="percent", help="Sensitivity: share of the reference "
-                                                "beats of this class given this class here."),
-            "+P": st.column_config.NumberColumn(format="percent", help="Positive predictivity: share of the "
-                                                "beats given this class that have it in the reference."),
+            "Se": st.column_config.TextColumn(help="Sensitivity: share of the reference beats of this class given "
+                                                   "this class here."),
+            "+P": st.column_config.TextColumn(help="Positive predictivity: share of the beats given this class that "
+                                                   "have it in the reference."),
         },
     )
     c2.caption("EC57 matching: a detected beat within 150 ms of a reference beat; beats inside ventricular "
-               "flutter episodes are left out. Empty cells: the class is absent.")
+               "flutter episodes are left out. “—”: not defined (Se: no reference beat of the class; +P: no beat "
+               "given the class here).")
     with st.expander(f"Disagreeing beats ({len(disagreements)})", expanded=False):
         st.dataframe(disagreements, hide_index=True, key="disagreements", width="stretch",
                      column_config={"time_s": st.column_config.NumberColumn("time (s)", format="%.3f")})

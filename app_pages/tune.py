@@ -25,6 +25,7 @@ def _reset():
 
 
 st.title("Tune detection")
+app.refused_upload()
 upload = app.current_recording()
 ref_upload = app.current_reference()
 st.caption(
@@ -71,7 +72,9 @@ def tuner():
         if ref_upload is not None:
             with app.user_errors(f"reading the reference annotations {ref_upload.name}"):
                 ann = app.load_reference(ref_upload.digest, fs, ref_upload)
-                check = app.detection_check(ann, fs, peaks)
+                fit = app.reference_fit(ann, fs, peaks, n_samples=len(x), recording_name=upload.name)
+                if app.show_reference_fit(fit, upload.name):
+                    check = app.detection_check(fit, fs, peaks)
 
         m = st.columns(3) + st.columns(3)
         m[0].metric("Beats found", f"{len(peaks)}")
@@ -91,7 +94,7 @@ def tuner():
             markers = [("missed reference beat", missed, "#d62728", "x-thin-open"),
                        ("extra detection", extra, "#ff7f0e", "triangle-down-open")]
             st.caption(f"Compared with the reference annotations {ref_upload.name} (EC57: 150 ms tolerance).")
-        else:
+        elif ref_upload is None:
             st.caption("Upload reference annotations on the Analyse page to see sensitivity and positive predictivity.")
 
         w1, w2 = st.columns([3, 1])

@@ -201,3 +201,127 @@ def confusion_from_labels(ref_labels, pred_labels) -> ClassificationScore:
     p = np.array([index.get(c, len(CLASSES)) for c in np.asarray(pred_labels).astype(str)], dtype=np.int64)
     np.add.at(conf, (r, p), 1)
     return ClassificationScore(conf)
+
+
+# --------------------------------------------------------------------------------------------- reference fit
+#: Tolerance of the position check (seconds): R-peaks found here lie within ~15 ms of a matching reference's beats.
+FIT_WINDOW_S = 0.05
+#: Share of beats (reference or detected, the better) within :data:`FIT_WINDOW_S` of the other side for the
+#: reference to fit. A matching reference scores above 0.9 even with a badly tuned detector; another
+#: recording's, ~0.1-0.3 (beats line up by chance).
+FIT_MIN_SHARE = 0.6
+#: Fewer beats than this on either side: positions cannot be checked.
+FIT_MIN_BEATS = 5
+
+
+@dataclass(frozen=True)
+class ReferenceFit:
+    """Whether reference annotations belong to a recording, and the part of them that can be scored.
+
+    Attributes
+    ----------
+    samples, labels : numpy.ndarray
+        The reference beats within the recording (cut to its span), for scoring.
+    episodes : tuple of (int, int)
+        The reference's ventricular flutter episodes that overlap the recording.
+    fits : bool
+        False when the reference is another recording's (or cannot be checked and its name differs):
+        do not score it.
+    position_share : float or None
+        The better of the shares of reference beats with a detected beat within :data:`FIT_WINDOW_S`
+        and of detected beats with a reference beat there; None when too few beats to check.
+    beats_after_end : int
+        Reference beats after the recording's end, left out.
+    problems : tuple of str
+        Why it does not fit (each a clause a clinician can read); empty when it fits.
+    notes : tuple of str
+        What was done to make it fit (cut to the recording) or what differs but does not matter.
+    """
+
+    samples: np.ndarray
+    labels: np.ndarray
+    episodes: tuple[tuple[int, int], ...]
+    fits: bool
+    position_share: float | None
+    beats_after_end: int
+    problems: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def message(self, recording_name: str = "") -> str:
+        """One plain sentence for the page: why the reference is not scored, else what was cut ('' if nothing)."""
+        if not self.fits:
+            own = f" Upload the annotations of {recording_name} itself." if recording_name else ""
+            return ("These reference annotations do not fit this recording: " + "; ".join(self.problems)
+                    + ". They are not compared with it." + own)
+        return " ".join(self.notes)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 120 else f"{seconds:.1f} s"
+
+
+def _same_record(a: str, b: str) -> bool:
+    a, b = a.strip().casefold(), b.strip().casefold()
+    return not a or not b or a.startswith(b) or b.startswith(a)
+
+
+def fit_reference(ref_samples, ref_labels, detected, sampling_rate, *, n_samples: int, episodes=(),
+                  recording_name: str = "", reference_name: str = "") -> ReferenceFit:
+    """Check that reference annotations fit a recording, and cut them to its span.
+
+    Three checks: the record name where both are known (a different name alone is a note when the
+    beats line up), the length (reference beats after the recording's end are left out, e.g. a 30-min
+    reference for an excerpt of its start), and the beat positions against the beats found here
+    (another recording's beats line up only by chance).
+
+    Parameters
+    ----------
+    ref_samples, ref_labels : array_like
+        Reference beats (sample numbers at ``sampling_rate``) and their classes.
+    detected : array_like of int
+        The beats found in the recording.
+    sampling_rate : float
+        Hz.
+    n_samples : int
+        Length of the recording in samples.
+    episodes : sequence of (int, int)
+        The reference's ventricular flutter episodes.
+    recording_name, reference_name : str
+        Record names where known ('' when not).
+
+    Returns
+    -------
+    ReferenceFit
+    """
+    ref = np.asarray(ref_samples, dtype=np.int64)
+    lab = np.asarray(ref_labels).astype(str)
+    det = np.asarray(detected, dtype=np.int64)
+    inside = (ref >= 0) & (ref < int(n_samples))
+    after = int(np.sum(ref >= int(n_samples)))
+    ref, lab = ref[inside], lab[inside]
+    kept_episodes = tuple((int(a), int(min(b, n_samples))) for a, b in episodes if a < n_samples)
+    problems, notes = [], []
+    same_name = _same_record(recording_name, reference_name)
+    if not same_name:
+        problems.append(f"they are named {reference_name}, the recording {recording_name}")
+    share = None
+    if ref.size == 0:
+        span = _duration(n_samples / sampling_rate)
+        problems.append(f"none of their {after:,} beats lie within the recording's {span}" if after
+                        else "they hold no beats")
+    elif ref.size >= FIT_MIN_BEATS and det.size >= FIT_MIN_BEATS:
+        m = len(match_beats(ref, det, sampling_rate, window=FIT_WINDOW_S))
+        share = max(m / ref.size, m / det.size)
+        if share < FIT_MIN_SHARE:
+            problems.append(f"only {100 * m / ref.size:.0f}% of their beats lie within {1000 * FIT_WINDOW_S:.0f} ms of "
+                            f"a beat found here (the annotations of this recording: over 90%)")
+    if after and ref.size:
+        last = (np.max(np.asarray(ref_samples)) + 1) / sampling_rate
+        notes.append(f"The reference runs to {_duration(last)}, the recording {_duration(n_samples / sampling_rate)}: "
+                     f"its {after:,} beats after the recording's end are left out and its first {ref.size:,} compared.")
+    fits = not problems or (share is not None and share >= FIT_MIN_SHARE and ref.size > 0)
+    if fits and not same_name:
+        notes.append(f"The reference is named {reference_name} and the recording {recording_name}, but their beats "
+                     "line up.")
+        problems = []
+    return ReferenceFit(ref, lab, kept_episodes, bool(fits), share, after, tuple(problems), tuple(notes))

@@ -168,6 +168,9 @@ class Annotations:
         the last annotation ends there; one closed before any ``[`` starts at 0.
     sampling_rate : float or None
         From the file (WFDB annotation header, or the Kaggle text's times), else the caller's, else None.
+    name : str
+        The record the file names: its stem (``101`` for ``101.atr``), without the Kaggle copy's
+        ``annotations`` suffix (``101`` for ``101annotations.txt``); ``""`` when unknown.
     """
 
     sample: np.ndarray
@@ -175,6 +178,7 @@ class Annotations:
     label: np.ndarray
     episodes: tuple[tuple[int, int], ...]
     sampling_rate: float | None
+    name: str = ""
 
     def __len__(self) -> int:
         return int(self.sample.size)
@@ -968,17 +972,23 @@ def load_annotations(source, *, filename: str | None = None, sampling_rate: floa
     data, path, name, ext = _read_bytes(source, filename)
     hint = "Give a WFDB annotation file (.atr) or a Kaggle NNNannotations.txt."
     with _one_message(f"the annotations {name}{ext}", hint):
-        if ext in (".txt", ".csv", ".tsv", ".tab"):
-            return _kaggle_annotations(_decode(_data(data, path), name)[0], name, sampling_rate)
-        if ext in (".hea", ".dat", ".edf"):
-            raise ECGError(f"{name}{ext} is a recording, not an annotation file. Give the reference annotations "
-                           "(.atr or NNNannotations.txt).")
-        raw = _data(data, path)
-        if not raw.strip():
-            raise ECGError(f"{name}{ext} is empty. Upload the reference annotation file (.atr or annotations.txt).")
-        if _KAGGLE_ANN_HEADER.match(raw[:200].decode("latin-1")):
-            return _kaggle_annotations(_decode(raw, name)[0], name, sampling_rate)
-        return _wfdb_annotations(raw, path, name, ext or ".atr", sampling_rate)
+        ann = _load_annotations(data, path, name, ext, sampling_rate)
+    record = re.sub(r"[ _.-]*annotations?$", "", name, flags=re.IGNORECASE) if filename or path else ""
+    return replace(ann, name=record if record != "recording" else "")
+
+
+def _load_annotations(data, path, name, ext, sampling_rate) -> Annotations:
+    if ext in (".txt", ".csv", ".tsv", ".tab"):
+        return _kaggle_annotations(_decode(_data(data, path), name)[0], name, sampling_rate)
+    if ext in (".hea", ".dat", ".edf"):
+        raise ECGError(f"{name}{ext} is a recording, not an annotation file. Give the reference annotations "
+                       "(.atr or NNNannotations.txt).")
+    raw = _data(data, path)
+    if not raw.strip():
+        raise ECGError(f"{name}{ext} is empty. Upload the reference annotation file (.atr or annotations.txt).")
+    if _KAGGLE_ANN_HEADER.match(raw[:200].decode("latin-1")):
+        return _kaggle_annotations(_decode(raw, name)[0], name, sampling_rate)
+    return _wfdb_annotations(raw, path, name, ext or ".atr", sampling_rate)
 
 
 def _wfdb_annotations(raw: bytes, path, name, ext, sampling_rate) -> Annotations:

@@ -51,8 +51,15 @@ def errors(at: AppTest) -> list[str]:
     return [e.value for e in at.error]
 
 
+def uploader_key(at: AppTest, key: str) -> str:
+    """The current key of an uploader that choosing the example empties (``app_pages._common.widget_key``)."""
+    n = at.session_state["uploader_generation"] if "uploader_generation" in at.session_state else 0
+    return key if n == 0 or key not in ("analyse_upload", "analyse_reference") else f"{key}_{n}"
+
+
 def upload(at: AppTest, key: str, files: dict[str, bytes]) -> AppTest:
-    at.file_uploader(key=key).set_value([(name, data, "application/octet-stream") for name, data in files.items()])
+    at.file_uploader(key=uploader_key(at, key)).set_value(
+        [(name, data, "application/octet-stream") for name, data in files.items()])
     return at.run()
 
 
@@ -264,6 +271,88 @@ def test_analyse_offers_the_atrial_fibrillation_example():
     assert "record 201" in at.markdown[0].value
     at.selectbox(key="analyse_example").set_value("208_excerpt").run()
     assert "record 208" in at.markdown[0].value and not [i for i in at.info if "fibrillation" in i.value]
+
+
+def test_analyse_mixed_upload_is_refused_until_one_recording_remains():
+    """A WFDB pair, then an unrelated CSV added to the box: the library's message, no analysis of either."""
+    at = start()
+    upload(at, "analyse_upload", wfdb_pair())
+    assert "**208_excerpt** · uploaded file" in at.markdown[0].value
+    mixed = {**wfdb_pair(), "101.csv": (ROOT / "tests" / "data" / "101.csv").read_bytes()}
+    upload(at, "analyse_upload", mixed)
+    with pytest.raises(ECGError) as exc:
+        ecg_io.recording_files(mixed)
+    assert errors(at) == [str(exc.value)] and "remove 101.csv" in str(exc.value)
+    assert not at.metric and not at.get("plotly_chart")  # nothing analysed: neither the pair nor the CSV
+    assert not [c for c in at.caption if "Still showing" in c.value]
+    at.switch_page("app_pages/tune.py").run()  # the Tune page says the same and shows nothing either
+    assert errors(at) == [str(exc.value)] and not at.metric
+    at.switch_page("app_pages/analyse.py").run()
+    upload(at, "analyse_upload", {"101.csv": mixed["101.csv"]})  # the pair removed: the CSV is analysed
+    assert not errors(at) and "**101** · uploaded file" in at.markdown[0].value and int(metric(at, "Beats")) > 10
+
+
+def test_analyse_failed_read_ends_the_status_and_sets_annotations_aside():
+    at = start()
+    upload(at, "analyse_upload", {"208_excerpt.dat": (EX / "208_excerpt.dat").read_bytes()})
+    assert errors(at) and [s for s in at.status if s.label.startswith("Could not analyse")]
+    assert not [s for s in at.status if s.label.startswith(("Reading", "Analysing"))]
+    notes = "208_excerpt_annotations.txt"  # the box takes .txt, so a Kaggle annotation file can land in it
+    upload(at, "analyse_upload", {**wfdb_pair(), notes: (EX / notes).read_bytes()})
+    assert not errors(at) and any(f"{notes}: reference annotations" in i.value for i in at.info)
+
+
+def test_choosing_the_example_empties_the_upload_boxes():
+    at = start()
+    upload(at, "analyse_upload", wfdb_pair())
+    upload(at, "analyse_reference", {"208_excerpt.atr": (EX / "208_excerpt.atr").read_bytes()})
+    assert [f for f in at.get("file_uploader") if f.value]
+    at.button(key="analyse_use_example").click().run()
+    assert "bundled example" in at.markdown[0].value
+    assert not [f for f in at.get("file_uploader") if f.value]  # no file names of the previous upload left
+    upload(at, "analyse_upload", {"208_excerpt.csv": (EX / "208_excerpt.csv").read_bytes()})  # one file, no mix
+    assert not errors(at) and "**208_excerpt** · uploaded file" in at.markdown[0].value
+
+
+def test_reference_of_another_recording_is_not_scored_and_says_so():
+    at = start()
+    upload(at, "analyse_reference", {"101annotations.txt": (ROOT / "tests" / "data" / "101annotations.txt")
+                                     .read_bytes()})
+    warned = [w.value for w in at.warning if "do not fit this recording" in w.value]
+    assert len(warned) == 1 and "named 101, the recording 208_excerpt" in warned[0]
+    labels = [m.label for m in at.metric]
+    assert "Same class as the reference" not in labels and "Beats" in labels
+    at.switch_page("app_pages/tune.py").run()
+    assert [w.value for w in at.warning if "do not fit this recording" in w.value]
+    assert "Sensitivity" not in [m.label for m in at.metric] and "Beats found" in [m.label for m in at.metric]
+
+
+def test_longer_reference_is_cut_to_the_recording():
+    """A 5-min reference for the 60-s CSV of its start: only its first minute is compared, and the page says so."""
+    at = start()
+    upload(at, "analyse_upload", {"208_excerpt.csv": (EX / "208_excerpt.csv").read_bytes()})
+    upload(at, "analyse_reference", {"208_excerpt.atr": (EX / "208_excerpt.atr").read_bytes()})
+    assert [i.value for i in at.info if "left out" in i.value and "60.0 s" in i.value]
+    assert not [w for w in at.warning if "do not fit" in w.value]
+    if config.MODEL_PATH.exists():
+        assert int(metric(at, "Reference beats")) == reference_beats_in(60)
+        assert float(metric(at, "Same class as the reference").rstrip("%")) > 80
+        agreement = [d.value for d in at.dataframe if "+P" in d.value.columns][0]
+        assert not agreement.isna().any().any() and "None" not in agreement.astype(str).to_numpy()
+        assert set(agreement["Se"]) - {"—"} and all(v == "—" or v.endswith("%") for v in agreement["Se"])
+
+
+@needs_model
+def test_class_filter_offers_only_classes_the_recording_has():
+    at = start()
+    at.selectbox(key="analyse_example").set_value("201_af_excerpt").run()
+    counts = at.session_state["analyse_result"].analysis.summary().counts
+    absent = [c for c in config.CLASSES if not counts[c]]
+    assert absent
+    at.session_state["table_classes"] = [absent[0], "N"]  # e.g. chips left from another recording
+    at.run()
+    chips = at.multiselect(key="table_classes")
+    assert chips.value == ["N"] and absent[0] not in chips.options
 
 
 def test_analyse_refuses_uploads_over_the_limit(monkeypatch):

@@ -71,3 +71,61 @@ def test_confusion_from_labels_pools():
     b = confusion_from_labels(["F"], ["F"])
     total = a + b
     assert total.beats == 3 and total.accuracy == pytest.approx(2 / 3)
+
+
+# ----------------------------------------------------------------------------- reference fit
+def _beats(seconds: float, seed: int, fs: float = 360.0) -> np.ndarray:
+    """Seeded beat positions: RR 0.6-1.0 s."""
+    rr = np.random.default_rng(seed).uniform(0.6, 1.0, int(seconds))
+    return np.rint(np.cumsum(rr) * fs).astype(np.int64)
+
+
+def test_fit_reference_accepts_the_recordings_own_annotations():
+    from ecg_core.evaluate import fit_reference
+
+    ref = _beats(300, 1)
+    jitter = np.random.default_rng(2).integers(-5, 6, ref.size)
+    detected = np.delete(ref + jitter, np.arange(0, ref.size, 7))  # a detector that misses every 7th beat
+    fit = fit_reference(ref, ["N"] * ref.size, detected, 360, n_samples=int(ref[-1]) + 360,
+                        recording_name="119", reference_name="119")
+    assert fit.fits and fit.position_share > 0.95 and not fit.problems and not fit.notes
+    assert fit.samples.size == ref.size and fit.beats_after_end == 0 and fit.message("119") == ""
+
+
+def test_fit_reference_refuses_another_recordings_annotations():
+    from ecg_core.evaluate import fit_reference
+
+    ref, detected = _beats(300, 1), _beats(300, 3)
+    fit = fit_reference(ref, ["N"] * ref.size, detected, 360, n_samples=300 * 360, recording_name="119",
+                        reference_name="101")
+    assert not fit.fits and fit.position_share < 0.4
+    text = fit.message("119")
+    assert "do not fit" in text and "named 101, the recording 119" in text and "within 50 ms" in text
+    assert "Upload the annotations of 119" in text
+    # positions alone decide where no name is known
+    unnamed = fit_reference(ref, ["N"] * ref.size, detected, 360, n_samples=300 * 360)
+    assert not unnamed.fits and len(unnamed.problems) == 1
+
+
+def test_fit_reference_cuts_a_longer_reference_to_the_recording():
+    from ecg_core.evaluate import fit_reference
+
+    ref = _beats(1800, 4)  # a 30-min reference ...
+    n = 14 * 360  # ... for a 14-s excerpt of its start
+    detected = ref[ref < n] + 2
+    fit = fit_reference(ref, ["N"] * ref.size, detected, 360, n_samples=n, episodes=[(100, 200), (n + 10, n + 99)])
+    assert fit.fits and fit.samples.size == np.sum(ref < n) and fit.beats_after_end == np.sum(ref >= n)
+    assert fit.episodes == ((100, 200),)
+    assert "left out" in fit.message() and "14.0 s" in fit.message()
+    # none of its beats within the recording: it does not fit
+    late = fit_reference(ref[ref > 2 * n], ["N"] * int(np.sum(ref > 2 * n)), detected, 360, n_samples=n)
+    assert not late.fits and "none of their" in late.message()
+
+
+def test_fit_reference_a_renamed_reference_that_lines_up_fits_with_a_note():
+    from ecg_core.evaluate import fit_reference
+
+    ref = _beats(60, 5)
+    fit = fit_reference(ref, ["N"] * ref.size, ref, 360, n_samples=int(ref[-1]) + 1, recording_name="mine",
+                        reference_name="208")
+    assert fit.fits and not fit.problems and "line up" in fit.message()
