@@ -199,6 +199,11 @@ class PredictResponse(BaseModel):
                                             "(recording).", examples=[12])
     path: Path
     model_version: str
+    score_kind: Literal["probability", "decision score"] = Field(
+        "probability", description="What `probability` (and `output`) is: the network's calibrated probability, or "
+                                   "a decision score where the second stage or a rule re-decided the beat (not "
+                                   "calibrated).",
+        examples=["probability"])
 
 
 class Health(BaseModel):

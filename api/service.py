@@ -161,7 +161,8 @@ def beat_plot(source, analysis: Analysis, index: int) -> str:
     label = str(analysis.labels[index])
     with _PLOT_LOCK:
         png = beat_png(window, label=label, probability=float(analysis.confidence[index]),
-                       units=_UNITS.get(units, units or _UNITS[""]), sampling_rate=fs)
+                       units=_UNITS.get(units, units or _UNITS[""]), sampling_rate=fs,
+                       score_kind=str(analysis.score_kinds[index]))
     return base64.b64encode(png).decode("ascii")
 
 
@@ -183,6 +184,7 @@ def predict_answer(job: Job, analysis: Analysis) -> dict:
         "position": int(analysis.samples[i]),
         "path": analysis.path,
         "model_version": analysis.model_version,
+        "score_kind": str(analysis.score_kinds[i]),
     }
 
 

@@ -76,6 +76,13 @@ MAX_UPLOAD_MB = config.MAX_UPLOAD_BYTES // (1024 * 1024)
 TABLE_ROWS = 10_000
 RECORDING_TYPES = ["csv", "tsv", "txt", "hea", "dat", "edf", "bdf"]
 ANNOTATION_TYPES = ["atr", "txt"]
+#: What each kind of share means (``ecg_core.pipeline.Analysis.score_kinds``), as the pages say it.
+SCORE_HELP = {
+    "probability": "Probability: the network's calibrated probability (right about as often as it says, "
+                   "cross-validated).",
+    "decision score": "Decision score: the class was re-decided by the second stage or a rule (N / SVEB split, "
+                      "atrial fibrillation, wide QRS, fusion), whose shares are not calibrated probabilities.",
+}
 #: AAMI class -> MIT-BIH symbol written to the WFDB annotation download.
 WFDB_SYMBOL = {"N": "N", "SVEB": "A", "VEB": "V", "F": "F", "Q": "Q"}
 

@@ -244,6 +244,14 @@ peaks = res.peaks
 analysis = res.analysis
 labels = analysis.labels if analysis is not None else None
 conf = analysis.confidence if analysis is not None else None
+#: per beat, whether its share is the network's calibrated probability or a decision score (stage, rules)
+kinds = analysis.score_kinds if analysis is not None else None
+
+
+def scored(k: int, digits: int = 3) -> str:
+    """Beat ``k``'s share, named for what it is ("probability 0.972" or "decision score 0.992")."""
+    return f"{kinds[k]} {conf[k]:.{digits}f}"
+
 custom = res.params != dict(app.detector_defaults())
 #: figures that depend only on the analysed recording are built once per (recording, settings, model)
 fig_key = (res.key, analysis.model_version if analysis is not None else None)
@@ -281,7 +289,8 @@ if summary is not None and summary.mean_hr is not None:
                 help="From single RR intervals, so one ectopic beat sets the extremes.")
 if summary is not None:
     m[4].metric("Low-confidence beats", f"{summary.low_confidence}",
-                help=f"Beats whose predicted class has probability below {LOW_CONFIDENCE:g}: review these first.")
+                help=f"Beats whose predicted class has a probability or decision score below {LOW_CONFIDENCE:g}: "
+                     "review these first.")
     cm = st.columns(len(CLASSES))
     for col, c in zip(cm, CLASSES, strict=True):
         n = summary.counts[c]
@@ -303,13 +312,13 @@ if summary is not None:
 highlights = {}
 if analysis is not None and len(analysis):
     best = int(np.argmax(conf))
-    highlights[f"most confident beat ({labels[best]}, p={conf[best]:.3f})"] = best
+    highlights[f"most confident beat ({labels[best]}, {scored(best)})"] = best
     for c in CLASSES:
         k = np.flatnonzero(labels == c)
         if k.size:
             j = int(k[np.argmax(conf[k])])
             if j != best:
-                highlights[f"most confident {c} beat (p={conf[j]:.3f})"] = j
+                highlights[f"most confident {c} beat ({scored(j)})"] = j
 if state.get("selected_beat") is None or not 0 <= state.selected_beat < len(peaks):
     # open on the most confident beat, with the detail view around it
     select_beat(next(iter(highlights.values()), 0 if len(peaks) else None), fs, peaks)
@@ -324,6 +333,7 @@ st.caption("Overview of the whole recording (drag the range slider below it). Cl
 app.show_chart(
     app.cached_figure("trace_figure", ("overview", fig_key), res.signal, fs, peaks=peaks, labels=labels,
                       confidence=conf, highlights=highlights, units=res.units, rangeslider=True, height=300,
+                      score_kinds=kinds,
                       title="Whole recording (downsampled)" if len(res.signal) > plotting.MAX_TRACE_POINTS
                       else "Whole recording"),
     key="trace_overview", on_select=lambda: _on_chart_select("trace_overview"), selection_mode="points")
@@ -359,14 +369,17 @@ if selected is not None and len(peaks):
         app.show_chart(
             plotting.beat_figure(window, fs, probabilities=analysis.probabilities[selected] if analysis else None,
                                  classes=CLASSES, label=lab, units=res.units,
-                                 title=f"{lab} beat, probability {conf[selected]:.2f}" if lab else "Beat"),
+                                 score_kind=kinds[selected] if lab else "probability",
+                                 title=f"{lab} beat, {scored(selected, 2)}" if lab else "Beat"),
             key="beat_view")
     with b2:
         t = peaks[selected] / fs
         st.markdown(f"**Time** {int(t // 60)}:{t % 60:06.3f} ({t:.3f} s)  \n**Sample** {peaks[selected]}")
         if lab:
-            st.markdown(f"**Class** {lab}: {plotting.CLASS_NAMES[lab]}  \n**Probability** {conf[selected]:.3f}"
+            st.markdown(f"**Class** {lab}: {plotting.CLASS_NAMES[lab]}  \n**{kinds[selected].capitalize()}** "
+                        f"{conf[selected]:.3f}"
                         + ("  \n:orange[low confidence: review]" if conf[selected] < LOW_CONFIDENCE else ""))
+            st.caption(app.SCORE_HELP[kinds[selected]])
             st.caption(f"Labelled by the {analysis.path} path of model {analysis.model_version or '?'}.")
         if selected > 0:
             st.markdown(f"**RR before** {1000 * (peaks[selected] - peaks[selected - 1]) / fs:.0f} ms")
@@ -387,6 +400,7 @@ def beat_table():
     if analysis is not None:
         table["label"] = labels
         table["probability"] = conf
+        table["score_kind"] = kinds
         if analysis.atrial_fibrillation is not None and analysis.atrial_fibrillation.any():
             table["af"] = analysis.atrial_fibrillation
         for k, c in enumerate(CLASSES):
@@ -398,7 +412,8 @@ def beat_table():
             state.table_classes = kept if kept or not state.table_classes else present
         chosen = f1.multiselect("Classes", present, default=None if "table_classes" in state else present,
                                 key="table_classes")
-        lo, hi = f2.slider("Probability of the predicted class", 0.0, 1.0, (0.0, 1.0), step=0.01, key="table_conf")
+        lo, hi = f2.slider("Score of the predicted class", 0.0, 1.0, (0.0, 1.0), step=0.01, key="table_conf",
+                           help="The probability or decision score of each beat's class (column “score is”).")
         order = f3.selectbox("Sort by", ["time", "least confident first", "most confident first", "class"],
                              key="table_sort")
         table = table[table["label"].isin(chosen) & table["probability"].between(lo, hi)]
@@ -412,14 +427,19 @@ def beat_table():
     st.caption(f"{matching} of {len(peaks)} beats. Select a row to show the beat above."
                + (f" The table shows the first {app.TABLE_ROWS:,} in this order: narrow the filters, change the order, "
                   "or download the per-beat CSV below for all of them." if matching > app.TABLE_ROWS else ""))
-    prob_cols = {f"p_{c}": st.column_config.NumberColumn(f"p {c}", format="%.3f") for c in CLASSES}
+    prob_cols = {f"p_{c}": st.column_config.NumberColumn(f"p {c}", format="%.3f",
+                                                         help=f"Share of class {c} (a probability or a decision "
+                                                              "score, as “score is” says).") for c in CLASSES}
     st.dataframe(
         table, key="beat_table", on_select=_on_table_select, selection_mode="single-row", hide_index=True,
         height=300, width="stretch",
         column_config={
             "time_s": st.column_config.NumberColumn("time (s)", format="%.3f"),
             "rr_before_ms": st.column_config.NumberColumn("RR before (ms)", format="%.0f"),
-            "probability": st.column_config.ProgressColumn("probability", min_value=0.0, max_value=1.0, format="%.3f"),
+            "probability": st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0, format="%.3f",
+                                                           help="The share of the beat's class: see “score is”."),
+            "score_kind": st.column_config.TextColumn("score is", help=app.SCORE_HELP["probability"] + " "
+                                                      + app.SCORE_HELP["decision score"]),
             "af": st.column_config.CheckboxColumn("AF?", help="Inside suspected atrial fibrillation "
                                                               "(no beat is called SVEB there)."),
             **prob_cols,

@@ -22,6 +22,11 @@ LOW_CONFIDENCE = 0.8
 PATH_RHYTHM = "morphology+rhythm"
 PATH_MORPHOLOGY = "morphology-only"
 
+#: What the share of a beat's class is (:attr:`Analysis.score_kinds`): the network's calibrated probability ...
+PROBABILITY = "probability"
+#: ... or a decision score of the second stage or a rule (not calibrated).
+DECISION_SCORE = "decision score"
+
 
 @dataclass(frozen=True)
 class Analysis:
@@ -59,6 +64,28 @@ class Analysis:
     @property
     def segmented(self) -> bool:
         return self.sampling_rate is None
+
+    @property
+    def score_kinds(self) -> np.ndarray:
+        """Per beat, what its shown share (:attr:`confidence`) is: :data:`PROBABILITY` or :data:`DECISION_SCORE`.
+
+        With the second stage (recordings; ``atrial_fibrillation`` not None) the share of a beat labelled
+        N or SVEB is always the stage's or the atrial fibrillation rule's decision (they re-split the
+        network's N + SVEB share of every beat it labels N or SVEB, and no other beat ends N or SVEB).
+        A beat labelled VEB by the wide-QRS rule, or F by the fusion rule, got the share the rule moved
+        (its SVEB, resp. VEB, share is then exactly 0, which a softmax never gives). Every other share is
+        the network's calibrated probability; so is every share on the morphology-only path.
+        """
+        kinds = np.full(len(self), PROBABILITY, dtype=object)
+        if self.atrial_fibrillation is None or not len(self):
+            return kinds
+        labels, p = self.labels, self.probabilities
+        moved = {"VEB": CLASSES.index("SVEB"), "F": CLASSES.index("VEB")}
+        decided = np.isin(labels, ["N", "SVEB"])
+        for label, source in moved.items():
+            decided |= (labels == label) & (p[:, source] == 0.0)
+        kinds[decided] = DECISION_SCORE
+        return kinds
 
     def to_frame(self) -> pd.DataFrame:
         """The CLI's table: ``sample|segment, label, probability, p_N ... p_Q``."""

@@ -15,8 +15,13 @@ from .beats import runs_of
 from .config import FS
 
 
-def beat_png(window, *, label: str, probability: float, units: str = "mV", sampling_rate: float = FS) -> bytes:
-    """PNG of one beat window: time in ms (R-peak at 0) against amplitude in ``units``."""
+def beat_png(window, *, label: str, probability: float, units: str = "mV", sampling_rate: float = FS,
+             score_kind: str = "probability") -> bytes:
+    """PNG of one beat window: time in ms (R-peak at 0) against amplitude in ``units``.
+
+    ``score_kind`` names the share in the title: ``"probability"`` (the network's, calibrated) or
+    ``"decision score"`` (:attr:`ecg_core.pipeline.Analysis.score_kinds`).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -30,7 +35,7 @@ def beat_png(window, *, label: str, probability: float, units: str = "mV", sampl
     ax.axvline(0, color="0.6", lw=0.8, ls="--")
     ax.set_xlabel("Time from R-peak (ms)")
     ax.set_ylabel(f"Amplitude ({units})")
-    ax.set_title(f"{label} beat, probability {probability:.2f}")
+    ax.set_title(f"{label} beat, {score_kind} {probability:.2f}")
     ax.grid(alpha=0.3)
     # fixed margins: tight_layout measured every text box and cost ~40% of the time
     fig.subplots_adjust(left=0.12, right=0.97, bottom=0.17, top=0.89)
@@ -222,7 +227,7 @@ def _nice_ticks(lo: float, hi: float, n: int = 4) -> list[float]:
 
 def _beat_hover(labels: bool) -> str:
     if labels:
-        return ("<b>%{customdata[1]}</b> beat #%{customdata[0]}<br>probability %{customdata[2]:.2f}"
+        return ("<b>%{customdata[1]}</b> beat #%{customdata[0]}<br>%{customdata[3]} %{customdata[2]:.2f}"
                 "<br>t = %{x:.3f} s<extra></extra>")
     return "R-peak #%{customdata[0]}<br>t = %{x:.3f} s<extra></extra>"
 
@@ -230,7 +235,7 @@ def _beat_hover(labels: bool) -> str:
 def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=None, start_s: float = 0.0,
                  stop_s: float | None = None, highlights: dict | None = None, selected: int | None = None,
                  markers: list | None = None, units: str = "", title: str | None = None, rangeslider: bool = False,
-                 height: int = 340, max_points: int = MAX_TRACE_POINTS):
+                 height: int = 340, max_points: int = MAX_TRACE_POINTS, score_kinds=None):
     """Interactive ECG trace with its R-peaks, as a Plotly figure (SVG, or WebGL for many points).
 
     Parameters
@@ -259,6 +264,9 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
         Extra marker sets on the trace, e.g. reference beats missed by the detector.
     rangeslider : bool
         Show a range slider under the x axis.
+    score_kinds : array_like of str, optional
+        What each beat's ``confidence`` is, named in the hover: ``"probability"`` (the default) or
+        ``"decision score"`` (:attr:`ecg_core.pipeline.Analysis.score_kinds`).
     """
     import plotly.graph_objects as go
 
@@ -286,6 +294,8 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
             lab = np.asarray(labels).astype(str)
             groups = [(c, inside[lab[inside] == c], col) for c, col in CLASS_COLORS.items() if np.any(lab == c)]
         conf = np.asarray(confidence, dtype=float) if confidence is not None else np.full(p.size, np.nan)
+        kinds = np.asarray(score_kinds, dtype=object) if score_kinds is not None else np.full(p.size, "probability",
+                                                                                                 dtype=object)
         finite = x[idx][np.isfinite(x[idx])]
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         row = max(hi - lo, 1e-9) * 0.1
@@ -293,10 +303,11 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
         for j, (name, k, colour) in enumerate(groups):
             if ticks:  # at most one tick per bin of the line's
                 k = k[_first_per_bin(p[k], a, b, max_points // 2)]
-            custom = np.empty((k.size, 3), dtype=object)
+            custom = np.empty((k.size, 4), dtype=object)
             custom[:, 0] = beat_no[k]
             custom[:, 1] = name
             custom[:, 2] = conf[k]
+            custom[:, 3] = kinds[k]
             style = {"name": name, "customdata": custom, "hovertemplate": _beat_hover(labels is not None)}
             if ticks:  # one row of ticks per class above the trace
                 y0 = hi + row * (1.2 + 1.2 * (len(groups) - 1 - j))
@@ -310,11 +321,12 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
             ks = [k for _, k in stars]
             fig.add_trace(scatter(
                 x=p[ks] / fs, y=x[p[ks]], mode="markers", name="most confident", showlegend=False,
-                customdata=[[k, str(labels[k]) if labels is not None else "", conf[k], name] for name, k in stars],
+                customdata=[[k, str(labels[k]) if labels is not None else "", conf[k], kinds[k], name]
+                            for name, k in stars],
                 marker={"symbol": "star", "size": 18, "line": {"width": 1.5, "color": "#111111"},
                         "color": [CLASS_COLORS.get(str(labels[k]), "#111111") if labels is not None else "#111111"
                                   for k in ks]},
-                hovertemplate="<b>%{customdata[3]}</b><br>" + _beat_hover(labels is not None).replace(
+                hovertemplate="<b>%{customdata[4]}</b><br>" + _beat_hover(labels is not None).replace(
                     "<b>", "").replace("</b>", ""),
             ))
         if selected is not None and 0 <= selected < p.size and a <= p[selected] < b:
@@ -382,7 +394,7 @@ def confidence_figure(labels, confidence, *, threshold: float | None = None,
         fig.add_vline(x=threshold, line={"dash": "dash", "color": "#888"},
                       annotation_text=f"low confidence < {threshold:g}", annotation_position="top left")
     _layout(fig, title=title, height=height, showlegend=False)
-    fig.update_xaxes(title_text="Probability of the predicted class", range=[0, 1.02])
+    fig.update_xaxes(title_text="Score of the predicted class (probability or decision score)", range=[0, 1.02])
     fig.update_yaxes(autorange="reversed")
     return fig
 
@@ -461,8 +473,12 @@ def tachogram_figure(peaks, sampling_rate, labels=None, *, atrial_fibrillation=N
 
 
 def beat_figure(window, sampling_rate, *, probabilities=None, classes=None, label: str = "",
-                units: str = "", title: str | None = None, height: int = 300):
-    """One beat's waveform (time from R-peak in ms) beside its per-class probabilities."""
+                units: str = "", title: str | None = None, height: int = 300, score_kind: str = "probability"):
+    """One beat's waveform (time from R-peak in ms) beside its per-class shares.
+
+    ``score_kind`` says what the shares are: ``"probability"`` (the network's, calibrated) or
+    ``"decision score"`` (re-decided by the second stage or a rule; :attr:`ecg_core.pipeline.Analysis.score_kinds`).
+    """
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -483,7 +499,8 @@ def beat_figure(window, sampling_rate, *, probabilities=None, classes=None, labe
         fig.add_trace(go.Bar(x=pr, y=names, orientation="h", marker_color=[CLASS_COLORS.get(c, "#888") for c in names],
                              text=[f"{v:.2f}" for v in pr], textposition="outside", cliponaxis=False,
                              hovertemplate="%{y}: %{x:.3f}<extra></extra>"), row=1, col=2)
-        fig.update_xaxes(title_text="Probability", range=[0, 1.15], row=1, col=2)
+        fig.update_xaxes(title_text="Probability" if score_kind == "probability" else "Decision score (share)",
+                         range=[0, 1.15], row=1, col=2)
         fig.update_yaxes(autorange="reversed", row=1, col=2)
     _layout(fig, title=title, height=height, showlegend=False)
     return fig

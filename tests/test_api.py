@@ -202,6 +202,7 @@ def test_predict_raw_kaggle_csv_matches_library(ready_client, classifier):
     assert body["beats"] == len(expected) > 60  # one minute of record 208
     assert body["position"] == int(expected.samples[i]) and body["path"] == "morphology+rhythm"
     np.testing.assert_allclose(body["output"], expected.probabilities[i], rtol=1e-6)
+    assert body["score_kind"] == expected.score_kinds[i]  # says whether `probability` is calibrated
 
 
 @needs_model

@@ -355,6 +355,29 @@ def test_class_filter_offers_only_classes_the_recording_has():
     assert chips.value == ["N"] and absent[0] not in chips.options
 
 
+@needs_model
+def test_shares_are_named_probability_or_decision_score():
+    from ecg_core.pipeline import DECISION_SCORE, PROBABILITY
+
+    at = start()
+    analysis = at.session_state["analyse_result"].analysis
+    kinds = analysis.score_kinds
+    table = at.dataframe(key="beat_table").value
+    assert list(table["score_kind"]) == list(kinds) and {PROBABILITY, DECISION_SCORE} == set(kinds)
+    for kind in (PROBABILITY, DECISION_SCORE):
+        at.session_state["selected_beat"] = int(np.flatnonzero(kinds == kind)[0])
+        at.run()
+        panel = [m.value for m in at.markdown if m.value.startswith("**Class**")][0]
+        assert f"**{kind.capitalize()}** {analysis.confidence[at.session_state['selected_beat']]:.3f}" in panel
+        assert [c for c in at.caption if c.value.startswith(kind.capitalize() + ":")]
+        beat = [c for c in at.get("plotly_chart") if c.proto.id.endswith("-beat_view")][0]
+        assert f"beat, {kind} " in json.loads(beat.proto.spec)["layout"]["title"]["text"]
+    decided = int(np.flatnonzero(kinds == DECISION_SCORE)[0])
+    at.session_state["selected_beat"] = decided
+    at.run()
+    assert "**Probability**" not in [m.value for m in at.markdown if m.value.startswith("**Class**")][0]
+
+
 def test_analyse_refuses_uploads_over_the_limit(monkeypatch):
     at = start()
     monkeypatch.setattr(config, "MAX_UPLOAD_BYTES", 1000)

@@ -125,3 +125,22 @@ def test_tachogram_shades_atrial_fibrillation():
     assert [(s.x0, s.x1) for s in shapes] == [(peaks[19] / 360, peaks[49] / 360), (peaks[69] / 360, peaks[70] / 360)]
     assert not plotting.tachogram_figure(peaks, 360, labels, atrial_fibrillation=np.zeros(100, bool)).layout.shapes
     assert not plotting.tachogram_figure(peaks, 360, labels).layout.shapes
+
+
+def test_hover_names_each_beats_share_probability_or_decision_score():
+    signal, peaks, labels, conf = _beats(40)
+    kinds = np.where(labels == "N", "decision score", "probability")
+    spec = _spec(plotting.trace_figure(signal, FS, peaks=peaks, labels=labels, confidence=conf, score_kinds=kinds,
+                                       highlights={"most confident beat": 3}))
+    for t in (t for t in spec["data"] if t.get("name") in ("N", "VEB")):
+        hover = t["hovertemplate"]
+        assert "%{customdata[3]} %{customdata[2]:.2f}" in hover and "probability %" not in hover
+        assert {c[3] for c in t["customdata"]} == {"decision score" if t["name"] == "N" else "probability"}
+    star = [t for t in spec["data"] if t.get("name") == "most confident"][0]
+    assert star["customdata"][0][3] == kinds[3] and star["customdata"][0][4] == "most confident beat"
+    # without kinds (e.g. the morphology-only path) every share is the network's probability
+    plain = _spec(plotting.trace_figure(signal, FS, peaks=peaks, labels=labels, confidence=conf))
+    assert {c[3] for t in plain["data"] if t.get("name") == "N" for c in t["customdata"]} == {"probability"}
+    beat = _spec(plotting.beat_figure(signal[:360], FS, probabilities=[0.9, 0.1, 0, 0, 0], classes=list("NSVFQ"),
+                                      score_kind="decision score"))
+    assert beat["layout"]["xaxis2"]["title"]["text"] == "Decision score (share)"
