@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -18,8 +19,8 @@ st.warning("**Not a medical device.** Research and teaching software: it must no
 
 
 @st.cache_data(show_spinner=False)
-def read_card(mtime: float) -> tuple[dict, str]:
-    card = json.loads(config.MODEL_CARD_JSON.read_text())
+def read_card(path: str, mtime: float) -> tuple[dict, str]:
+    card = json.loads(Path(path).read_text())
     md = config.MODEL_CARD_MD.read_text() if config.MODEL_CARD_MD.exists() else ""
     return card, md
 
@@ -30,8 +31,59 @@ def md_section(md: str, heading: str) -> str:
     return m.group(1).strip() if m else ""
 
 
-def pct(v) -> str:
-    return "n/a" if v is None or v != v else f"{100 * v:.1f}%"
+def is_score(value) -> bool:
+    """Whether a card section is a ClassificationScore dict this page can draw (a retrained card may lack some)."""
+    try:
+        conf = value["confusion"]
+        return (isinstance(value["accuracy"], int | float) and isinstance(value["classes"], dict)
+                and all(isinstance(v, dict) for v in value["classes"].values())
+                and all(k in conf for k in ("counts", "rows_reference", "columns_predicted")))
+    except (KeyError, TypeError):
+        return False
+
+
+def section(card: dict, *path: str):
+    """``card[path[0]][path[1]]...``, or None where any part is absent."""
+    value = card
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+#: The card's figures, in the sections of MODEL_CARD.md: (section, tab title, where in the card, caption).
+#: The shipped pipeline first: it is what the dashboard, the API and the CLI run.
+PIPELINE_VIEWS = (
+    ("d", "(d) Shipped pipeline, detected beats", ("second_stage", "loro", "stacked"),
+     "What the dashboard runs: the networks, the atrial fibrillation rule, the second stage (N / SVEB) and the "
+     "wide-QRS and fusion rules, on the beats the detector finds at default settings (matched within 150 ms; "
+     "missed reference beats in the last column). The second stage is fitted leaving each record out."),
+    ("e", "(e) Shipped pipeline, reference beat positions", ("stage_at_reference_beats", "loro", "stacked"),
+     "The same procedure at the cardiologists' beat positions (the project's bars are measured this way)."),
+)
+NETWORK_VIEWS = (
+    ("a", "(a) Networks: morphology + rhythm", ("evaluation", "rhythm", "score"),
+     "The networks alone (no second stage, no rules), at the reference beat positions."),
+    ("b", "(b) Networks: morphology only (segments)", ("evaluation", "morphology", "score"),
+     "The path used for pre-cut segments, which carry no rhythm: weaker for SVEB by construction."),
+    ("c", "(c) Networks: detected beats", ("evaluation", "end_to_end", "score"),
+     "The networks alone on the beats found by the detector at default settings, matched to the reference "
+     "within 150 ms (missed reference beats in the last column)."),
+)
+
+
+def score_tabs(card: dict, views) -> None:
+    """One tab per view whose figures the card holds; views it lacks are left out."""
+    present = []
+    for letter, title, where, caption in views:
+        if is_score(section(card, *where)):
+            command = section(card, where[0], "command")
+            caption += f" Reproduce: `{command}`." if isinstance(command, str) and where[0] != "evaluation" else ""
+            present.append((title, section(card, *where), caption, f"model_{letter}"))
+    if not present:
+        return
+    for tab, (_, score, caption, key) in zip(st.tabs([v[0] for v in present]), present, strict=True):
+        with tab:
+            score_view(score, key, caption)
 
 
 def score_view(score: dict, key: str, caption: str) -> None:
@@ -39,10 +91,12 @@ def score_view(score: dict, key: str, caption: str) -> None:
     st.caption(caption)
     c1, c2 = st.columns([1, 1])
     with c1:
-        st.metric("Overall accuracy", pct(score["accuracy"]), help=f"{score['beats']:,} beats, pooled over folds.")
+        st.metric("Overall accuracy", app.percent(score["accuracy"]),
+                  help=f"{score.get('beats', 0):,} beats, pooled over folds.")
         st.dataframe(
-            pd.DataFrame([{"class": c, "reference beats": v["ref"], "predicted": v["pred"], "Se": pct(v["se"]),
-                           "+P": pct(v["ppv"]), "F1": pct(v["f1"])} for c, v in score["classes"].items()]),
+            pd.DataFrame([{"class": c, "reference beats": v.get("ref"), "predicted": v.get("pred"),
+                           "Se": app.percent(v.get("se")), "+P": app.percent(v.get("ppv")),
+                           "F1": app.percent(v.get("f1"))} for c, v in score["classes"].items()]),
             hide_index=True, key=f"{key}_table", width="stretch",
         )
         st.caption("Se: sensitivity (share of the class's beats found); +P: positive predictivity (share of the "
@@ -58,8 +112,15 @@ if not config.MODEL_CARD_JSON.exists():
              "Train it with `make train`.", icon=":material/error:")
     st.stop()
 
-card, md = read_card(config.MODEL_CARD_JSON.stat().st_mtime)
-tr, ev, cal, sp = card.get("training", {}), card.get("evaluation", {}), card.get("calibration", {}), card.get("speed")
+try:
+    card, md = read_card(str(config.MODEL_CARD_JSON), config.MODEL_CARD_JSON.stat().st_mtime)
+except (OSError, ValueError) as exc:
+    st.error(f"The model card (models/model_card.json) cannot be read ({exc}). Train the model again with "
+             "`make train`.", icon=":material/error:")
+    st.stop()
+card = card if isinstance(card, dict) else {}
+tr, ev, cal, sp = (section(card, k) if isinstance(section(card, k), dict) else {}
+                   for k in ("training", "evaluation", "calibration", "speed"))
 
 st.markdown(f"Version **{card.get('version', '?')}** · classes {', '.join(card.get('classes', config.CLASSES))} "
             "(AAMI EC57) · Keras 1D CNN on beat morphology plus patient-relative RR-interval features.")
@@ -75,23 +136,17 @@ if limits:
     with st.container(border=True):
         st.markdown("#### Intended use and limits\n\n" + limits)
 
-if ev:
+if any(is_score(section(card, *v[2])) for v in PIPELINE_VIEWS + NETWORK_VIEWS):
     st.subheader("Cross-validated performance")
-    st.markdown(f"**Protocol:** {ev.get('protocol', '?')}: each fold's model never saw the held-out patients' "
-                f"records; figures pool the out-of-fold predictions (EC57 style). Reproduce with "
-                f"`{ev.get('command', 'make train')}`.")
-    views = [("rhythm", "Morphology + rhythm (recordings)",
-              "The path used for recordings, at the reference beat positions."),
-             ("morphology", "Morphology only (segments)",
-              "The path used for pre-cut segments, which carry no rhythm: weaker for SVEB by construction."),
-             ("end_to_end", "End to end (detected beats)",
-              "Beats found by the detector at default settings, matched to the reference within 150 ms "
-              "(missed reference beats in the last column).")]
-    views = [v for v in views if isinstance(ev.get(v[0]), dict) and "score" in ev[v[0]]]
-    for tab, (path, _, caption) in zip(st.tabs([v[1] for v in views]), views, strict=True):
-        with tab:
-            score_view(ev[path]["score"], f"model_{path}", caption)
-
+    st.markdown(f"**Protocol:** {ev.get('protocol', 'cross-validation grouped by record')}: each fold's model never "
+                f"saw the held-out patients' records; figures pool the out-of-fold predictions (EC57 style). "
+                f"Reproduce with `{ev.get('command', 'make train')}`. The letters are the sections of the full model "
+                "card below.")
+    for heading, views in (("The shipped pipeline", PIPELINE_VIEWS), ("The networks alone", NETWORK_VIEWS)):
+        if any(is_score(section(card, *v[2])) for v in views):
+            st.markdown(f"#### {heading}")
+            score_tabs(card, views)
+cal = {k: v for k, v in cal.items() if isinstance(v, dict)} if isinstance(cal, dict) else {}
 if cal:
     st.subheader("Calibration")
     rows = [{"path": p, "temperature": v.get("temperature"), "ECE before": v.get("ece_before"),

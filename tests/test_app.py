@@ -511,8 +511,33 @@ def test_model_page_renders():
         card = json.loads(config.MODEL_CARD_JSON.read_text())
         assert card.get("version", "?") in " ".join(m.value for m in at.markdown)
         expected = sum(1 for p in ("rhythm", "morphology", "end_to_end") if p in card.get("evaluation", {}))
+        expected += ("second_stage" in card) + ("stage_at_reference_beats" in card)
         expected += "calibration" in card
         assert len(at.get("plotly_chart")) == expected  # a confusion matrix per path, the calibration curve
+        if "second_stage" in card:  # the shipped pipeline's figures, section (d) of the card, are shown
+            shipped = card["second_stage"]["loro"]["stacked"]["accuracy"]
+            assert f"{100 * shipped:.1f}%" in [m.value for m in at.metric if m.label == "Overall accuracy"]
+            assert [t.label for t in at.tabs][0].startswith("(d) Shipped pipeline")
+
+
+def test_model_page_skips_what_a_retrained_card_lacks(tmp_path, monkeypatch):
+    card = json.loads(config.MODEL_CARD_JSON.read_text()) if config.MODEL_CARD_JSON.exists() else {}
+    score = (card.get("second_stage") or {}).get("loro", {}).get("stacked")
+    if score is None:
+        pytest.skip("the card has no shipped-pipeline figures")
+    lean = {"version": "lean-1", "second_stage": {"loro": {"stacked": score}}, "evaluation": {"rhythm": "gone"},
+            "calibration": "not a dict", "training": []}
+    path = tmp_path / "model_card.json"
+    path.write_text(json.dumps(lean))
+    monkeypatch.setattr(config, "MODEL_CARD_JSON", path)
+    monkeypatch.setattr(config, "MODEL_CARD_MD", tmp_path / "absent.md")
+    at = start("model")
+    assert not at.exception and not errors(at)
+    assert [t.label for t in at.tabs] == ["(d) Shipped pipeline, detected beats"]
+    assert len(at.get("plotly_chart")) == 1 and "lean-1" in " ".join(m.value for m in at.markdown)
+    path.write_text("{not json")
+    at = start("model")
+    assert not at.exception and any("cannot be read" in e for e in errors(at))
 
 
 # ----------------------------------------------------------------------------- downloads
