@@ -170,6 +170,43 @@ def test_upload_kaggle_csv_and_explore(app_url, page):
     page.wait_for_function(f"() => document.body.innerText.includes('Beat #{row}')", timeout=30_000)
 
 
+def test_mixed_upload_is_refused_and_a_foreign_reference_is_warned_about(app_url, page):
+    """Upload a WFDB pair, then add an unrelated CSV to the same box: the library's message naming the file to
+    remove, no analysis of either, the status not stuck; remove it and upload another record's annotations: the
+    page warns that they do not fit and scores nothing."""
+    page.goto(app_url)
+    wait_idle(page)
+    page.get_by_text("Recording, reference annotations and settings").click()
+    pair = [config.EXAMPLES_DIR / "208_excerpt.hea", config.EXAMPLES_DIR / "208_excerpt.dat"]
+    upload_and_wait(page, pair)
+    assert "208_excerpt" in page.inner_text("body") and int(metric(page, "Beats")) > 300
+    box = page.locator(".st-key-analyse_upload input[type=file]")
+    box.set_input_files([str(ROOT / "tests" / "data" / "101.csv")])  # the box adds it to the pair
+    page.wait_for_function("() => document.body.innerText.includes('more than one recording')", timeout=60_000)
+    wait_idle(page)
+    body = page.inner_text("body")
+    assert "remove 101.csv" in body and "Nothing is analysed until the upload box holds one recording" in body
+    assert page.locator("[data-testid='stMetric']").count() == 0  # neither the pair nor the CSV is analysed
+    assert page.locator(".js-plotly-plot").count() == 0
+    assert "Reading " not in body and "Still showing" not in body
+    page.screenshot(path=str(ARTIFACTS / "06_mixed_upload_refused.png"))
+
+    # remove the CSV (its × in the box): the pair is analysed again
+    page.locator(".st-key-analyse_upload [data-testid='stFileChip']").filter(has_text="101.csv") \
+        .locator("[data-testid='stFileChipDeleteBtn'] button, button[data-testid='stFileChipDeleteBtn']").first.click()
+    page.wait_for_function("() => document.querySelector(\"[data-testid='stMetric']\")", timeout=60_000)
+    wait_idle(page)
+    assert "more than one recording" not in page.inner_text("body")
+
+    page.locator(".st-key-analyse_reference input[type=file]").set_input_files(
+        [str(ROOT / "tests" / "data" / "101annotations.txt")])
+    page.wait_for_function("() => document.body.innerText.includes('do not fit this recording')", timeout=60_000)
+    wait_idle(page)
+    body = page.inner_text("body")
+    assert "named 101, the recording 208_excerpt" in body and "Same class as the reference" not in body
+    page.screenshot(path=str(ARTIFACTS / "07_foreign_reference.png"))
+
+
 def test_tune_slider_redraw(app_url, page):
     page.goto(f"{app_url}/tune")
     wait_idle(page)
