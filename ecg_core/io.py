@@ -171,6 +171,9 @@ class Annotations:
     name : str
         The record the file names: its stem (``101`` for ``101.atr``), without the Kaggle copy's
         ``annotations`` suffix (``101`` for ``101annotations.txt``); ``""`` when unknown.
+    rhythms : tuple of (int, int, str)
+        Reference rhythm episodes: ``(start, end, aux_note)`` from each rhythm annotation (symbol ``+``,
+        aux note such as ``(VT``, ``(AFIB``, ``(N``) to the next one (the last ends at the last annotation).
     """
 
     sample: np.ndarray
@@ -179,6 +182,7 @@ class Annotations:
     episodes: tuple[tuple[int, int], ...]
     sampling_rate: float | None
     name: str = ""
+    rhythms: tuple[tuple[int, int, str], ...] = ()
 
     def __len__(self) -> int:
         return int(self.sample.size)
@@ -1004,7 +1008,7 @@ def _wfdb_annotations(raw: bytes, path, name, ext, sampling_rate) -> Annotations
             raise ECGError(f"{name}{ext} is not a readable WFDB annotation file ({_short(exc)}). Give the record's "
                            ".atr file.") from None
     fs = _ann_rate(ann.fs, sampling_rate)
-    return _annotations(np.asarray(ann.sample, dtype=np.int64), list(ann.symbol), fs)
+    return _annotations(np.asarray(ann.sample, dtype=np.int64), list(ann.symbol), fs, aux=ann.aux_note)
 
 
 def _ann_rate(file_rate, caller_rate) -> float | None:
@@ -1014,7 +1018,7 @@ def _ann_rate(file_rate, caller_rate) -> float | None:
 
 
 def _kaggle_annotations(text: str, name: str, sampling_rate) -> Annotations:
-    samples, symbols, times = [], [], []
+    samples, symbols, times, aux = [], [], [], []
     rows = 0
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip() or _KAGGLE_ANN_HEADER.match(line):
@@ -1026,6 +1030,7 @@ def _kaggle_annotations(text: str, name: str, sampling_rate) -> Annotations:
         rows += 1
         samples.append(int(m.group(2)))
         symbols.append(m.group(3))
+        aux.append(m.group(7) or "")
         tm = _TIME_STR.match(m.group(1))
         times.append(float(tm.group(1) or 0) * 3600 + float(tm.group(2)) * 60 + float(tm.group(3)) if tm else np.nan)
     if not rows:
@@ -1038,13 +1043,18 @@ def _kaggle_annotations(text: str, name: str, sampling_rate) -> Annotations:
         est = np.ptp(s[ok]) / np.ptp(t[ok])
         if abs(est - round(est)) <= 0.005 * est:
             file_rate = float(round(est))
-    return _annotations(s, symbols, _ann_rate(file_rate, sampling_rate))
+    return _annotations(s, symbols, _ann_rate(file_rate, sampling_rate), aux=aux)
 
 
-def _annotations(samples: np.ndarray, symbols, fs) -> Annotations:
+def _annotations(samples: np.ndarray, symbols, fs, aux=None) -> Annotations:
     symbols = np.asarray(symbols, dtype=object)
     order = np.argsort(samples, kind="stable")
     samples, symbols = samples[order], symbols[order]
+    notes = np.asarray(["" if a is None else str(a).strip().rstrip("\x00") for a in aux], dtype=object)[order] \
+        if aux is not None and len(aux) == len(order) else np.full(len(order), "", dtype=object)
+    marks = [k for k in range(len(samples)) if symbols[k] == "+" and str(notes[k]).startswith("(")]
+    rhythms = tuple((int(samples[k]), int(samples[marks[j + 1]]) if j + 1 < len(marks) else int(samples[-1]),
+                     str(notes[k])) for j, k in enumerate(marks))
     episodes = []
     start = None
     for s, sym in zip(samples, symbols, strict=True):
@@ -1061,4 +1071,5 @@ def _annotations(samples: np.ndarray, symbols, fs) -> Annotations:
     label = np.asarray([AAMI_MAP[x] for x in sym], dtype=str)
     for arr in (sample, sym, label):
         arr.flags.writeable = False
-    return Annotations(sample=sample, symbol=sym, label=label, episodes=tuple(episodes), sampling_rate=fs)
+    return Annotations(sample=sample, symbol=sym, label=label, episodes=tuple(episodes), sampling_rate=fs,
+                       rhythms=rhythms)
