@@ -162,6 +162,24 @@ class Summary(BaseModel):
                                 "or a model without the second stage.", examples=[0])
 
 
+class EventItem(BaseModel):
+    """One rhythm event (:func:`ecg_core.events.find_events`; the CLI's events.csv columns)."""
+
+    kind: str = Field(description="VT, VEB couplet, SVT, bigeminy, trigeminy, pause, AF, bradycardia or tachycardia.",
+                      examples=["VT"])
+    first_beat: int = Field(ge=0, description="Index of its first beat in `beats`.", examples=[120])
+    last_beat: int = Field(ge=0, description="Index of its last beat (inclusive).", examples=[124])
+    first_sample: int = Field(ge=0, description="R-peak sample of its first beat.", examples=[43510])
+    last_sample: int = Field(ge=0, description="R-peak sample of its last beat.", examples=[45120])
+    start_s: float = Field(description="Time of its first beat (s).", examples=[120.86])
+    end_s: float = Field(description="Time of its last beat (s).", examples=[125.33])
+    duration_s: float = Field(ge=0, examples=[4.47])
+    beats: int = Field(ge=1, examples=[5])
+    rate_bpm: float | None = Field(None, description="Mean heart rate over the event (null for a pause).",
+                                   examples=[152.0])
+    detail: str = Field(examples=["5 beats at 152 bpm"])
+
+
 class AnalyzeResponse(BaseModel):
     """Per-beat results and summary of one upload."""
 
@@ -181,6 +199,10 @@ class AnalyzeResponse(BaseModel):
     beats: list[BeatAtSample] | list[BeatAtSegment] = Field(  # type: ignore[valid-type]
         description="One row per beat in time order, the CLI's beats.csv columns: sample (or segment), "
                     "label, probability, p_N, p_SVEB, p_VEB, p_F, p_Q.")
+    events: list[EventItem] = Field(
+        default_factory=list, description="Rhythm events in time order (VEB couplets, VT, SVT, bigeminy, "
+                                          "trigeminy, pauses > 2 s, AF, brady-/tachycardia; the CLI's events.csv); "
+                                          "empty for segments.")
 
 
 class PredictResponse(BaseModel):

@@ -202,6 +202,7 @@ def analyze_answer(job: Job, analysis: Analysis) -> dict:
         "model_version": analysis.model_version,
         "summary": analysis.summary().to_dict(),
         "beats": analysis.to_frame().to_dict(orient="records"),
+        "events": analysis.events_frame().to_dict(orient="records"),
     }
 
 

@@ -7,7 +7,9 @@ This is a contract other tools call; keep options and output columns stable::
 
 ``detect`` writes ``DIR/<stem>.peaks.csv`` (column ``sample``); ``classify`` writes
 ``DIR/<stem>.beats.csv`` (``sample,label,probability,p_N,p_SVEB,p_VEB,p_F,p_Q``; ``segment``
-instead of ``sample`` for segmented input). A bad file gets one line on stderr naming it; the
+instead of ``sample`` for segmented input) and, for a recording, ``DIR/<stem>.events.csv`` (the rhythm
+events of :func:`ecg_core.events.find_events`: ``kind,first_beat,last_beat,first_sample,last_sample,
+start_s,end_s,duration_s,beats,rate_bpm,detail``). A bad file gets one line on stderr naming it; the
 others are still processed and the exit code is 1.
 """
 
@@ -55,16 +57,18 @@ def _detect_one(path: Path, args) -> pd.DataFrame:
     return pd.DataFrame({"sample": detect_r_peaks(rec.signal, rec.sampling_rate)})
 
 
-def _classify_one(path: Path, args) -> pd.DataFrame:
+def _classify_one(path: Path, args) -> dict[str, pd.DataFrame]:
+    """``{"beats": ..., "events": ...}`` (no events for segments, which carry no rhythm)."""
     from .io import Segments, load
     from .pipeline import analyze, classify_segments
 
     rec = load(path, sampling_rate=args.fs, lead=args.lead)
     classifier = _classifier(args.model)
     if isinstance(rec, Segments):
-        return classify_segments(rec.windows, classifier=classifier).to_frame()
+        return {"beats": classify_segments(rec.windows, classifier=classifier).to_frame()}
     peaks = _read_peaks(args.peaks_dir, _stem(path), rec.signal.size) if args.peaks_dir else None
-    return analyze(rec.signal, rec.sampling_rate, peaks=peaks, classifier=classifier).to_frame()
+    analysis = analyze(rec.signal, rec.sampling_rate, peaks=peaks, classifier=classifier)
+    return {"beats": analysis.to_frame(), "events": analysis.events_frame()}
 
 
 def _classifier(model: Path | None):
@@ -80,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ecg_core", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name, helptext in (("detect", "find R-peaks, write <stem>.peaks.csv"),
-                           ("classify", "find and classify beats, write <stem>.beats.csv")):
+                           ("classify", "find and classify beats, write <stem>.beats.csv and <stem>.events.csv")):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
                        help="recordings (CSV/TSV, WFDB .hea, EDF) or segmented CSVs")
@@ -123,7 +127,9 @@ def main(argv=None) -> int:
             if stem in written:
                 raise ECGError(f"its output name {stem}.{suffix}.csv is already taken by {written[stem]}; "
                                "rename one of the inputs.")
-            run(path, args).to_csv(args.out_dir / f"{stem}.{suffix}.csv", index=False, float_format="%.6g")
+            out = run(path, args)
+            for name, frame in (out if isinstance(out, dict) else {suffix: out}).items():
+                frame.to_csv(args.out_dir / f"{stem}.{name}.csv", index=False, float_format="%.6g")
             written[stem] = path
         except ECGError as exc:
             failures += 1

@@ -15,7 +15,8 @@ Events
 - **AF**: a stretch of beats flagged as atrial fibrillation (gaps of up to :data:`AF_GAP_BEATS` other
   beats bridged), at least :data:`AF_MIN_BEATS` beats.
 - **Bradycardia** / **tachycardia**: a stretch where the heart rate over :data:`RATE_BEATS` beats stays
-  below :data:`BRADY_BPM` / above :data:`TACHY_BPM`, at least :data:`RATE_BEATS` beats long.
+  below :data:`BRADY_BPM` / above :data:`TACHY_BPM`, more than :data:`RATE_BEATS` beats long; stretches
+  that overlap or lie at most :data:`RATE_BEATS` beats apart are one.
 
 Reference rhythm annotations (MIT-BIH ``aux_note`` such as ``(VT``) are compared with events by
 :func:`rhythm_kind` and :func:`overlapping`.
@@ -183,10 +184,14 @@ def find_events(samples, labels, sampling_rate, *, atrial_fibrillation=None) -> 
         hr = np.full(s.size, np.nan)
         hr[RATE_BEATS:] = 60.0 * RATE_BEATS / np.maximum(span, 1e-9)
         for kind, mask in (("bradycardia", hr < BRADY_BPM), ("tachycardia", hr > TACHY_BPM)):
+            stretches: list[list[int]] = []
             for a, b in _runs(mask):
                 a = max(0, a - RATE_BEATS)  # the stretch starts where its first window starts
-                if b - a + 1 > RATE_BEATS:
-                    events.append(_event(kind, t, a, b))
+                if stretches and a <= stretches[-1][1] + RATE_BEATS:  # overlapping or a few beats apart: one
+                    stretches[-1][1] = b
+                else:
+                    stretches.append([a, b])
+            events += [_event(kind, t, a, b) for a, b in stretches if b - a + 1 > RATE_BEATS]
     order = {k: i for i, k in enumerate(KINDS)}
     return tuple(sorted(events, key=lambda e: (e.start_s, order[e.kind])))
 

@@ -22,6 +22,9 @@ LOW_CONFIDENCE = 0.8
 PATH_RHYTHM = "morphology+rhythm"
 PATH_MORPHOLOGY = "morphology-only"
 
+#: Columns of the events table (the CLI's ``<stem>.events.csv``, after ``first_sample``/``last_sample`` are added).
+EVENT_COLUMNS = ("kind", "first_beat", "last_beat", "start_s", "end_s", "duration_s", "beats", "rate_bpm", "detail")
+
 #: What the share of a beat's class is (:attr:`Analysis.score_kinds`): the network's calibrated probability ...
 PROBABILITY = "probability"
 #: ... or a decision score of the second stage or a rule (not calibrated).
@@ -86,6 +89,29 @@ class Analysis:
             decided |= (labels == label) & (p[:, source] == 0.0)
         kinds[decided] = DECISION_SCORE
         return kinds
+
+    def events(self) -> tuple:
+        """The rhythm events of these beats (:func:`ecg_core.events.find_events`); none for segments."""
+        from .events import find_events
+
+        if self.segmented:
+            return ()
+        return find_events(self.samples, self.labels, self.sampling_rate, atrial_fibrillation=self.atrial_fibrillation)
+
+    def events_frame(self) -> pd.DataFrame:
+        """:meth:`events` as the CLI's ``events.csv`` table (one row per event, :data:`EVENT_COLUMNS`)."""
+        rows = [e.to_dict() for e in self.events()]
+        frame = pd.DataFrame(rows, columns=list(EVENT_COLUMNS)) if rows else pd.DataFrame(columns=list(EVENT_COLUMNS))
+        if len(frame):
+            frame = frame[list(EVENT_COLUMNS)]
+            frame.insert(list(EVENT_COLUMNS).index("last_beat") + 1, "first_sample",
+                         self.samples[frame["first_beat"].to_numpy(dtype=np.int64)])
+            frame.insert(list(EVENT_COLUMNS).index("last_beat") + 2, "last_sample",
+                         self.samples[frame["last_beat"].to_numpy(dtype=np.int64)])
+        else:
+            frame.insert(3, "first_sample", [])
+            frame.insert(4, "last_sample", [])
+        return frame
 
     def to_frame(self) -> pd.DataFrame:
         """The CLI's table: ``sample|segment, label, probability, p_N ... p_Q``."""

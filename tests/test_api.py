@@ -235,6 +235,13 @@ def test_analyze_wfdb_pair_matches_library(ready_client, classifier):
     assert summary["counts"] == expected.summary().counts
     assert body["model_version"] == summary["model_version"] == classifier.version
     assert summary["atrial_fibrillation_beats"] == 0  # 208 is in sinus rhythm
+    # the event list: the library's, with the CLI's events.csv columns
+    events = expected.events()
+    assert [e["kind"] for e in body["events"]] == [e.kind for e in events] and events
+    assert list(body["events"][0]) == list(expected.events_frame().columns)
+    first = body["events"][0]
+    assert first["first_sample"] == body["beats"][first["first_beat"]]["sample"]
+    assert first["detail"] == events[0].detail and first["duration_s"] == pytest.approx(events[0].duration_s)
 
 
 @needs_model
@@ -286,6 +293,7 @@ def test_analyze_form_field_wins_over_query(ready_client):
 @needs_model
 def test_analyze_segments(ready_client):
     body = ready_client.post("/v1/analyze", files=upload(SEGMENTS)).json()
+    assert body["events"] == []  # segments carry no rhythm
     assert body["kind"] == "segments" and body["sampling_rate"] is None and body["summary"]["duration_s"] is None
     assert [b["segment"] for b in body["beats"]] == list(range(40))
     assert body["summary"]["path"] == "morphology-only" and body["summary"]["atrial_fibrillation_beats"] is None

@@ -63,6 +63,30 @@ def test_classify_raw_recording_columns(tmp_path):
     assert beats["sample"].is_monotonic_increasing
 
 
+def test_classify_writes_events_beside_unchanged_beats(tmp_path):
+    from ecg_core.io import load
+    from ecg_core.pipeline import analyze
+
+    assert main(["classify", str(EXAMPLE), "--out-dir", str(tmp_path)]) == 0
+    rec = load(EXAMPLE)
+    analysis = analyze(rec.signal, rec.sampling_rate)
+    # beats.csv: the same bytes as before the events were added (the library's table, the CLI's format)
+    assert (tmp_path / "208_excerpt.beats.csv").read_text() == analysis.to_frame().to_csv(index=False,
+                                                                                          float_format="%.6g")
+    events = pd.read_csv(tmp_path / "208_excerpt.events.csv")
+    assert list(events.columns) == ["kind", "first_beat", "last_beat", "first_sample", "last_sample", "start_s",
+                                    "end_s", "duration_s", "beats", "rate_bpm", "detail"]
+    expected = analysis.events()
+    assert len(events) == len(expected) > 0 and events["kind"].tolist() == [e.kind for e in expected]
+    beats = pd.read_csv(tmp_path / "208_excerpt.beats.csv")
+    assert (beats["sample"].to_numpy()[events["first_beat"]] == events["first_sample"]).all()
+    couplets = events[events["kind"] == "VEB couplet"]  # record 208 has VEB couplets in its first 5 minutes
+    assert len(couplets) and (beats["label"].to_numpy()[couplets["first_beat"]] == "VEB").all()
+    # segments carry no rhythm: no events file
+    assert main(["classify", str(EXAMPLES_DIR / "segments_208.csv"), "--out-dir", str(tmp_path)]) == 0
+    assert not (tmp_path / "segments_208.events.csv").exists()
+
+
 def test_classify_with_peaks_dir_uses_given_positions(tmp_path):
     peaks_dir = tmp_path / "peaks"
     peaks_dir.mkdir()
