@@ -363,6 +363,61 @@ def user_errors(doing: str):
         )
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def events_of(key, _analysis) -> tuple:
+    """The analysis's rhythm events (:meth:`ecg_core.pipeline.Analysis.events`), cached on ``key``."""
+    return _analysis.events()
+
+
+def event_counts(events) -> dict[str, int]:
+    """Events per kind, in :data:`ecg_core.events.KINDS` order (kinds with none left out)."""
+    from ecg_core.events import KINDS
+
+    return {k: n for k in KINDS if (n := sum(1 for e in events if e.kind == k))}
+
+
+def clock(seconds: float) -> str:
+    """``m:ss.s`` (``h:mm:ss`` from an hour on)."""
+    if seconds >= 3600:
+        return f"{int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}:{int(seconds % 60):02d}"
+    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
+
+
+def reference_rhythms(ann, duration_s: float) -> list[tuple[float, float, str]]:
+    """The reference's rhythm episodes (``Annotations.rhythms``) within the recording, in seconds."""
+    fs = getattr(ann, "sampling_rate", None)
+    if not fs:
+        return []
+    return [(a / fs, min(b / fs, duration_s), note) for a, b, note in getattr(ann, "rhythms", ())
+            if a / fs < duration_s]
+
+
+def events_table(events, rhythms):
+    """The events as the page's table; with reference rhythms, those overlapping each event (normal rhythm left out)."""
+    import pandas as pd
+
+    from ecg_core.events import overlapping
+
+    table = pd.DataFrame({"kind": [e.kind for e in events], "start": [clock(e.start_s) for e in events],
+                          "duration_s": [e.duration_s for e in events], "beats": [e.beats for e in events],
+                          "rate_bpm": [e.rate_bpm for e in events], "detail": [e.detail for e in events]})
+    if rhythms:
+        table["reference rhythm"] = [", ".join(dict.fromkeys(r[2] for r in overlapping(e.start_s, e.end_s, rhythms)
+                                                             if r[2] != "(N")) or "—" for e in events]
+    return table
+
+
+def rhythms_table(rhythms):
+    """Reference rhythm episodes as a table, with the event kind each corresponds to."""
+    import pandas as pd
+
+    from ecg_core.events import rhythm_kind
+
+    return pd.DataFrame({"start": [clock(a) for a, _, _ in rhythms], "end": [clock(b) for _, b, _ in rhythms],
+                         "rhythm (aux_note)": [n for _, _, n in rhythms],
+                         "event kind": [rhythm_kind(n) or "—" for _, _, n in rhythms]})
+
+
 def percent(value) -> str:
     """A share as a percentage; "—" where it is not defined (NaN or None), never "None"."""
     return "—" if value is None or not np.isfinite(value) else f"{100 * value:.1f}%"

@@ -12,6 +12,7 @@ from app_pages import _common as app
 from ecg_core import config, plotting
 from ecg_core.config import CLASSES
 from ecg_core.errors import ECGError
+from ecg_core.events import BRADY_BPM, PAUSE_S, TACHY_BPM
 from ecg_core.pipeline import LOW_CONFIDENCE
 
 app.keep_settings()
@@ -19,6 +20,8 @@ state = st.session_state
 #: The beat table's filter widgets: kept while their tab is closed (Streamlit drops the state of widgets
 #: that are not drawn).
 TABLE_FILTERS = ("table_classes", "table_conf", "table_sort")
+#: Lengths of the detail window (s).
+DETAIL_LENGTHS = [5, 10, 20, 30, 60]
 #: What a class means in this product, beyond its name (the class counts' help).
 CLASS_HELP = {"F": ". Called by a heuristic where a beat that looks ventricular comes on time with the running "
                    "rhythm after a P wave like the usual one (Model page). Cross-validated, about a quarter of "
@@ -121,6 +124,28 @@ def _on_table_select():
 def _on_tachogram_select():
     _on_chart_select("tachogram")
     state.rerun_page = True  # in the tabs fragment, like the table
+
+
+def show_event(k: int):
+    """Select event ``k``'s first beat and centre the detail view (widened to hold it) on the event."""
+    res, events = state.get("analyse_result"), state.get("analyse_events") or ()
+    if res is None or not 0 <= k < len(events):
+        return
+    event = events[k]
+    state.event_index = int(k)
+    state.selected_beat = int(event.first_beat)
+    length = float(state.get("detail_len", 10))
+    if event.duration_s + 2 > length:
+        length = next((w for w in DETAIL_LENGTHS if w >= event.duration_s + 2), DETAIL_LENGTHS[-1])
+        state.detail_len = length
+    state.detail_start = float(max(0.0, round(event.centre_s - length / 2, 1)))
+
+
+def _on_event_select():
+    event = state.get("events_table")
+    rows = event.get("selection", {}).get("rows", []) if event else []
+    if rows:
+        show_event(int(rows[0]))
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -307,6 +332,42 @@ if summary is not None:
                 "premature to. The stretches are shaded in the RR tachogram "
                 "(*Classes and rhythm*) and marked in the beat table; review them.", icon=":material/monitor_heart:")
 
+# ----------------------------------------------------------------------------- events
+
+events = app.events_of(fig_key, analysis) if analysis is not None else ()
+state.analyse_events = events
+rhythms = app.reference_rhythms(reference, duration) if reference is not None and fit is not None and fit.fits else []
+if analysis is not None:
+    st.subheader(f"Events ({len(events)})")
+    counts = app.event_counts(events)
+    st.caption((" · ".join(f"**{n}** {kind}" for kind, n in counts.items()) + ". " if events else
+                "No events found. ")
+               + "VT: three or more VEB in a row (three: a triplet); SVT: three or more SVEB; bigeminy / trigeminy: "
+                 f"at least three VEB after one / two N beats; pauses over {PAUSE_S:g} s; AF: suspected atrial "
+                 f"fibrillation; brady- / tachycardia: the rate over 8 beats below {BRADY_BPM:g} / above "
+                 f"{TACHY_BPM:g} bpm. Select a row to show the event in the detail view below.")
+    if events:
+        st.dataframe(app.events_table(events, rhythms), key="events_table", on_select=_on_event_select,
+                     selection_mode="single-row", hide_index=True, width="stretch",
+                     height=min(300, 38 + 35 * len(events)),
+                     column_config={"start": st.column_config.TextColumn("start (m:ss)"),
+                                    "duration_s": st.column_config.NumberColumn("duration (s)", format="%.1f"),
+                                    "rate_bpm": st.column_config.NumberColumn("rate (bpm)", format="%.0f")})
+        current = int(state.get("event_index", -1))
+        e1, e2, e3 = st.columns([1, 1, 4])
+        e1.button("◀ Previous event", key="event_prev", disabled=current <= 0, on_click=show_event,
+                  args=(current - 1,))
+        e2.button("Next event ▶", key="event_next", disabled=current + 1 >= len(events), on_click=show_event,
+                  args=(current + 1,))
+        if 0 <= current < len(events):
+            e3.caption(f"Showing event {current + 1} of {len(events)}: {events[current].kind}, "
+                       f"{events[current].detail}, at {app.clock(events[current].start_s)}.")
+    if rhythms:
+        with st.expander(f"Reference rhythm annotations ({len(rhythms)})", icon=":material/fact_check:"):
+            st.dataframe(app.rhythms_table(rhythms), hide_index=True, key="reference_rhythms", width="stretch")
+            st.caption("The cardiologists' rhythm annotations (aux_note in the .atr): each from its mark to the next. "
+                       "The events table names those that overlap each event.")
+
 # ----------------------------------------------------------------------------- trace
 
 highlights = {}
@@ -339,9 +400,10 @@ app.show_chart(
     key="trace_overview", on_select=lambda: _on_chart_select("trace_overview"), selection_mode="points")
 
 d1, d2 = st.columns([3, 1])
-lengths = [5, 10, 20, 30, 60]
 with d2:
-    st.select_slider("Detail window (s)", options=lengths, value=10, key="detail_len")
+    if "detail_len" not in state:
+        state.detail_len = 10
+    st.select_slider("Detail window (s)", options=DETAIL_LENGTHS, key="detail_len")
 detail_len = float(state.detail_len)
 max_start = max(0.0, float(np.floor((duration - detail_len) * 10) / 10))
 state.detail_start = min(float(state.get("detail_start", 0.0)), max_start)
@@ -526,7 +588,8 @@ if analysis is not None:
     st.subheader("Downloads")
     stem = res.upload.name.replace(" ", "_")
     payload = {"recording": res.upload.name, "lead": res.lead, "sampling_rate": fs, "detector": res.params,
-               "summary": summary.to_dict(), "agreement": score.to_dict() if score is not None else None}
+               "summary": summary.to_dict(), "agreement": score.to_dict() if score is not None else None,
+               "events": [e.to_dict() for e in events]}
     w1, w2, w3 = st.columns(3)
     # files are made when clicked (deferred), so reruns do not pay for them
     w1.download_button("Per-beat table (CSV)", lambda: analysis.to_frame().to_csv(index=False),

@@ -378,6 +378,44 @@ def test_shares_are_named_probability_or_decision_score():
     assert "**Probability**" not in [m.value for m in at.markdown if m.value.startswith("**Class**")][0]
 
 
+@needs_model
+def test_event_list_counts_and_jump_to_an_event():
+    at = start()
+    analysis = at.session_state["analyse_result"].analysis
+    expected = analysis.events()
+    assert expected and f"Events ({len(expected)})" in [h.value for h in at.subheader]
+    table = [d.value for d in at.dataframe if "kind" in d.value.columns][0]
+    assert table["kind"].tolist() == [e.kind for e in expected] and table["detail"].tolist() == [e.detail for e in
+                                                                                                  expected]
+    counts = [c.value for c in at.caption if "VT: three or more VEB" in c.value][0]
+    n_couplets = sum(e.kind == "VEB couplet" for e in expected)
+    assert f"**{n_couplets}** VEB couplet" in counts
+    at.button(key="event_next").click().run()  # the first event
+    at.button(key="event_next").click().run()  # the second
+    event = expected[1]
+    assert at.session_state["selected_beat"] == event.first_beat and f"Beat #{event.first_beat}" in [
+        h.value for h in at.subheader]
+    start_s = at.session_state["detail_start"]
+    length = at.session_state["detail_len"]
+    assert start_s <= event.start_s and event.end_s <= start_s + length  # the strip holds the event ...
+    assert abs(start_s + length / 2 - event.centre_s) < 0.1 or start_s == 0.0  # ... centred on it
+    assert any(c.value.startswith(f"Showing event 2 of {len(expected)}") for c in at.caption)
+    at.button(key="event_prev").click().run()
+    assert at.session_state["selected_beat"] == expected[0].first_beat
+
+
+@needs_model
+def test_af_example_lists_its_af_episode_beside_the_reference_rhythm():
+    at = start()
+    at.selectbox(key="analyse_example").set_value("201_af_excerpt").run()
+    table = [d.value for d in at.dataframe if "kind" in d.value.columns][0]
+    af = table[table["kind"] == "AF"]
+    assert len(af) >= 1 and af["reference rhythm"].str.contains("AFIB").any()
+    rhythms = [d.value for d in at.dataframe if "rhythm (aux_note)" in d.value.columns][0]
+    assert "(AFIB" in rhythms["rhythm (aux_note)"].tolist()
+    assert rhythms.loc[rhythms["rhythm (aux_note)"] == "(AFIB", "event kind"].eq("AF").all()
+
+
 def test_analyse_refuses_uploads_over_the_limit(monkeypatch):
     at = start()
     monkeypatch.setattr(config, "MAX_UPLOAD_BYTES", 1000)

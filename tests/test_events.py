@@ -105,3 +105,21 @@ def test_score_episodes_against_reference_rhythms():
     assert (score.reference, score.found, score.events, score.true_events) == (2, 1, 2, 1)
     assert score.sensitivity == 0.5 and score.ppv == 0.5
     assert rhythm_kind("(SVTA") == "SVT" and rhythm_kind("(AFIB\x00") == "AF" and rhythm_kind("(N") is None
+
+
+def test_reference_rhythms_are_read_from_atr_and_kaggle_text():
+    from ecg_core.config import EXAMPLES_DIR
+    from ecg_core.io import load_annotations
+
+    ann = load_annotations(EXAMPLES_DIR / "201_af_excerpt.atr")
+    notes = [r[2] for r in ann.rhythms]
+    assert "(AFIB" in notes and all(a <= b for a, b, _ in ann.rhythms)
+    assert all(ann.rhythms[k][1] == ann.rhythms[k + 1][0] for k in range(len(ann.rhythms) - 1))  # one to the next
+    text = ("      Time   Sample #  Type  Sub Chan  Num\tAux\r\n"
+            "    0:00.050       18     +    0    0    0\t(N\r\n"
+            "    0:00.500      180     N    0    0    0\r\n"
+            "    0:01.000      360     +    0    0    0\t(VT\r\n"
+            "    0:01.500      540     V    0    0    0\r\n"
+            "    0:02.000      720     V    0    0    0\r\n")
+    kaggle = load_annotations(text.encode(), filename="999annotations.txt", sampling_rate=360)
+    assert kaggle.rhythms == ((18, 360, "(N"), (360, 720, "(VT")) and kaggle.name == "999"
