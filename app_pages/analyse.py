@@ -127,7 +127,8 @@ def _on_tachogram_select():
 
 
 def show_event(k: int):
-    """Select event ``k``'s first beat and centre the detail view (widened to hold it) on the event."""
+    """Select event ``k``'s first beat and centre the detail view (widened to hold it) on the event (from its
+    onset when it is longer than the longest window)."""
     res, events = state.get("analyse_result"), state.get("analyse_events") or ()
     if res is None or not 0 <= k < len(events):
         return
@@ -138,7 +139,9 @@ def show_event(k: int):
     if event.duration_s + 2 > length:
         length = next((w for w in DETAIL_LENGTHS if w >= event.duration_s + 2), DETAIL_LENGTHS[-1])
         state.detail_len = length
-    state.detail_start = float(max(0.0, round(event.centre_s - length / 2, 1)))
+    # centred on the event; one longer than the longest window is shown from its onset
+    centre = event.centre_s if event.duration_s + 2 <= length else event.start_s - 1 + length / 2
+    state.detail_start = float(max(0.0, round(centre - length / 2, 1)))
 
 
 def _on_event_select():

@@ -207,6 +207,29 @@ def test_mixed_upload_is_refused_and_a_foreign_reference_is_warned_about(app_url
     page.screenshot(path=str(ARTIFACTS / "07_foreign_reference.png"))
 
 
+def test_event_row_jumps_to_a_strip_centred_on_the_event(app_url, page):
+    """The bundled example's event list: select a row, and the detail view shows that event at its centre."""
+    if not config.MODEL_PATH.exists():
+        pytest.skip("events need the classifier's labels")
+    page.goto(app_url)
+    wait_idle(page)
+    grid = page.locator(".st-key-events_table")
+    grid.scroll_into_view_if_needed()
+    wait_idle(page)
+    row = 2
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 18, box["y"] + TABLE_ROW_PX * (row + 1.5))  # the row's selection box
+    page.wait_for_function(f"() => document.body.innerText.includes('Showing event {row + 1} of')", timeout=30_000)
+    wait_idle(page)
+    shown = re.search(r"Showing event \d+ of \d+: ([^,]+), .*?, at (\d+):(\d+\.\d)", page.inner_text("body"))
+    start = int(shown.group(2)) * 60 + float(shown.group(3))
+    title = page.evaluate("() => document.querySelector('.st-key-trace_detail .js-plotly-plot').layout.title.text")
+    a, b = map(float, re.search(r"([\d.]+)–([\d.]+) s", title).groups())
+    assert a <= start <= b, (title, shown.group(0))
+    page.locator(".st-key-trace_detail").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "08_event_jump.png"))
+
+
 def test_tune_slider_redraw(app_url, page):
     page.goto(f"{app_url}/tune")
     wait_idle(page)
