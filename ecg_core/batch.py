@@ -226,7 +226,8 @@ def _run_jobs(jobs: list[Job], options: Options, workers, scheduler, rows: dict,
     failures = 0
     client, cluster = _client(workers, scheduler)
     try:
-        futures = {client.submit(run_one, job.path, options, pure=False, key=f"ecg-{k}-{job.path.name}"): job
+        # absolute paths: a worker of another cluster may run in another folder (of the same file system)
+        futures = {client.submit(run_one, job.path.absolute(), options, pure=False, key=f"ecg-{k}-{job.path.name}"): job
                    for k, job in enumerate(jobs)}
         bar = tqdm(total=len(jobs), unit="file", disable=not sys.stderr.isatty(), leave=False)
         for future in as_completed(futures):

@@ -65,15 +65,17 @@ def _detect_one(path: Path, args) -> pd.DataFrame:
 
 def _classify_one(path: Path, args) -> pd.DataFrame:
     from .io import Segments, load
-    from .pipeline import analyze, classify_segments
+    from .pipeline import classify_beats, classify_segments, find_beats
 
     rec = load(path, sampling_rate=args.fs, lead=args.lead)
-    classifier = _classifier(args.model)
     if isinstance(rec, Segments):
-        return classify_segments(rec.windows, classifier=classifier).to_frame()
+        return classify_segments(rec.windows, classifier=_classifier(args.model)).to_frame()
     peaks = _read_peaks(args.peaks_dir, _stem(path), rec.signal.size) if args.peaks_dir else None
-    frame = analyze(rec.signal, rec.sampling_rate, peaks=peaks, classifier=classifier).to_frame()
-    frame.attrs["duration_s"] = rec.duration_s  # for a cohort's summary.csv
+    beats = find_beats(rec.signal, rec.sampling_rate, peaks=peaks)
+    fs, n, duration = rec.sampling_rate, rec.n_samples, rec.duration_s
+    del rec  # the signal goes before the classifier (TensorFlow) comes: a 24-hour recording is 250 MB a lead
+    frame = classify_beats(beats, fs, n, classifier=_classifier(args.model)).to_frame()
+    frame.attrs["duration_s"] = duration  # for a cohort's summary.csv
     return frame
 
 
@@ -139,8 +141,8 @@ def main(argv=None) -> int:
 
     inputs, problems = batch.list_inputs(args.inputs)
     if args.workers is not None or args.scheduler:
-        options = batch.Options(args.command, args.fs, args.lead, getattr(args, "peaks_dir", None),
-                                getattr(args, "model", None))
+        options = batch.Options(args.command, args.fs, args.lead, *(None if p is None else p.absolute() for p in (
+            getattr(args, "peaks_dir", None), getattr(args, "model", None))))
         return batch.run_cohort(inputs, args.out_dir, options, workers=args.workers, scheduler=args.scheduler,
                                 resume=args.resume, problems=problems)
     run, suffix = (_detect_one, "peaks") if args.command == "detect" else (_classify_one, "beats")

@@ -224,14 +224,25 @@ def _dedupe(names) -> list[str]:
     return out
 
 
-def _validated(signals: np.ndarray, idx: int, fs: float, names) -> np.ndarray:
-    """Validate column ``idx``; return read-only Fortran-ordered signals with its gaps filled."""
+def _validated(signals: np.ndarray, idx: int, fs: float, names, *, copy: bool = True) -> np.ndarray:
+    """Validate column ``idx``; return read-only Fortran-ordered signals with its gaps filled.
+
+    ``copy=False`` for arrays the loader has just made (nobody else holds them): they are used as
+    they are where they are already float64 and Fortran-ordered (a single lead always is), so a
+    24-hour recording is not held twice.
+    """
     try:
         col, _ = validate_signal(signals[:, idx], fs)
     except ECGError as exc:
         raise ECGError(f"Lead {names[idx]}: {exc}") from None
-    out = np.array(signals, dtype=np.float64, order="F", copy=True)
-    out[:, idx] = col
+    if copy:
+        out = np.array(signals, dtype=np.float64, order="F", copy=True)
+    else:
+        out = np.asfortranarray(signals, dtype=np.float64)
+    if not np.may_share_memory(col, out):  # validate_signal filled gaps in a new array
+        if not out.flags.writeable:
+            out = np.array(out, order="F", copy=True)
+        out[:, idx] = col
     out.flags.writeable = False
     return out
 
@@ -240,10 +251,10 @@ def _first_usable(signals: np.ndarray, preferred: int, fs: float, names) -> tupl
     """The first lead after ``preferred`` that passes validation; ``preferred``'s error if none does."""
     for idx in [i for i in range(len(names)) if i != preferred]:
         try:
-            return _validated(signals, idx, fs, names), idx
+            return _validated(signals, idx, fs, names, copy=False), idx
         except ECGError:
             continue
-    return _validated(signals, preferred, fs, names), preferred
+    return _validated(signals, preferred, fs, names, copy=False), preferred
 
 
 def _make_recording(signals, names, units, fs, from_file, name, lead, fmt) -> Recording:
@@ -253,7 +264,7 @@ def _make_recording(signals, names, units, fs, from_file, name, lead, fmt) -> Re
     names = _dedupe([str(n).strip() for n in names])
     idx = _choose_lead(names, lead)
     try:
-        signals = _validated(signals, idx, fs, names)
+        signals = _validated(signals, idx, fs, names, copy=False)
     except ECGError:
         if lead is not None and str(lead).strip():
             raise
@@ -561,7 +572,7 @@ def _load_edf(data: bytes, name, sampling_rate, lead) -> Recording:
              and len(s.data) == n]
     if n == 0:
         raise ECGError(f"The EDF channel {labels[idx]} has no samples. Upload a longer recording.")
-    matrix = np.column_stack([np.asarray(signals[i].data, dtype=np.float64) for i in group])
+    matrix = _stack([signals[i].data for i in group])
     units = [_canonical_unit(signals[i].physical_dimension) for i in group]
     return _make_recording(matrix, [labels[i] for i in group], units, fs, True, name, labels[idx], "edf")
 
@@ -624,8 +635,8 @@ def _refuse_compressed(data: bytes, name: str) -> None:
                            f"(e.g. `{tool}`, or your archive tool) and give the file inside.")
 
 
-def _decode(data: bytes, name: str) -> tuple[str, str]:
-    """Check that ``data`` is a text table; return its text and encoding."""
+def _decode(data: bytes, name: str, *, limit: int | None = None) -> tuple[str, str]:
+    """Check that ``data`` is a text table; return its text (the first ``limit`` bytes') and encoding."""
     head = data[:8192]
     if not data.strip():
         raise ECGError(f"{name} is empty. Upload a file with ECG samples.")
@@ -643,9 +654,14 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
         raise ECGError(f"{name} is a binary file, not a text table of ECG samples. Upload a CSV/TXT file, a WFDB "
                        "record (.hea + .dat) or an EDF file.")
     try:
-        return data.decode("utf-8-sig"), "utf-8-sig"
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"  # header text in a legacy encoding; numbers are ASCII anyway
+        part = data if limit is None else data[:limit]
+        return part.decode("latin-1"), "latin-1"  # header text in a legacy encoding; numbers are ASCII anyway
+    if limit is None or len(data) <= limit:
+        return text, "utf-8-sig"
+    del text  # only the head is needed: the whole text of a 24-hour CSV is hundreds of MB
+    return data[:limit].decode("utf-8-sig", errors="ignore"), "utf-8-sig"  # a character cut at the end: dropped
 
 
 def _split(line: str, sep: str | None) -> list[str]:
@@ -689,8 +705,9 @@ class _Table:
 
 
 def _read_table(data: bytes, name: str) -> _Table:
-    text, encoding = _decode(data, name)
+    text, encoding = _decode(data, name, limit=4 * 200_000)  # at least 200,000 characters
     head = text[:200_000].splitlines()
+    del text
     skip = 0
     file_rate = None
     while skip < len(head) and (not head[skip].strip() or head[skip].lstrip()[:1] in ("#", "%")):
@@ -729,9 +746,14 @@ def _read_table(data: bytes, name: str) -> _Table:
             seen += 1
         lines_before += 1
     try:
-        frame = pd.read_csv(io.BytesIO(data), sep=r"\s+" if sep is None else sep, header=None, skiprows=lines_before,
-                            encoding=encoding, decimal=decimal, quotechar=quote, skipinitialspace=True, engine="c",
-                            low_memory=False, skip_blank_lines=False, na_values=["n/a", "N/A", "-"])
+        # low_memory: pandas tokenizes the text in blocks (a 24-hour CSV took 1.5 GB at once); a column whose
+        # blocks differ in type (numbers, then text) comes back as objects, which _numeric reads the same way
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+            frame = pd.read_csv(io.BytesIO(data), sep=r"\s+" if sep is None else sep, header=None,
+                                skiprows=lines_before, encoding=encoding, decimal=decimal, quotechar=quote,
+                                skipinitialspace=True, engine="c", low_memory=True, skip_blank_lines=False,
+                                na_values=["n/a", "N/A", "-"])
     except pd.errors.EmptyDataError:
         frame = pd.DataFrame()
     except pd.errors.ParserError as exc:
@@ -905,8 +927,18 @@ def _load_table(data: bytes, name: str, sampling_rate, lead) -> Recording | Segm
         if m and _UNIT_IN_NAME.sub("", names[k]):
             names[k] = _UNIT_IN_NAME.sub("", names[k])
         units.append(unit or ("adu" if table.kaggle else ""))
-    matrix = np.column_stack([arrays[j] for j in signal_idx])
+    matrix = _stack([arrays[j] for j in signal_idx])
     return _make_recording(matrix, names, units, fs, from_file, name, lead, "kaggle-csv" if table.kaggle else "csv")
+
+
+def _stack(columns: list[np.ndarray]) -> np.ndarray:
+    """``(n, k)`` Fortran-ordered float64 of the columns: one column as it is (no copy), else one copy."""
+    if len(columns) == 1:
+        return np.asarray(columns[0], dtype=np.float64)[:, None]
+    out = np.empty((columns[0].size, len(columns)), dtype=np.float64, order="F")
+    for k, c in enumerate(columns):
+        out[:, k] = c
+    return out
 
 
 def _segments_from_table(table: _Table, seg_cols, name) -> Segments:
