@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from ecg_core.cli import main
-from ecg_core.config import CLASSES, EXAMPLES_DIR
+from ecg_core.config import CLASSES, EXAMPLES_DIR, MODEL_PATH, ROOT
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +63,16 @@ def test_classify_on_the_cluster_is_the_serial_cli_byte_for_byte(cohort, schedul
     assert row["beats"] == len(beats) and row["duration_s"] == 300.0 and pd.isna(row["error"])
     assert [row[c] for c in CLASSES] == [int((beats["label"] == c).sum()) for c in CLASSES]
     assert pd.isna(summary.iloc[1]["beats"]) and "three" in summary.iloc[1]["error"]
+
+
+def test_workers_honour_model(cohort, scheduler, tmp_path, monkeypatch):
+    src, files = cohort
+    monkeypatch.chdir(ROOT)
+    good = [str(f) for f in files if "bad" not in f.name][:2]
+    model = ["--model", str(MODEL_PATH.relative_to(ROOT))]  # relative: the workers get it absolute
+    assert main(["classify", *good, "--out-dir", str(tmp_path / "serial"), *model]) == 0
+    assert main(["classify", *good, "--out-dir", str(tmp_path / "dask"), "--scheduler", scheduler, *model]) == 0
+    assert outputs(tmp_path / "dask") == outputs(tmp_path / "serial")
 
 
 def test_resume_skips_finished_files_and_does_the_rest(cohort, scheduler, tmp_path, capsys):
