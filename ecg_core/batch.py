@@ -170,7 +170,7 @@ def _client(workers: int | None, scheduler: str | None):
         return Client(scheduler, timeout="30s"), None
     n = workers if workers and workers > 0 else (os.cpu_count() or 1)
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None, silence_logs=logging.ERROR)
+                           dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
     return Client(cluster), cluster
 
 
