@@ -2,20 +2,26 @@
 
 This is a contract other tools call; keep options and output columns stable::
 
-    python -m ecg_core detect   INPUT... --out-dir DIR [--fs HZ] [--lead NAME]
-    python -m ecg_core classify INPUT... --out-dir DIR [--fs HZ] [--lead NAME] [--peaks-dir DIR] [--model PATH]
+    python -m ecg_core detect   INPUT... --out-dir DIR [--fs HZ] [--lead NAME] [COHORT]
+    python -m ecg_core classify INPUT... --out-dir DIR [--fs HZ] [--lead NAME] [--peaks-dir DIR] [--model PATH] [COHORT]
+
+    COHORT: [--resume] [--workers [N] | --scheduler ADDRESS]
 
 ``detect`` writes ``DIR/<stem>.peaks.csv`` (column ``sample``); ``classify`` writes
 ``DIR/<stem>.beats.csv`` (``sample,label,probability,p_N,p_SVEB,p_VEB,p_F,p_Q``; ``segment``
 instead of ``sample`` for segmented input) and, for a recording, ``DIR/<stem>.events.csv`` (the rhythm
 events of :func:`ecg_core.events.find_events`: ``kind,first_beat,last_beat,first_sample,last_sample,
 start_s,end_s,duration_s,beats,rate_bpm,detail``). A bad file gets one line on stderr naming it; the
-others are still processed and the exit code is 1.
+others are still processed and the exit code is 1. An INPUT may be a folder (its recordings) or
+``@FILE`` (the paths listed in FILE, one per line). ``--resume`` skips inputs whose output exists.
+``--workers``/``--scheduler`` run the files on a Dask cluster (:mod:`ecg_core.batch`) with the same
+outputs, byte for byte, and write ``DIR/summary.csv``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -54,21 +60,42 @@ def _detect_one(path: Path, args) -> pd.DataFrame:
     rec = load(path, sampling_rate=args.fs, lead=args.lead)
     if isinstance(rec, Segments):
         raise ECGError("this is a segmented file (one beat per row): its beats are already cut. Use `classify`.")
-    return pd.DataFrame({"sample": detect_r_peaks(rec.signal, rec.sampling_rate)})
+    frame = pd.DataFrame({"sample": detect_r_peaks(rec.signal, rec.sampling_rate)})
+    frame.attrs["duration_s"] = rec.duration_s  # for a cohort's summary.csv
+    return frame
 
 
-def _classify_one(path: Path, args) -> dict[str, pd.DataFrame]:
-    """``{"beats": ..., "events": ...}`` (no events for segments, which carry no rhythm)."""
+def _classify_one(path: Path, args) -> pd.DataFrame:
+    """The beats table; for a recording its events ride along in ``attrs["events"]`` (segments have none)."""
     from .io import Segments, load
-    from .pipeline import analyze, classify_segments
+    from .pipeline import classify_beats, classify_segments, find_beats
 
     rec = load(path, sampling_rate=args.fs, lead=args.lead)
-    classifier = _classifier(args.model)
     if isinstance(rec, Segments):
-        return {"beats": classify_segments(rec.windows, classifier=classifier).to_frame()}
+        return classify_segments(rec.windows, classifier=_classifier(args.model)).to_frame()
     peaks = _read_peaks(args.peaks_dir, _stem(path), rec.signal.size) if args.peaks_dir else None
-    analysis = analyze(rec.signal, rec.sampling_rate, peaks=peaks, classifier=classifier)
-    return {"beats": analysis.to_frame(), "events": analysis.events_frame()}
+    beats = find_beats(rec.signal, rec.sampling_rate, peaks=peaks)
+    fs, n, duration = rec.sampling_rate, rec.n_samples, rec.duration_s
+    del rec  # the signal goes before the classifier (TensorFlow) comes: a 24-hour recording is 250 MB a lead
+    analysis = classify_beats(beats, fs, n, classifier=_classifier(args.model))
+    frame = analysis.to_frame()
+    frame.attrs["duration_s"] = duration  # for a cohort's summary.csv
+    frame.attrs["events"] = analysis.events_frame()  # written beside it as <stem>.events.csv
+    return frame
+
+
+def _write(frame: pd.DataFrame, path: Path, float_format: str | None = "%.6g") -> None:
+    """Write an output CSV under a temporary name, then rename it (a finished file is never half-written).
+
+    A beats table carrying its recording's events (``frame.attrs["events"]``) gets them written first as
+    ``<stem>.events.csv`` beside it, so a finished ``beats.csv`` always has its events.
+    """
+    events = frame.attrs.get("events")
+    if isinstance(events, pd.DataFrame) and path.name.endswith(".beats.csv"):
+        _write(events, path.with_name(path.name[: -len(".beats.csv")] + ".events.csv"), float_format)
+    tmp = path.with_name(f".{path.name}.part")
+    frame.to_csv(tmp, index=False, float_format=float_format)
+    os.replace(tmp, path)
 
 
 def _classifier(model: Path | None):
@@ -98,6 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--model", type=Path, default=None, metavar="PATH",
                            help="a .keras model (with the model_card.json written beside it by training) "
                                 "instead of the shipped models/beat_classifier.keras")
+        p.add_argument("--resume", action="store_true", help="skip inputs whose output file already exists")
+        where = p.add_mutually_exclusive_group()
+        where.add_argument("--workers", type=int, nargs="?", const=0, default=None, metavar="N",
+                           help="run as a cohort on a local Dask cluster of N worker processes (default: one per "
+                                "core) and write DIR/summary.csv")
+        where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                           help="run as a cohort on the running Dask cluster at ADDRESS (e.g. tcp://127.0.0.1:8786) "
+                                "and write DIR/summary.csv")
     return parser
 
 
@@ -114,12 +149,22 @@ def main(argv=None) -> int:
         except ECGError as exc:
             print(f"error: --model {args.model}: {exc}", file=sys.stderr)
             return 2
+    from . import batch
+
+    inputs, problems = batch.list_inputs(args.inputs)
+    if args.workers is not None or args.scheduler:
+        options = batch.Options(args.command, args.fs, args.lead, *(None if p is None else p.absolute() for p in (
+            getattr(args, "peaks_dir", None), getattr(args, "model", None))))
+        return batch.run_cohort(inputs, args.out_dir, options, workers=args.workers, scheduler=args.scheduler,
+                                resume=args.resume, problems=problems)
     run, suffix = (_detect_one, "peaks") if args.command == "detect" else (_classify_one, "beats")
     from tqdm import tqdm
 
-    failures = 0
+    failures = len(problems)
+    for path, message in problems:
+        print(f"error: {path}: {message}", file=sys.stderr)
     written: dict[str, Path] = {}
-    bar = tqdm(args.inputs, unit="file", disable=not sys.stderr.isatty(), leave=False)
+    bar = tqdm(inputs, unit="file", disable=not sys.stderr.isatty(), leave=False)
     for path in bar:
         bar.set_description(path.name)
         try:
@@ -127,9 +172,9 @@ def main(argv=None) -> int:
             if stem in written:
                 raise ECGError(f"its output name {stem}.{suffix}.csv is already taken by {written[stem]}; "
                                "rename one of the inputs.")
-            out = run(path, args)
-            for name, frame in (out if isinstance(out, dict) else {suffix: out}).items():
-                frame.to_csv(args.out_dir / f"{stem}.{name}.csv", index=False, float_format="%.6g")
+            out = args.out_dir / f"{stem}.{suffix}.csv"
+            if not (args.resume and out.exists()):
+                _write(run(path, args), out)
             written[stem] = path
         except ECGError as exc:
             failures += 1

@@ -51,6 +51,7 @@ import io
 import os
 import re
 import tempfile
+import warnings
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -232,14 +233,25 @@ def _dedupe(names) -> list[str]:
     return out
 
 
-def _validated(signals: np.ndarray, idx: int, fs: float, names) -> np.ndarray:
-    """Validate column ``idx``; return read-only Fortran-ordered signals with its gaps filled."""
+def _validated(signals: np.ndarray, idx: int, fs: float, names, *, copy: bool = True) -> np.ndarray:
+    """Validate column ``idx``; return read-only Fortran-ordered signals with its gaps filled.
+
+    ``copy=False`` for arrays the loader has just made (nobody else holds them): they are used as
+    they are where they are already float64 and Fortran-ordered (a single lead always is), so a
+    24-hour recording is not held twice.
+    """
     try:
         col, _ = validate_signal(signals[:, idx], fs)
     except ECGError as exc:
         raise ECGError(f"Lead {names[idx]}: {exc}") from None
-    out = np.array(signals, dtype=np.float64, order="F", copy=True)
-    out[:, idx] = col
+    if copy:
+        out = np.array(signals, dtype=np.float64, order="F", copy=True)
+    else:
+        out = np.asfortranarray(signals, dtype=np.float64)
+    if not np.may_share_memory(col, out):  # validate_signal filled gaps in a new array
+        if not out.flags.writeable:
+            out = np.array(out, order="F", copy=True)
+        out[:, idx] = col
     out.flags.writeable = False
     return out
 
@@ -248,10 +260,10 @@ def _first_usable(signals: np.ndarray, preferred: int, fs: float, names) -> tupl
     """The first lead after ``preferred`` that passes validation; ``preferred``'s error if none does."""
     for idx in [i for i in range(len(names)) if i != preferred]:
         try:
-            return _validated(signals, idx, fs, names), idx
+            return _validated(signals, idx, fs, names, copy=False), idx
         except ECGError:
             continue
-    return _validated(signals, preferred, fs, names), preferred
+    return _validated(signals, preferred, fs, names, copy=False), preferred
 
 
 def _make_recording(signals, names, units, fs, from_file, name, lead, fmt) -> Recording:
@@ -261,7 +273,7 @@ def _make_recording(signals, names, units, fs, from_file, name, lead, fmt) -> Re
     names = _dedupe([str(n).strip() for n in names])
     idx = _choose_lead(names, lead)
     try:
-        signals = _validated(signals, idx, fs, names)
+        signals = _validated(signals, idx, fs, names, copy=False)
     except ECGError:
         if lead is not None and str(lead).strip():
             raise
@@ -381,6 +393,7 @@ def _dispatch(data, path, name, ext, sampling_rate, lead):
     if ext in WFDB_ANNOTATION_EXTENSIONS:
         raise ECGError(f"{name}{ext} is a WFDB annotation file, not a recording. Load it as reference annotations.")
     data = _data(data, path)
+    _refuse_compressed(data, f"{name}{ext}")
     if ext in EDF_EXTENSIONS or (ext == "" and data[:8] == b"0       "):
         return _load_edf(data, name, sampling_rate, lead)
     if ext == ".bdf":
@@ -399,9 +412,10 @@ def _short(exc) -> str:
 def _load_wfdb_path(hea: Path, sampling_rate, lead) -> Recording:
     import wfdb
 
-    _check_signal_files(hea)
+    header = _check_signal_files(hea)
     try:
-        rec = wfdb.rdrecord(str(hea.with_suffix("")), return_res=64)
+        # digital first (small), so that the header's checksums can be checked, then to physical units
+        rec = wfdb.rdrecord(str(hea.with_suffix("")), physical=False, return_res=_digital_res(header))
     except FileNotFoundError as exc:
         missing = Path(exc.filename).name if getattr(exc, "filename", None) else "its signal file (.dat)"
         raise ECGError(f"The WFDB header {hea.name} refers to {missing}, which is missing. Put the signal file "
@@ -411,19 +425,49 @@ def _load_wfdb_path(hea: Path, sampling_rate, lead) -> Recording:
     except Exception as exc:
         raise ECGError(f"Could not read the WFDB record {hea.stem}: {_short(exc)}. Check that the .hea and .dat "
                        "files belong together and are complete.") from None
-    if rec.p_signal is None or rec.p_signal.size == 0:
+    if rec.d_signal is None or rec.d_signal.size == 0:
         raise ECGError(f"The WFDB record {hea.stem} has no samples. Check the .dat file.")
+    _check_checksums(rec, header, hea)
     fs, _ = _rate(rec.fs, sampling_rate)
     units = [u if u else "" for u in (rec.units or [""] * rec.n_sig)]
-    return _make_recording(rec.p_signal, rec.sig_name, units, fs, True, rec.record_name or hea.stem, lead, "wfdb")
+    signals = rec.dac(return_res=64)
+    del rec.d_signal
+    return _make_recording(signals, rec.sig_name, units, fs, True, rec.record_name or hea.stem, lead, "wfdb")
+
+
+def _digital_res(header) -> int:
+    """Bits of the integer array wfdb reads the samples into (16 where every format fits in 16 bits)."""
+    fmts = {str(f) for f in (header.fmt or [])} if header is not None else set()
+    return 16 if fmts and fmts <= {"8", "16", "61", "80", "160", "212", "310", "311"} else 64
+
+
+def _check_checksums(rec, header, hea: Path) -> None:
+    """Refuse samples whose sum does not match the header's per-signal checksum (where the header gives one).
+
+    A ``.dat`` of another record, or a damaged one, of the right length passes the length check but
+    not this one (the checksum is the sum of the signal's samples modulo 65536, WFDB's own test).
+    """
+    expected = list(getattr(header, "checksum", None) or []) if header is not None else []
+    if not expected or len(expected) != rec.d_signal.shape[1] or rec.d_signal.shape[0] != header.sig_len:
+        return  # no checksums, or a part of the record was read: nothing to compare with
+    got = np.sum(rec.d_signal, axis=0, dtype=np.int64) % 65536
+    bad = [i for i, want in enumerate(expected) if want is not None and (int(got[i]) - int(want)) % 65536]
+    if bad:
+        names = ", ".join(str(rec.sig_name[i]) for i in bad)
+        raise ECGError(f"The samples in {', '.join(sorted(set(header.file_name)))} do not match the header {hea.name}: "
+                       f"the checksum of signal(s) {names} differs from the one the header gives. The signal file "
+                       "belongs to another record or is damaged. Use the record's own .hea and .dat together.")
 
 
 #: Bytes per sample of the uncompressed WFDB signal formats (to spot truncated .dat files).
 _WFDB_BYTES = {"8": 1, "16": 2, "61": 2, "80": 1, "160": 2, "212": 1.5, "310": 4 / 3, "311": 4 / 3, "24": 3, "32": 4}
 
 
-def _check_signal_files(hea: Path) -> None:
-    """Refuse a missing or truncated signal file with a clear message (wfdb's own errors are cryptic)."""
+def _check_signal_files(hea: Path):
+    """Refuse a missing, truncated or over-long signal file with a clear message (wfdb's own errors are cryptic).
+
+    Returns the header (``wfdb.Record`` without samples), or None for what is left to wfdb to check.
+    """
     import wfdb
 
     try:
@@ -432,21 +476,28 @@ def _check_signal_files(hea: Path) -> None:
         raise ECGError(f"{hea.name} is not a valid WFDB header: {_short(exc)}. Use the record's own .hea file.") \
             from None
     if not header.sig_len or not header.file_name or getattr(header, "layout", None) == "variable":
-        return  # multi-segment records and headers without a length: let wfdb check them
+        return None  # multi-segment records and headers without a length: let wfdb check them
     per_file: dict[str, float] = {}
-    for fname, fmt in zip(header.file_name, header.fmt, strict=False):
+    offset: dict[str, int] = {}
+    for k, (fname, fmt) in enumerate(zip(header.file_name, header.fmt, strict=False)):
         if fname and fname != "~":
             per_file[fname] = per_file.get(fname, 0) + _WFDB_BYTES.get(str(fmt), 0)
+            offset[fname] = int((header.byte_offset or [None] * (k + 1))[k] or 0)
     for fname, width in per_file.items():
         path = hea.parent / fname
         if not path.exists():
             raise ECGError(f"The WFDB header {hea.name} refers to {fname}, which is missing. Put the signal file "
                            "beside the .hea (or upload both files together).")
-        need = int(np.ceil(header.sig_len * width))
+        need = offset[fname] + int(np.ceil(header.sig_len * width))
         have = path.stat().st_size
         if width and have < need:
             raise ECGError(f"The signal file {fname} is shorter than its header {hea.name} says ({have:,} of "
                            f"{need:,} bytes): it is truncated or belongs to another record. Use the complete .dat.")
+        if width and have > need + int(np.ceil(width)):
+            raise ECGError(f"The signal file {fname} is longer than its header {hea.name} says ({have:,} bytes for "
+                           f"{header.sig_len:,} samples per signal, {need:,} bytes): it belongs to another record. "
+                           "Use the record's own .hea and .dat together.")
+    return header
 
 
 @dataclass(frozen=True)
@@ -608,13 +659,16 @@ def _load_edf(data: bytes, name, sampling_rate, lead) -> Recording:
     import edfio
 
     try:
-        edf = edfio.read_edf(data)
+        with warnings.catch_warnings():  # edfio warns of a truncated file; _check_edf_complete says it in words
+            warnings.simplefilter("ignore", UserWarning)
+            edf = edfio.read_edf(data)
         signals = [s for s in edf.signals]
     except Exception as exc:
         raise ECGError(f"{name} is not a readable EDF file: {_short(exc)}. Export the recording again as EDF/EDF+ "
                        "or as CSV.") from None
     if not signals:
         raise ECGError(f"The EDF file {name} holds no signals (only annotations). Upload a file with an ECG channel.")
+    _check_edf_complete(data, name)
     labels = _dedupe([s.label.strip() for s in signals])
     idx = _choose_lead(labels, lead)
     chosen = signals[idx]
@@ -624,9 +678,32 @@ def _load_edf(data: bytes, name, sampling_rate, lead) -> Recording:
              and len(s.data) == n]
     if n == 0:
         raise ECGError(f"The EDF channel {labels[idx]} has no samples. Upload a longer recording.")
-    matrix = np.column_stack([np.asarray(signals[i].data, dtype=np.float64) for i in group])
+    matrix = _stack([signals[i].data for i in group])
     units = [_canonical_unit(signals[i].physical_dimension) for i in group]
     return _make_recording(matrix, [labels[i] for i in group], units, fs, True, name, labels[idx], "edf")
+
+
+def _check_edf_complete(data: bytes, name: str) -> None:
+    """Refuse an EDF whose file holds fewer data records than its header says (edfio reads what is there).
+
+    The fixed header gives the header size (bytes 184-192), the number of data records (236-244; -1
+    while still recording), the record duration (244-252), the number of signals (252-256) and, per
+    signal, the samples in each record (2 bytes each).
+    """
+    try:
+        header_bytes, declared = int(data[184:192]), int(data[236:244])
+        duration, ns = float(data[244:252]), int(data[252:256])
+        start = 256 + ns * 216
+        per_record = 2 * sum(int(data[start + 8 * i: start + 8 * i + 8]) for i in range(ns))
+    except ValueError:
+        return  # edfio has read it; a header field we cannot parse is not ours to judge
+    if declared <= 0 or per_record <= 0:
+        return
+    have = (len(data) - header_bytes) / per_record
+    if have < declared:
+        raise ECGError(f"The EDF file {name} is truncated: its header says {declared:,} data records "
+                       f"({declared * duration:g} s) but the file holds {have:.1f} ({int(have) * duration:g} s): "
+                       "samples are missing. Use the complete file (copy or export it again).")
 
 
 def _canonical_unit(unit) -> str:
@@ -651,11 +728,25 @@ _SEGMENT_NAME = re.compile(r"^sample[_ ]?(\d+)$", re.IGNORECASE)
 _KAGGLE_ANN_HEADER = re.compile(r"^\s*Time\s+Sample\s*#\s+Type", re.IGNORECASE)
 
 
-def _decode(data: bytes, name: str) -> tuple[str, str]:
-    """Check that ``data`` is a text table; return its text and encoding."""
+#: Magic numbers of compressed files: such a file named ``.csv`` is neither text nor UTF-16.
+_COMPRESSED = ((b"\x1f\x8b", "gzip", "gunzip"), (b"BZh", "bzip2", "bunzip2"), (b"\xfd7zXZ\x00", "xz", "unxz"),
+               (b"\x28\xb5\x2f\xfd", "zstd", "unzstd"), (b"7z\xbc\xaf\x27\x1c", "7-Zip", "7z x"))
+
+
+def _refuse_compressed(data: bytes, name: str) -> None:
+    """Refuse a compressed file (e.g. ``x.csv`` that is really ``x.csv.gz``) with what to do instead."""
+    for magic, kind, tool in _COMPRESSED:
+        if data.startswith(magic) and not (kind == "bzip2" and not data[3:4].isdigit()):
+            raise ECGError(f"{name} is a compressed ({kind}) file, not the recording itself. Decompress it first "
+                           f"(e.g. `{tool}`, or your archive tool) and give the file inside.")
+
+
+def _decode(data: bytes, name: str, *, limit: int | None = None) -> tuple[str, str]:
+    """Check that ``data`` is a text table; return its text (the first ``limit`` bytes') and encoding."""
     head = data[:8192]
     if not data.strip():
         raise ECGError(f"{name} is empty. Upload a file with ECG samples.")
+    _refuse_compressed(data, name)
     for magic, what in ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"%PDF", "a PDF document"),
                         (b"PK\x03\x04", "a ZIP archive or an Excel workbook (save it as CSV)"),
                         (b"\xd0\xcf\x11\xe0", "an old Excel/Office file (save it as CSV)")):
@@ -669,9 +760,14 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
         raise ECGError(f"{name} is a binary file, not a text table of ECG samples. Upload a CSV/TXT file, a WFDB "
                        "record (.hea + .dat) or an EDF file.")
     try:
-        return data.decode("utf-8-sig"), "utf-8-sig"
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"  # header text in a legacy encoding; numbers are ASCII anyway
+        part = data if limit is None else data[:limit]
+        return part.decode("latin-1"), "latin-1"  # header text in a legacy encoding; numbers are ASCII anyway
+    if limit is None or len(data) <= limit:
+        return text, "utf-8-sig"
+    del text  # only the head is needed: the whole text of a 24-hour CSV is hundreds of MB
+    return data[:limit].decode("utf-8-sig", errors="ignore"), "utf-8-sig"  # a character cut at the end: dropped
 
 
 def _split(line: str, sep: str | None) -> list[str]:
@@ -715,8 +811,9 @@ class _Table:
 
 
 def _read_table(data: bytes, name: str) -> _Table:
-    text, encoding = _decode(data, name)
+    text, encoding = _decode(data, name, limit=4 * 200_000)  # at least 200,000 characters
     head = text[:200_000].splitlines()
+    del text
     skip = 0
     file_rate = None
     while skip < len(head) and (not head[skip].strip() or head[skip].lstrip()[:1] in ("#", "%")):
@@ -755,9 +852,14 @@ def _read_table(data: bytes, name: str) -> _Table:
             seen += 1
         lines_before += 1
     try:
-        frame = pd.read_csv(io.BytesIO(data), sep=r"\s+" if sep is None else sep, header=None, skiprows=lines_before,
-                            encoding=encoding, decimal=decimal, quotechar=quote, skipinitialspace=True, engine="c",
-                            low_memory=False, skip_blank_lines=False, na_values=["n/a", "N/A", "-"])
+        # low_memory: pandas tokenizes the text in blocks (a 24-hour CSV took 1.5 GB at once); a column whose
+        # blocks differ in type (numbers, then text) comes back as objects, which _numeric reads the same way
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+            frame = pd.read_csv(io.BytesIO(data), sep=r"\s+" if sep is None else sep, header=None,
+                                skiprows=lines_before, encoding=encoding, decimal=decimal, quotechar=quote,
+                                skipinitialspace=True, engine="c", low_memory=True, skip_blank_lines=False,
+                                na_values=["n/a", "N/A", "-"])
     except pd.errors.EmptyDataError:
         frame = pd.DataFrame()
     except pd.errors.ParserError as exc:
@@ -931,8 +1033,18 @@ def _load_table(data: bytes, name: str, sampling_rate, lead) -> Recording | Segm
         if m and _UNIT_IN_NAME.sub("", names[k]):
             names[k] = _UNIT_IN_NAME.sub("", names[k])
         units.append(unit or ("adu" if table.kaggle else ""))
-    matrix = np.column_stack([arrays[j] for j in signal_idx])
+    matrix = _stack([arrays[j] for j in signal_idx])
     return _make_recording(matrix, names, units, fs, from_file, name, lead, "kaggle-csv" if table.kaggle else "csv")
+
+
+def _stack(columns: list[np.ndarray]) -> np.ndarray:
+    """``(n, k)`` Fortran-ordered float64 of the columns: one column as it is (no copy), else one copy."""
+    if len(columns) == 1:
+        return np.asarray(columns[0], dtype=np.float64)[:, None]
+    out = np.empty((columns[0].size, len(columns)), dtype=np.float64, order="F")
+    for k, c in enumerate(columns):
+        out[:, k] = c
+    return out
 
 
 def _segments_from_table(table: _Table, seg_cols, name) -> Segments:

@@ -175,11 +175,13 @@ def _qrs_energy(x: np.ndarray, fs: float, p: dict):
     qrs = bandpass(low, fs_d, lowcut=p["lowcut"], highcut=min(p["highcut"], 0.45 * fs_d))
     slope = np.empty_like(qrs)
     np.subtract(qrs[2:], qrs[:-2], out=slope[1:-1])
+    del qrs  # full-length intermediates go as soon as they are used (a 24-hour recording: 60 MB each)
     slope[0], slope[-1] = slope[1], slope[-2]
     w = min(max(1, int(round(INTEGRATION_S * fs_d))), n)
     c = np.empty(n + 1)
     c[0] = 0.0
-    np.cumsum(slope * slope, out=c[1:])
+    np.cumsum(np.multiply(slope, slope, out=slope), out=c[1:])
+    del slope
     # centred moving sum over w samples: energy[i] = c[i - w//2 + w] - c[i - w//2], clipped at the ends
     a = w // 2
     energy = np.empty(n)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .beats import segment_beats
+from .beats import Beats, segment_beats
 from .config import BEAT_WINDOW, CLASSES, FS
 from .errors import ECGError, validate_signal
 from .peaks import detect_r_peaks
@@ -195,15 +195,36 @@ def analyze(signal, sampling_rate, *, peaks=None, classifier=None, **detector_op
         Passed to :func:`ecg_core.peaks.detect_r_peaks`.
     """
     x, fs = validate_signal(signal, sampling_rate)
+    return classify_beats(_find_beats(x, fs, peaks, detector_options), fs, x.size, classifier=classifier)
+
+
+def find_beats(signal, sampling_rate, *, peaks=None, **detector_options) -> Beats:
+    """The first half of :func:`analyze`: validate, detect (unless ``peaks`` are given) and cut the beats.
+
+    A caller that holds a long recording can let go of the signal before :func:`classify_beats`
+    loads the classifier (TensorFlow), so the two never sit in memory together.
+    """
+    x, fs = validate_signal(signal, sampling_rate)
+    return _find_beats(x, fs, peaks, detector_options)
+
+
+def _find_beats(x: np.ndarray, fs: float, peaks, detector_options: dict) -> Beats:
     peaks = detect_r_peaks(x, fs, **detector_options) if peaks is None else check_peaks(peaks, x.size)
+    return segment_beats(x, fs, peaks)
+
+
+def classify_beats(beats: Beats, sampling_rate: float, n_samples: int, *, classifier=None) -> Analysis:
+    """The second half of :func:`analyze`: classify the beats of :func:`find_beats` (of a signal of ``n_samples``).
+
+    ``classifier`` defaults to the shipped model (loaded once).
+    """
     if classifier is None:
         from .model import load_classifier
 
         classifier = load_classifier()
-    beats = segment_beats(x, fs, peaks)
     pred = classifier.predict_recording(beats)
-    return Analysis(beats.samples, pred.probabilities, PATH_RHYTHM, fs, x.size, classifier.version,
-                    pred.atrial_fibrillation)
+    return Analysis(beats.samples, pred.probabilities, PATH_RHYTHM, float(sampling_rate), int(n_samples),
+                    classifier.version, pred.atrial_fibrillation)
 
 
 def classify_segments(windows, *, classifier=None) -> Analysis:

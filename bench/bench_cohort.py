@@ -1,0 +1,123 @@
+"""Cohort scaling benchmark: the serial CLI, a LocalCluster of 1 and 2 workers, and a separately started
+``dask scheduler`` + 2 ``dask worker`` processes, on the same 40 recordings; outputs compared byte for byte.
+
+    nice -n 10 .venv/bin/python bench/bench_cohort.py [--data-dir ../shared/data/mitdb] [--files 40]
+                                                      [--command classify] [--work /tmp/ecg_cohort]
+
+The 40 recordings are the shared MIT-BIH records (30 min each), repeated: headers under new names
+beside links to the records' .dat files. Every run is the real command line (``python -m ecg_core
+COMMAND FOLDER --out-dir ...``) timed from start to exit, so the figures include starting the
+cluster and loading the model in every worker. Only 127.0.0.1 is used. Nothing is written to the
+repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+DASK = str(Path(PYTHON).with_name("dask"))
+
+
+def make_cohort(data_dir: Path, n: int, work: Path) -> Path:
+    """``n`` recordings named ``rNN_<record>.hea`` (the records in turn), their .dat linked."""
+    records = sorted(p.stem for p in data_dir.glob("*.hea"))
+    if not records:
+        sys.exit(f"no WFDB records in {data_dir}")
+    src = work / "in"
+    shutil.rmtree(src, ignore_errors=True)
+    src.mkdir(parents=True)
+    for k in range(n):
+        record = records[k % len(records)]
+        (src / f"r{k:02d}_{record}.hea").write_text((data_dir / f"{record}.hea").read_text())
+        dat = src / f"{record}.dat"
+        if not dat.exists():
+            dat.symlink_to((data_dir / f"{record}.dat").resolve())
+    return src
+
+
+def run_cli(command: str, src: Path, out: Path, *extra: str) -> float:
+    shutil.rmtree(out, ignore_errors=True)
+    t = time.perf_counter()
+    subprocess.run([PYTHON, "-m", "ecg_core", command, str(src), "--out-dir", str(out), *extra], cwd=ROOT, check=True)
+    return time.perf_counter() - t
+
+
+def outputs(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.csv")) if p.name != "summary.csv"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_cluster(n_workers: int):
+    """``dask scheduler`` and ``n_workers`` ``dask worker`` processes on 127.0.0.1; returns (address, processes)."""
+    from dask.distributed import Client
+
+    address = f"tcp://127.0.0.1:{free_port()}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env, "cwd": ROOT}
+    procs = [subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                               "--no-dashboard"], **quiet)]
+    for _ in range(n_workers):
+        procs.append(subprocess.Popen([DASK, "worker", address, "--host", "127.0.0.1", "--nthreads", "1",
+                                       "--no-dashboard"], **quiet))
+    with Client(address, timeout="60s") as client:
+        client.wait_for_workers(n_workers, timeout=120)
+    return address, procs
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data" / "mitdb")
+    parser.add_argument("--files", type=int, default=40)
+    parser.add_argument("--command", choices=("classify", "detect"), default="classify")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/ecg_cohort"))
+    args = parser.parse_args(argv)
+    src = make_cohort(args.data_dir, args.files, args.work)
+    print(f"{args.files} recordings ({args.command}) in {src}; load before: {os.getloadavg()}", flush=True)
+
+    results, same = {}, {}
+    results["serial CLI"] = run_cli(args.command, src, args.work / "serial")
+    reference = outputs(args.work / "serial")
+    assert len(reference) == args.files, f"{len(reference)} outputs of {args.files}"
+
+    def record(name: str, out: str, *extra: str) -> None:
+        results[name] = run_cli(args.command, src, args.work / out, *extra)
+        same[name] = outputs(args.work / out) == reference
+
+    for n in (1, 2):  # what a user types: the cluster starts, and every worker loads the model, inside the wall time
+        record(f"--workers {n} (cold)", f"w{n}", "--workers", str(n))
+    for n in (1, 2):  # a separately started scheduler + n `dask worker`: a first run, then one with the model loaded
+        address, procs = start_cluster(n)
+        try:
+            record(f"--scheduler, {n} dask worker (first)", f"s{n}a", "--scheduler", address)
+            record(f"--scheduler, {n} dask worker (warm)", f"s{n}b", "--scheduler", address)
+        finally:
+            for p in reversed(procs):
+                p.terminate()
+            for p in procs:
+                p.wait(timeout=60)
+    print(f"load after: {os.getloadavg()}")
+    print(f"{'run':38s} {'wall s':>8s} {'files/min':>10s}  same bytes as serial")
+    for name, wall in results.items():
+        print(f"{name:38s} {wall:8.1f} {60 * args.files / wall:10.1f}  {same.get(name, '(reference)')}")
+    for kind in ("--workers {} (cold)", "--scheduler, {} dask worker (warm)"):
+        print(f"2 workers / 1 worker throughput, {kind.format('N')}: "
+              f"{results[kind.format(1)] / results[kind.format(2)]:.2f}x")
+    return 0 if all(same.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
