@@ -54,7 +54,8 @@ def test_classify_on_the_cluster_is_the_serial_cli_byte_for_byte(cohort, schedul
     # the bad file in the middle: one line naming it (the serial CLI's), the files after it are done
     assert err == serial_err.strip().splitlines() and len(err) == 1 and err[0].startswith(f"error: {files[1]}: ")
     assert outputs(tmp_path / "dask") == outputs(tmp_path / "serial")
-    assert sorted(outputs(tmp_path / "dask")) == ["a208.beats.csv", "c201.beats.csv", "d208.beats.csv"]
+    assert sorted(outputs(tmp_path / "dask")) == sorted(f"{s}.{k}.csv" for s in ("a208", "c201", "d208")
+                                                        for k in ("beats", "events"))
     summary = pd.read_csv(tmp_path / "dask" / "summary.csv")
     assert list(summary.columns) == ["file", "beats", "duration_s", *CLASSES, "error"]
     assert list(summary["file"]) == list(map(str, files))
