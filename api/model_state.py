@@ -32,6 +32,7 @@ class LockedClassifier:
         self._classifier = classifier
         self._lock = threading.Lock() if lock else contextlib.nullcontext()
         self.version = classifier.version
+        self.stage = classifier.stage  # read-only use: whether shares are the stage's decision scores
 
     def predict_recording(self, beats):
         with self._lock:

@@ -126,7 +126,9 @@ st.markdown(f"Version **{card.get('version', '?')}** · classes {', '.join(card.
             "(AAMI EC57) · Keras 1D CNN on beat morphology plus patient-relative RR-interval features.")
 if tr:
     m = st.columns(4)
-    m[0].metric("Training records (MIT-BIH DS1)", f"{len(tr.get('records', []))}")
+    dbs = tr.get("databases") if isinstance(tr.get("databases"), dict) else {"ds1": tr.get("records", [])}
+    m[0].metric("Training records", f"{len(tr.get('records', []))}",
+                help=" + ".join(f"{len(v)} {k.upper()}" for k, v in dbs.items()))
     m[1].metric("Training beats", f"{tr.get('beats', 0):,}")
     m[2].metric("Parameters", f"{tr.get('parameters', 0):,}")
     m[3].metric("Model file", f"{tr.get('model_bytes', 0) / 1e6:.2f} MB")
@@ -135,6 +137,22 @@ limits = md_section(md, "Intended use and limits")
 if limits:
     with st.container(border=True):
         st.markdown("#### Intended use and limits\n\n" + limits)
+
+cross = section(card, "crossdb")
+if isinstance(cross, dict):
+    st.subheader("On patients and databases it never saw")
+    st.markdown("Networks trained on one database and tested on the other, and a cross-validation grouped by "
+                "patient over both, at the reference beat positions (EC57 classes, pooled). `network+af` is "
+                f"what ships. Reproduce: `{cross.get('command', 'python -m ecg_core.crossdb --out out/xdb')}`.")
+    runs = [(p, p, cross.get(p)) for p in ("ds1->svdb", "svdb->ds1")]
+    runs += [(f"both-cv {db}", db, section(cross, "both-cv", db)) for db in ("ds1", "svdb")]
+    rows = [{"protocol": title, "procedure": name, "accuracy": app.percent(section(v, "score", "accuracy")),
+             **{f"{c} Se / +P": f"{app.percent(section(v, 'score', 'classes', c, 'se'))} / "
+                                f"{app.percent(section(v, 'score', 'classes', c, 'ppv'))}" for c in ("SVEB", "VEB")}}
+            for title, _, variants in runs if isinstance(variants, dict)
+            for name, v in variants.items() if isinstance(v, dict) and is_score(v.get("score"))]
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key="model_crossdb", width="stretch")
 
 if any(is_score(section(card, *v[2])) for v in PIPELINE_VIEWS + NETWORK_VIEWS):
     st.subheader("Cross-validated performance")

@@ -20,6 +20,20 @@ from .filters import clean_ecg
 LOCAL_BEATS = 5
 #: Beats on each side that form the recording's running rhythm (about 5 min at 60 bpm).
 RUNNING_BEATS = 150
+#: Half-widths (seconds) of the two time windows whose MEAN RR is a baseline too (1 min and 20 min in
+#: all, after Llamedo & Martinez 2011). Unlike a median, a mean is pulled up by the long intervals that
+#: follow ectopic beats, so where ectopic beats outnumber normal ones (frequent atrial ectopy,
+#: bigeminy, long SVT runs) the premature beats still come early against it.
+MEAN_SHORT_S = 30.0
+MEAN_LONG_S = 600.0
+#: The slow baseline: the ``SLOW_QUANTILE`` quantile of the RR intervals within ``SLOW_HALF_S`` seconds
+#: on each side (evaluated every ``SLOW_STEP_S`` seconds, interpolated between). Premature beats only
+#: shorten intervals, so while they are fewer than 80% of a half-hour the upper quantile stays on the
+#: sinus rhythm: a run of supraventricular tachycardia lasting minutes, or runs of atrial ectopy between
+#: the sinus beats of a bradycardia, stay premature against it.
+SLOW_QUANTILE = 0.8
+SLOW_HALF_S = 900.0
+SLOW_STEP_S = 10.0
 
 
 def to_internal_rate(signal, sampling_rate) -> np.ndarray:
@@ -66,13 +80,18 @@ class RRFeatures:
     ``pre``: from the previous beat; ``post``: to the next beat (the first beat's ``pre`` and the
     last beat's ``post`` copy their other neighbour); ``local``: mean RR over ``LOCAL_BEATS``
     intervals on each side; ``running``: median RR over ``RUNNING_BEATS`` on each side (over
-    the beats there are near the ends: :func:`running_median`), the patient's own running rhythm.
+    the beats there are near the ends: :func:`running_median`), the patient's own running rhythm;
+    ``mean_short`` and ``mean_long``: mean RR over ``MEAN_SHORT_S`` and ``MEAN_LONG_S`` seconds on
+    each side (:func:`windowed_mean_rr`); ``slow``: the slow baseline (:func:`windowed_quantile_rr`).
     """
 
     pre: np.ndarray
     post: np.ndarray
     local: np.ndarray
     running: np.ndarray
+    mean_short: np.ndarray
+    mean_long: np.ndarray
+    slow: np.ndarray
 
     def normalised(self) -> np.ndarray:
         """``(n, 4)`` float32: pre, post, local over running rhythm, and pre over local."""
@@ -99,13 +118,48 @@ def rr_features(peaks, sampling_rate) -> RRFeatures:
     n = p.size
     if n < 2:
         one = np.ones(n)
-        return RRFeatures(one, one, one, one)
-    rr = np.diff(p) / float(sampling_rate)
+        return RRFeatures(one, one, one, one, one, one, one)
+    t = p / float(sampling_rate)
+    rr = np.diff(t)
     pre = np.concatenate(([rr[0]], rr))
     post = np.concatenate((rr, [rr[-1]]))
     size = 2 * LOCAL_BEATS + 1
     local = ndimage.uniform_filter1d(pre, size=size, mode="nearest")
-    return RRFeatures(pre, post, local, running_median(pre, RUNNING_BEATS))
+    return RRFeatures(pre, post, local, running_median(pre, RUNNING_BEATS),
+                      windowed_mean_rr(t, MEAN_SHORT_S), windowed_mean_rr(t, MEAN_LONG_S),
+                      windowed_quantile_rr(t, pre, SLOW_HALF_S))
+
+
+def windowed_quantile_rr(times, rr, half_s: float, *, quantile: float = SLOW_QUANTILE,
+                         step_s: float = SLOW_STEP_S) -> np.ndarray:
+    """The ``quantile`` of the intervals ``rr`` within ``half_s`` seconds of each beat at ``times`` (s).
+
+    Computed on a grid every ``step_s`` seconds (coarser on long recordings: at most ~300 grid points,
+    every ~5 min in 24 hours, well inside the half-hour window) and interpolated linearly between
+    grid points, so a long recording costs a few hundred quantiles, not one per beat.
+    """
+    t, x = np.asarray(times, dtype=np.float64), np.asarray(rr, dtype=np.float64)
+    step_s = max(step_s, (t[-1] - t[0]) / 300)
+    grid = np.arange(t[0], t[-1] + step_s, step_s)
+    lo = np.searchsorted(t, grid - half_s, side="left")
+    hi = np.searchsorted(t, grid + half_s, side="right")
+    values = np.array([np.quantile(x[a:b], quantile) if b > a else np.nan for a, b in zip(lo, hi, strict=True)])
+    ok = np.isfinite(values)
+    return np.interp(t, grid[ok], values[ok]) if ok.any() else x.copy()
+
+
+def windowed_mean_rr(times, half_s: float) -> np.ndarray:
+    """Mean RR interval (s) of the beats within ``half_s`` seconds of each beat at ``times`` (s, sorted).
+
+    The span from the first to the last beat of the window over the intervals between them; at least
+    the two neighbours of a beat are in its window, so a long pause still gives an interval.
+    """
+    t = np.asarray(times, dtype=np.float64)
+    n = t.size
+    i = np.arange(n)
+    lo = np.minimum(np.searchsorted(t, t - half_s, side="left"), np.maximum(i - 1, 0))
+    hi = np.maximum(np.searchsorted(t, t + half_s, side="right") - 1, np.minimum(i + 1, n - 1))
+    return (t[hi] - t[lo]) / np.maximum(hi - lo, 1)
 
 
 def running_median(x, half: int) -> np.ndarray:

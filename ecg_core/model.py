@@ -42,8 +42,17 @@ from .errors import ECGError
 DOWNSAMPLE = 3
 MORPH_LEN = BEAT_WINDOW // DOWNSAMPLE
 MORPH_CHANNELS = 2
-#: Rhythm input: 6 patient-relative features and the "rhythm known" flag.
-RHYTHM_FEATURES = ("log_pre_run", "log_post_run", "log_local_run", "log_pre_local", "log_post_pre", "irregularity")
+#: Rhythm input: patient-relative features and the "rhythm known" flag. The first six use the
+#: running median rhythm; the others survive recordings where ectopic beats outnumber normal ones (a
+#: running median is then the ectopic rhythm itself): RR over the MEAN RR of 1 and 20 min
+#: (:func:`~ecg_core.beats.windowed_mean_rr`), a baseline-free share of the RR in its three
+#: neighbouring intervals (``RR_i / (RR_i-1 + RR_i + RR_i+1)``, times 3), RR and the 20-min
+#: mean in log seconds, and RR over the slow baseline (the upper quantile of a half-hour's RR,
+#: :func:`~ecg_core.beats.windowed_quantile_rr`), which stays on the sinus rhythm through minutes of
+#: tachycardia.
+RHYTHM_FEATURES = ("log_pre_run", "log_post_run", "log_local_run", "log_pre_local", "log_post_pre", "irregularity",
+                   "log_pre_mean_short", "log_pre_mean_long", "log_post_mean_long", "log_pre_share",
+                   "log_pre_s", "log_mean_long_s", "log_pre_slow", "log_post_slow", "log_local_slow")
 N_RHYTHM = len(RHYTHM_FEATURES) + 1
 #: A beat is "regular" (used for the template) when both its RR intervals are within this
 #: fraction of the running rhythm.
@@ -176,8 +185,14 @@ def rhythm_input(rr: RRFeatures | None, n: int | None = None) -> np.ndarray:
     run, local = np.maximum(rr.running, eps), np.maximum(rr.local, eps)
     succ = np.abs(np.diff(pre, prepend=pre[:1])) / run
     irregular = ndimage.median_filter(succ, size=2 * LOCAL_BEATS + 1, mode="nearest") if succ.size else succ
+    short, long, slow = np.maximum(rr.mean_short, eps), np.maximum(rr.mean_long, eps), np.maximum(rr.slow, eps)
+    before = np.r_[pre[:1], pre[:-1]]  # RR_i-1
     feats = np.stack([np.log(pre / run), np.log(post / run), np.log(local / run), np.log(pre / local),
-                      np.log(post / pre), irregular, np.ones_like(pre)], axis=1)
+                      np.log(post / pre), irregular,
+                      np.log(pre / short), np.log(pre / long), np.log(post / long),
+                      np.log(3 * pre / (before + pre + post)), np.log(pre), np.log(long),
+                      np.log(pre / slow), np.log(post / slow), np.log(local / slow),
+                      np.ones_like(pre)], axis=1)
     return np.clip(feats, -3.0, 3.0).astype(np.float32)
 
 
@@ -588,12 +603,28 @@ class RecordingPrediction:
     """Per-beat output of :meth:`BeatClassifier.predict_recording` for ONE recording.
 
     ``probabilities``: ``(n, len(CLASSES))``; ``atrial_fibrillation``: ``(n,)`` bool, the beats the
-    network labels N or SVEB that lie in atrial fibrillation and so are N (:func:`stage_beats`);
-    None without a second stage (nothing was checked).
+    network labels N or SVEB that lie in atrial fibrillation and so are N (:func:`stage_beats`),
+    with or without a second stage (:func:`atrial_fibrillation_rule`).
     """
 
     probabilities: np.ndarray
     atrial_fibrillation: np.ndarray | None
+
+
+def atrial_fibrillation_rule(probs, morphology, rhythm) -> RecordingPrediction:
+    """The network's probabilities with no beat SVEB inside atrial fibrillation (no second stage).
+
+    Beats the network labels N or SVEB that :func:`atrial_fibrillation` (default settings) puts in
+    fibrillation get their N + SVEB share as N (a decision, not a calibrated probability); every other
+    beat keeps the network's calibrated probabilities.
+    """
+    p = np.array(probs, dtype=np.float64).reshape(-1, len(CLASSES))
+    labels = p.argmax(axis=1) if len(p) else np.zeros(0, int)
+    to_n = stage_beats(p, atrial_fibrillation(morphology, rhythm, labels))[1]
+    n, sveb = STAGE_CLASSES
+    p[to_n, n] += p[to_n, sveb]
+    p[to_n, sveb] = 0.0
+    return RecordingPrediction(p, to_n)
 
 
 class BeatClassifier:
@@ -608,7 +639,8 @@ class BeatClassifier:
     version : str
         Model version (training date + short hash of the weights).
     stage : StackedStage, optional
-        Second stage applied by :meth:`predict` (beats of a recording, not segments).
+        Second stage applied by :meth:`predict` (beats of a recording, not segments); without it the
+        network's probabilities go through :func:`atrial_fibrillation_rule` alone.
     """
 
     def __init__(self, network, temperatures: dict | None = None, version: str = "",
@@ -646,7 +678,7 @@ class BeatClassifier:
         m, r = recording_inputs(windows, beats.rr)
         probs = softmax(self.logits(m, r), self.temperatures["rhythm"])
         if self.stage is None:
-            return RecordingPrediction(probs, None)
+            return atrial_fibrillation_rule(probs, m, r)
         in_af = self.stage.atrial_fibrillation(probs, m, r)
         return RecordingPrediction(self.stage.apply(probs, m, r, in_af=in_af), stage_beats(probs, in_af)[1])
 
@@ -752,7 +784,8 @@ def load_for_serving(path: Path | str | None = None) -> BeatClassifier:
     return classifier
 
 
-__all__ = ["BeatClassifier", "StackedStage", "STAGE_FEATURES", "STAGE_CLASSES", "stage_features", "load_classifier",
+__all__ = ["BeatClassifier", "StackedStage",
+           "atrial_fibrillation_rule", "STAGE_FEATURES", "STAGE_CLASSES", "stage_features", "load_classifier",
            "atrial_fibrillation", "p_wave_correlation", "stage_beats", "load_for_serving", "RecordingPrediction",
            "recording_inputs", "morphology_input", "morphology_features", "rhythm_input",
            "recording_template", "local_templates", "regular_beats", "prepare_windows", "build_network", "softmax",

@@ -40,7 +40,8 @@ class Analysis:
     ``path``: which classifier path labelled the beats;
     ``atrial_fibrillation``: ``(n,)`` bool, beats labelled N because they lie in atrial
     fibrillation, where no beat is called SVEB (:class:`ecg_core.model.RecordingPrediction`);
-    None for segments or a model without the second stage.
+    None for segments; ``second_stage``: whether a second stage re-split the N and SVEB shares
+    (otherwise only the atrial fibrillation rule re-decided beats).
     """
 
     samples: np.ndarray
@@ -50,6 +51,7 @@ class Analysis:
     n_samples: int | None
     model_version: str = ""
     atrial_fibrillation: np.ndarray | None = None
+    second_stage: bool = True
 
     def __len__(self) -> int:
         return int(self.samples.size)
@@ -81,6 +83,9 @@ class Analysis:
         """
         kinds = np.full(len(self), PROBABILITY, dtype=object)
         if self.atrial_fibrillation is None or not len(self):
+            return kinds
+        if not self.second_stage:  # only the atrial fibrillation rule re-decided beats
+            kinds[np.asarray(self.atrial_fibrillation, bool)] = DECISION_SCORE
             return kinds
         labels, p = self.labels, self.probabilities
         moved = {"VEB": CLASSES.index("SVEB"), "F": CLASSES.index("VEB")}
@@ -224,7 +229,7 @@ def classify_beats(beats: Beats, sampling_rate: float, n_samples: int, *, classi
         classifier = load_classifier()
     pred = classifier.predict_recording(beats)
     return Analysis(beats.samples, pred.probabilities, PATH_RHYTHM, float(sampling_rate), int(n_samples),
-                    classifier.version, pred.atrial_fibrillation)
+                    classifier.version, pred.atrial_fibrillation, classifier.stage is not None)
 
 
 def classify_segments(windows, *, classifier=None) -> Analysis:

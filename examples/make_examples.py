@@ -18,6 +18,10 @@ Writes, from MIT-BIH Arrhythmia Database records 208 and 201 (PhysioNet, ODC-By 
   rhythm, sinus rhythm with atrial premature beats, a short fibrillation again, then sinus rhythm
   with ventricular trigeminy), written the same way, annotations shifted to the excerpt's start and
   the rhythm in force there as the first one.
+- ``beat_bank_209.csv``: 30 normal (``N``) and 30 atrial premature (``A``) beats of record 209, MLII
+  in mV, each from 250 ms before to 450 ms after its R-peak (252 samples at 360 Hz), the normal ones
+  with both neighbouring intervals within 10% of each other. The tests splice them into recordings
+  where atrial ectopy outnumbers the normal beats (``tests/ectopy.py``).
 
 The output is deterministic: running the script again gives the same bytes.
 """
@@ -138,6 +142,35 @@ def write_segments(rec, ann, keep, out: Path):
     (out / "segments_208_labels.csv").write_text("\n".join(meta) + "\n")
 
 
+BANK_RECORD = "209"
+BANK_BEATS = 30
+BANK_SPAN = (90, 162)  # samples before / after the R-peak at 360 Hz (250 ms, 450 ms)
+
+
+def write_beat_bank(src: Path, out: Path):
+    rec = wfdb.rdrecord(str(src / BANK_RECORD), physical=False)
+    ann = wfdb.rdann(str(src / BANK_RECORD), "atr")
+    mlii = rec.sig_name.index("MLII")
+    x = (rec.d_signal[:, mlii].astype(np.float64) - rec.baseline[mlii]) / rec.adc_gain[mlii]
+    sym = np.asarray(ann.symbol)
+    beats = np.flatnonzero(np.isin(sym, list(AAMI_MAP)))
+    rows = ["symbol,sample," + ",".join(f"s{j}" for j in range(sum(BANK_SPAN)))]
+    for kind in ("N", "A"):
+        taken = 0
+        for k in range(1, beats.size - 1):
+            i = beats[k]
+            prev, nxt = ann.sample[i] - ann.sample[beats[k - 1]], ann.sample[beats[k + 1]] - ann.sample[i]
+            regular = sym[beats[k - 1]] == sym[beats[k + 1]] == "N" and abs(nxt / prev - 1) < 0.1
+            if sym[i] != kind or (kind == "N" and not regular) or ann.sample[i] < BANK_SPAN[0]:
+                continue
+            w = x[ann.sample[i] - BANK_SPAN[0]: ann.sample[i] + BANK_SPAN[1]]
+            rows.append(f"{kind},{ann.sample[i]}," + ",".join(f"{v:.3f}" for v in w))
+            taken += 1
+            if taken == BANK_BEATS:
+                break
+    (out / f"beat_bank_{BANK_RECORD}.csv").write_text("\n".join(rows) + "\n")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data-dir", type=Path, default=_default_data_dir(), help="folder holding mitdb/")
@@ -154,6 +187,7 @@ def main(argv=None):
     write_segments(rec, ann, keep, args.out_dir)
     write_wfdb_excerpt(src, args.out_dir, int(AF_EXCERPT_S[1] - AF_EXCERPT_S[0]) * 360, record=AF_RECORD,
                        name=AF_NAME, start=int(AF_EXCERPT_S[0] * 360))
+    write_beat_bank(src, args.out_dir)
     for f in sorted(args.out_dir.glob("*")):
         if f.suffix != ".py":
             print(f"{f.name:32s} {f.stat().st_size:>8d} bytes")

@@ -18,7 +18,7 @@ import pytest
 
 from ecg_core.beats import rr_features, segment_beats
 from ecg_core.config import BEAT_WINDOW, CLASSES
-from ecg_core.model import fusion_beats, load_classifier, recording_inputs, wide_qrs_beats
+from ecg_core.model import fusion_beats, recording_inputs, wide_qrs_beats
 
 FS = 360
 N, SVEB, VEB, F = (CLASSES.index(c) for c in ("N", "SVEB", "VEB", "F"))
@@ -82,25 +82,20 @@ def test_segments_are_never_fusion():
     assert fusion_beats(morphology[:0], rhythm[:0], np.zeros(0, int)).shape == (0,)
 
 
-@pytest.fixture(scope="module")
-def classifier():
-    return load_classifier()
-
-
-def test_stage_moves_the_veb_share_of_a_fusion_beat_to_f(classifier):
+def test_stage_moves_the_veb_share_of_a_fusion_beat_to_f(ds1_stage):
     probs = np.tile([0.9, 0.05, 0.03, 0.01, 0.01], (80, 1))
     probs[K] = [0.1, 0.05, 0.8, 0.04, 0.01]
     for pre, expected in ((1.0, F), (0.6, VEB)):
         inputs = _recording(pre=pre, post=2 - pre)
-        p = classifier.stage.apply(probs, *inputs)
+        p = ds1_stage.apply(probs, *inputs)
         assert p[K].argmax() == expected
         np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
     inputs = _recording()
-    off = dataclasses.replace(classifier.stage, fusion_p_correlation=np.inf)
+    off = dataclasses.replace(ds1_stage, fusion_p_correlation=np.inf)
     assert off.apply(probs, *inputs)[K].argmax() == VEB
     in_af = np.zeros(80, bool)
     in_af[K - 5:K + 5] = True
-    assert classifier.stage.apply(probs, *inputs, in_af=in_af)[K].argmax() == VEB  # no sinus P wave in fibrillation
+    assert ds1_stage.apply(probs, *inputs, in_af=in_af)[K].argmax() == VEB  # no sinus P wave in fibrillation
 
 
 def test_rule_picks_the_fusion_beats_of_record_208_not_its_ventricular_beats():
@@ -140,10 +135,10 @@ def test_only_a_wide_unusual_beat_without_a_p_wave_leaves_sveb(seed):
     assert wide_qrs_beats(_recording()[0][:0], np.zeros(0, int)).shape == (0,)
 
 
-def test_stage_moves_the_sveb_share_of_a_wide_beat_to_veb(classifier):
+def test_stage_moves_the_sveb_share_of_a_wide_beat_to_veb(ds1_stage):
     probs = np.tile([0.9, 0.05, 0.03, 0.01, 0.01], (80, 1))
     probs[K] = [0.2, 0.6, 0.15, 0.04, 0.01]
-    says_sveb = dataclasses.replace(classifier.stage, coef=np.zeros_like(classifier.stage.coef),
+    says_sveb = dataclasses.replace(ds1_stage, coef=np.zeros_like(ds1_stage.coef),
                                     intercept=np.array([-5.0, 5.0]))  # a stage that keeps every beat SVEB
     wide = _recording(pre=0.7, p_wave=False)
     p = says_sveb.apply(probs, *wide)

@@ -175,10 +175,23 @@ def test_shipped_classifier_applies_the_second_stage(classifier, example, exampl
     assert not np.allclose(example_probs, network)  # it did re-decide some beats
 
 
-def test_stage_premature_beat_gets_more_sveb_than_on_time(classifier):
+def test_without_a_stage_only_the_atrial_fibrillation_rule_applies(classifier, example):
+    from ecg_core.model import BeatClassifier, atrial_fibrillation_rule, recording_inputs, softmax
+
+    plain = BeatClassifier(classifier.network, classifier.temperatures, "plain", None)
+    x, fs, samples, _ = example
+    beats = segment_beats(x, fs, samples)
+    morphology, rhythm = recording_inputs(beats.windows, beats.rr)
+    network = softmax(plain.logits(morphology, rhythm), plain.temperatures["rhythm"])
+    pred = plain.predict_recording(beats)
+    np.testing.assert_allclose(pred.probabilities, atrial_fibrillation_rule(network, morphology, rhythm).probabilities)
+    np.testing.assert_allclose(pred.probabilities[~pred.atrial_fibrillation], network[~pred.atrial_fibrillation])
+
+
+def test_stage_premature_beat_gets_more_sveb_than_on_time(ds1_stage):
     from ecg_core.model import recording_inputs
 
-    stage = classifier.stage
+    stage = ds1_stage
     on_time, fs = _regular_rhythm()
     premature = on_time.copy()
     premature[40] -= int(0.3 * fs)  # 0.3 s early in a regular 75 bpm rhythm, followed by a long pause
@@ -197,7 +210,7 @@ def test_stage_premature_beat_gets_more_sveb_than_on_time(classifier):
     np.testing.assert_allclose(stage.apply(veb, morphology, rhythm_input(rr_features(premature, fs))), veb)
 
 
-def test_stage_leaves_the_network_s_veb_share_and_calls_a_premature_narrow_beat_sveb(classifier):
+def test_stage_leaves_the_network_s_veb_share_and_calls_a_premature_narrow_beat_sveb(ds1_stage):
     from ecg_core.model import recording_inputs
 
     beats, fs = _regular_rhythm()
@@ -208,10 +221,10 @@ def test_stage_leaves_the_network_s_veb_share_and_calls_a_premature_narrow_beat_
     wide = narrow.copy()
     wide[40] = _gaussian_beats(1, width=18.0)[0] * 1.5  # wide, tall QRS unlike the template
     for shapes in (narrow, wide):
-        p = classifier.stage.apply(probs, *recording_inputs(shapes, rr))
+        p = ds1_stage.apply(probs, *recording_inputs(shapes, rr))
         np.testing.assert_array_equal(p[:, 2:], probs[:, 2:])  # VEB is the network's decision
         np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
-    assert classifier.stage.apply(probs, *recording_inputs(narrow, rr))[40].argmax() == 1
+    assert ds1_stage.apply(probs, *recording_inputs(narrow, rr))[40].argmax() == 1
 
 
 def test_a_heavier_sveb_weight_makes_the_stage_call_more_beats_sveb():
@@ -227,10 +240,10 @@ def test_a_heavier_sveb_weight_makes_the_stage_call_more_beats_sveb():
     assert calls[0] < calls[1] < calls[2]
 
 
-def test_stage_round_trips_through_the_card(classifier):
+def test_stage_round_trips_through_the_card(ds1_stage):
     from ecg_core.model import StackedStage
 
-    stage = classifier.stage
+    stage = ds1_stage
     again = StackedStage.from_dict(stage.to_dict())
     np.testing.assert_array_equal(again.coef, stage.coef)
     np.testing.assert_array_equal(again.intercept, stage.intercept)
@@ -248,19 +261,19 @@ def test_stage_round_trips_through_the_card(classifier):
             StackedStage.from_dict(older)
 
 
-def test_stage_and_prediction_edge_cases(classifier, example):
+def test_stage_and_prediction_edge_cases(classifier, ds1_stage, example):
     from ecg_core.beats import Beats
     from ecg_core.model import BeatClassifier
 
     empty = np.zeros((0, MORPH_LEN, 2)), np.zeros((0, 7))
-    assert classifier.stage.apply([], *empty).shape == (0, len(CLASSES))
+    assert ds1_stage.apply([], *empty).shape == (0, len(CLASSES))
     beats = Beats(np.zeros(0, np.int64), np.zeros((0, BEAT_WINDOW), np.float32), rr_features([], 360))
     pred = classifier.predict_recording(beats)
     assert pred.probabilities.shape == (0, len(CLASSES)) and pred.atrial_fibrillation.shape == (0,)
-    # without a second stage nothing is checked for atrial fibrillation: None, not "none found"
-    plain = BeatClassifier(classifier.network, classifier.temperatures, "plain", None)
+    # with a stage, the stage decides atrial fibrillation (its own settings); without, the rule alone
+    staged = BeatClassifier(classifier.network, classifier.temperatures, "staged", ds1_stage)
     x, fs, samples, _ = example
-    assert plain.predict_recording(segment_beats(x, fs, samples)).atrial_fibrillation is None
+    assert staged.predict_recording(segment_beats(x, fs, samples)).atrial_fibrillation.shape == (len(samples),)
 
 
 @pytest.mark.parametrize("argv, needs", [(["--evaluate-only"], "--fit-stage"), (["--ref-dir", "out/x"], "--cv")])
