@@ -44,6 +44,7 @@ from .filters import clean_ecg
 from .io import load_annotations
 from .model import (
     atrial_fibrillation,
+    atrial_fibrillation_rule,
     local_templates,
     morphology_input,
     recording_template,
@@ -62,6 +63,7 @@ from .train import (
     fit_temperature,
     heldout_logits,
     load_noise,
+    record_entry,
     train_network,
 )
 
@@ -146,19 +148,8 @@ def _score(records: list[XRecord], labels: list[np.ndarray]) -> tuple[Classifica
     for r, lab in zip(records, labels, strict=True):
         s = confusion_from_labels(_NAMES[r.labels], _NAMES[lab])
         total = total + s
-        per[r.name] = {"beats": s.beats, "accuracy": s.accuracy,
-                       **{c.label: {"ref": c.reference, "pred": c.predicted, "tp": int(s.confusion[k, k])}
-                          for k, c in enumerate(s.per_class()) if c.reference or c.predicted}}
+        per[r.name] = record_entry(s)
     return total, per
-
-
-def _rules_off(p: np.ndarray, morphology, rhythm, *, af: bool) -> np.ndarray:
-    """Network labels, with the atrial fibrillation rule (N/SVEB-labelled beats in AF become N) when ``af``."""
-    labels = p.argmax(axis=1)
-    if af:
-        in_af = atrial_fibrillation(morphology, rhythm, labels)
-        labels = np.where(in_af & (labels == 1), 0, labels)
-    return labels
 
 
 def score_variants(records: list[XRecord], logits: list[np.ndarray], temperature: float,
@@ -174,7 +165,7 @@ def score_variants(records: list[XRecord], logits: list[np.ndarray], temperature
         p = softmax(lg, temperature)
         m = morphology_input(_centre(r.clean), r.template, r.scale)
         variants["network"].append(p.argmax(axis=1))
-        variants["network+af"].append(_rules_off(p, m, r.rhythm, af=True))
+        variants["network+af"].append(atrial_fibrillation_rule(p, m, r.rhythm).probabilities.argmax(axis=1))
         for name, stage in (stages or {}).items():
             variants[name].append(stage.apply(p, m, r.rhythm).argmax(axis=1))
     out = {}

@@ -776,13 +776,18 @@ def summarise(records: list[Record], oof: list[np.ndarray], temperature: float) 
     per_record = {}
     for r, lg in zip(records, oof, strict=False):
         s = confusion_from_labels(names[r.labels], names[lg.argmax(1)])
-        per_record[r.name] = {"beats": s.beats, "accuracy": s.accuracy,
-                              **{c.label: {"ref": c.reference, "pred": c.predicted, "tp": int(s.confusion[k, k])}
-                                 for k, c in enumerate(s.per_class()) if c.reference or c.predicted}}
+        per_record[r.name] = record_entry(s)
     return {"score": score.to_dict(), "calibration": {"temperature": temperature, "ece_before": before["ece"],
                                                       "ece_after": after["ece"], "reliability_before": before["bins"],
                                                       "reliability_after": after["bins"]},
             "per_record": per_record}
+
+
+def record_entry(s: ClassificationScore) -> dict:
+    """One record's row of a card's per-record table: beats, accuracy and, per class present, ref/pred/tp."""
+    return {"beats": s.beats, "accuracy": s.accuracy,
+            **{c.label: {"ref": c.reference, "pred": c.predicted, "tp": int(s.confusion[k, k])}
+               for k, c in enumerate(s.per_class()) if c.reference or c.predicted}}
 
 
 def score_table(d: dict) -> str:
