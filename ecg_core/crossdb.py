@@ -43,7 +43,6 @@ from .evaluate import ClassificationScore, confusion_from_labels, empty_classifi
 from .filters import clean_ecg
 from .io import load_annotations
 from .model import (
-    atrial_fibrillation,
     atrial_fibrillation_rule,
     local_templates,
     morphology_input,
@@ -177,18 +176,15 @@ def score_variants(records: list[XRecord], logits: list[np.ndarray], temperature
 
 def _fit_stage_on_oof(records: list[XRecord], logits: list[np.ndarray], temperature: float):
     """The second stage fitted on out-of-fold outputs at the reference beats of ``records``."""
-    from .model import stage_beats, stage_features
-    from .train import STAGE_CLASSES, fit_stage
+    from .model import stage_features
+    from .train import fit_stage, stage_rows
 
-    xs, ys = [], []
+    rows = []
     for r, lg in zip(records, logits, strict=True):
         p = softmax(lg, temperature)
         m = morphology_input(_centre(r.clean), r.template, r.scale)
-        in_af = atrial_fibrillation(m, r.rhythm, p.argmax(axis=1))
-        sel = stage_beats(p, in_af)[0] & np.isin(r.labels, STAGE_CLASSES)
-        xs.append(stage_features(m, r.rhythm, p)[sel])
-        ys.append(np.searchsorted(STAGE_CLASSES, r.labels[sel]))
-    return fit_stage(np.concatenate(xs), np.concatenate(ys))
+        rows.append(stage_rows(m, r.rhythm, p, stage_features(m, r.rhythm, p), r.labels))
+    return fit_stage(np.concatenate([x for x, _ in rows]), np.concatenate([y for _, y in rows]))
 
 
 def grouped_folds(records: list[XRecord], n_folds: int) -> list[list[int]]:

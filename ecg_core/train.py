@@ -390,13 +390,15 @@ def _stage_training_rows(recs: list[StageRecord], **af_options) -> tuple[np.ndar
     Returns their features and reference classes as indices into STAGE_CLASSES. ``af_options`` go to
     :func:`~ecg_core.model.atrial_fibrillation`.
     """
-    xs, ys = [], []
-    for r in recs:
-        in_af = atrial_fibrillation(r.morphology, r.rhythm, r.probs.argmax(axis=1), **af_options)
-        sel = stage_beats(r.probs, in_af)[0] & np.isin(r.target, STAGE_CLASSES)
-        xs.append(r.features[sel])
-        ys.append(np.searchsorted(STAGE_CLASSES, r.target[sel]))
-    return np.concatenate(xs), np.concatenate(ys)
+    rows = [stage_rows(r.morphology, r.rhythm, r.probs, r.features, r.target, **af_options) for r in recs]
+    return np.concatenate([x for x, _ in rows]), np.concatenate([y for _, y in rows])
+
+
+def stage_rows(morphology, rhythm, probs, features, target, **af_options) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_stage_training_rows` for ONE record's network inputs, probabilities, stage features and targets."""
+    in_af = atrial_fibrillation(morphology, rhythm, probs.argmax(axis=1), **af_options)
+    sel = stage_beats(probs, in_af)[0] & np.isin(target, STAGE_CLASSES)
+    return features[sel], np.searchsorted(STAGE_CLASSES, target[sel])
 
 
 def fit_stage(x: np.ndarray, y: np.ndarray, *, l2: float = STAGE_L2,
