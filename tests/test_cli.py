@@ -153,3 +153,9 @@ def test_model_option_classifies_with_the_given_model_and_refuses_a_missing_one(
     code = main(["classify", str(EXAMPLE), "--out-dir", str(tmp_path / "x"), "--model", str(tmp_path / "no.keras")])
     err = capsys.readouterr().err
     assert code == 2 and "no.keras" in err and "missing" in err and "Traceback" not in err
+    junk = tmp_path / "junk.keras"
+    junk.write_bytes(b"not a model")
+    code = main(["classify", str(EXAMPLE), "--out-dir", str(tmp_path / "y"), "--model", str(junk)])
+    err = capsys.readouterr().err
+    assert code == 2 and "junk.keras" in err and "could not be read" in err and "Traceback" not in err
+    assert not (tmp_path / "y" / "208_excerpt.beats.csv").exists()
