@@ -133,7 +133,10 @@ _row_fields = {"label": (Label, Field(examples=["N"])),
 BeatAtSample = create_model(
     "BeatAtSample", __doc__="One beat of a recording (the CLI's beats.csv row).",
     sample=(int, Field(ge=0, description="R-peak sample index in the uploaded signal.", examples=[370])),
-    **_row_fields)
+    **_row_fields,
+    quality=(float, Field(ge=0, le=1, description="Signal quality at the beat (0-1; under 0.5, or in an unreadable "
+                                                  "stretch, the beat is labelled Q and not classified).",
+                          examples=[1.0])))
 BeatAtSegment = create_model(
     "BeatAtSegment", __doc__="One row of a segmented upload (the CLI's beats.csv row).",
     segment=(int, Field(ge=0, description="Row number of the segment (0-based).", examples=[0])),
@@ -160,6 +163,11 @@ class Summary(BaseModel):
         None, ge=0, description="Beats labelled N because they lie in suspected atrial fibrillation (an irregular "
                                 "rhythm without a consistent P wave), where no beat is called SVEB; null for segments "
                                 "or a model without the second stage.", examples=[0])
+    unreadable_beats: int | None = Field(
+        None, ge=0, description="Beats in signal too noisy to read (or a flat lead): labelled Q, not classified; "
+                                "null for segments.", examples=[0])
+    unreadable_s: float | None = Field(
+        None, ge=0, description="Total duration of the unreadable stretches (s); null for segments.", examples=[0.0])
 
 
 class EventItem(BaseModel):
@@ -198,7 +206,7 @@ class AnalyzeResponse(BaseModel):
     summary: Summary
     beats: list[BeatAtSample] | list[BeatAtSegment] = Field(  # type: ignore[valid-type]
         description="One row per beat in time order, the CLI's beats.csv columns: sample (or segment), "
-                    "label, probability, p_N, p_SVEB, p_VEB, p_F, p_Q.")
+                    "label, probability, p_N, p_SVEB, p_VEB, p_F, p_Q (and quality for a recording).")
     events: list[EventItem] = Field(
         default_factory=list, description="Rhythm events in time order (VEB couplets, VT, SVT, bigeminy, "
                                           "trigeminy, pauses > 2 s, AF, brady-/tachycardia; the CLI's events.csv); "
@@ -221,7 +229,7 @@ class PredictResponse(BaseModel):
                                             "(recording).", examples=[12])
     path: Path
     model_version: str
-    score_kind: Literal["probability", "decision score"] = Field(
+    score_kind: Literal["probability", "decision score", "not used: signal unreadable"] = Field(
         "probability", description="What `probability` (and `output`) is: the network's calibrated probability, or "
                                    "a decision score where the second stage or a rule re-decided the beat (not "
                                    "calibrated).",

@@ -14,8 +14,6 @@ import time
 from dataclasses import dataclass
 from pathlib import PurePath
 
-import numpy as np
-
 from ecg_core import io as ecg_io
 from ecg_core.beats import cut_windows
 from ecg_core.config import FS
@@ -172,7 +170,10 @@ def predict_answer(job: Job, analysis: Analysis) -> dict:
     if len(analysis) == 0:
         raise ApiError(400, "No heartbeats were found in this recording, so there is nothing to classify. Check "
                             "the lead and the sampling rate, or upload a longer or cleaner recording.")
-    i = int(np.argmax(analysis.confidence))
+    i = analysis.most_confident()
+    if i is None:
+        raise ApiError(400, "Every beat found lies in signal too noisy to read (or a flat lead), so none is "
+                            "classified. Check the electrodes and upload a cleaner stretch.")
     summary = analysis.summary()
     return {
         "output": [float(v) for v in analysis.probabilities[i]],

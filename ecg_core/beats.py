@@ -187,12 +187,14 @@ class Beats:
     """Beats of one recording, ready for the classifier.
 
     ``samples``: R-peak indices in the original signal; ``windows``: ``(n, BEAT_WINDOW)`` at ``FS``;
-    ``rr``: the beats' :class:`RRFeatures`.
+    ``rr``: the beats' :class:`RRFeatures`; ``quality``: their :class:`ecg_core.quality.Quality`, where
+    the signal was assessed (:func:`ecg_core.pipeline.find_beats`), else None.
     """
 
     samples: np.ndarray
     windows: np.ndarray
     rr: RRFeatures
+    quality: object | None = None
 
     def __len__(self) -> int:
         return int(self.samples.size)

@@ -78,6 +78,14 @@ def _neurokit(x, fs):
     return np.asarray(info["ECG_R_Peaks"], dtype=np.int64)
 
 
+def _pan_tompkins(x, fs):
+    import neurokit2 as nk
+
+    cleaned = nk.ecg_clean(x, sampling_rate=int(round(fs)), method="pantompkins1985")
+    _, info = nk.ecg_peaks(cleaned, sampling_rate=int(round(fs)), method="pantompkins1985")
+    return np.asarray(info["ECG_R_Peaks"], dtype=np.int64)
+
+
 def _xqrs(x, fs):
     from wfdb import processing
 
@@ -89,6 +97,7 @@ METHODS = {
     "ours": (_ours, True),
     "neurokit2": (_neurokit, True),
     "xqrs": (_xqrs, False),
+    "pantompkins": (_pan_tompkins, True),
 }
 
 
@@ -181,6 +190,146 @@ def bench_detect(data_dir, *, out_dir=None, repeats: int = 5, methods=tuple(METH
                                             for r in per_record]}
 
 
+
+# ---------------------------------------------------------------------------------------------
+# Noise stress test (EC57 / nst(1) protocol) on records built from the shared clean records
+# ---------------------------------------------------------------------------------------------
+
+#: nst's standard protocol: a noise-free learning period, then noise on and off in equal blocks (s).
+NST_LEARNING_S = 300.0
+NST_BLOCK_S = 120.0
+#: Half-width (s) of the window in which a reference beat's peak-to-peak QRS amplitude is measured.
+NST_QRS_HALF_S = 0.05
+#: Noise records the shared data holds, and a mixture of both.
+NOISE_KINDS = ("ma", "bw", "ma+bw")
+
+
+def noise_bursts(n_samples: int, fs: float) -> list[tuple[int, int]]:
+    """``(start, end)`` sample spans of the noisy blocks of nst's standard protocol."""
+    spans, start = [], int(NST_LEARNING_S * fs)
+    block = int(NST_BLOCK_S * fs)
+    while start < n_samples:
+        spans.append((start, min(start + block, n_samples)))
+        start += 2 * block
+    return spans
+
+
+def _trimmed_mean(values: np.ndarray, trim: float = 0.05) -> float:
+    v = np.sort(np.asarray(values, dtype=np.float64))
+    k = int(trim * v.size)
+    return float(v[k: v.size - k].mean()) if v.size > 2 * k else float(v.mean())
+
+
+def signal_power(clean: np.ndarray, fs: float, beats: np.ndarray) -> float:
+    """nst's signal power: (mean peak-to-peak QRS amplitude)^2 / 8, largest and smallest 5 % left out."""
+    half = max(1, int(round(NST_QRS_HALF_S * fs)))
+    beats = beats[(beats >= half) & (beats < clean.size - half)]
+    idx = beats[:, None] + np.arange(-half, half + 1)[None, :]
+    pp = np.ptp(clean[idx], axis=1)
+    return _trimmed_mean(pp) ** 2 / 8.0
+
+
+def noise_power(noise: np.ndarray, fs: float) -> float:
+    """nst's noise power: mean square of the noise's RMS in 1-s windows (mean removed), 5 % trimmed."""
+    w = int(round(fs))
+    chunks = noise[: noise.size // w * w].reshape(-1, w)
+    rms = np.sqrt(np.mean((chunks - chunks.mean(axis=1, keepdims=True)) ** 2, axis=1))
+    return _trimmed_mean(rms) ** 2
+
+
+def add_noise(clean: np.ndarray, noise: np.ndarray, fs: float, beats: np.ndarray, snr_db: float) -> np.ndarray:
+    """Add ``noise`` scaled to ``snr_db`` in the noisy blocks of nst's protocol (step-free: offset removed)."""
+    if noise.size < clean.size:
+        noise = np.resize(noise, clean.size)  # nst rewinds the noise record
+    noise = noise[: clean.size] - np.mean(noise[: clean.size])
+    gain = np.sqrt(signal_power(clean, fs, beats) / (noise_power(noise, fs) * 10.0 ** (snr_db / 10.0)))
+    out = clean.copy()
+    for a, b in noise_bursts(clean.size, fs):
+        seg = noise[a:b]
+        out[a:b] += gain * (seg - seg[0])
+    return out
+
+
+def load_noise(noise_dir: Path, kind: str) -> tuple[np.ndarray, float]:
+    """The two channels of a noise record (``ma``, ``bw``, or ``ma+bw``: their sum at equal power)."""
+    import wfdb
+
+    parts = []
+    for name in kind.split("+"):
+        rec = wfdb.rdrecord(str(Path(noise_dir) / name))
+        x = rec.p_signal.astype(np.float64)
+        parts.append((x - x.mean(axis=0)) / x.std(axis=0))
+    return sum(parts), float(rec.fs)
+
+
+def bench_noise(data_dir, noise_dir, *, records=("118", "119"), kinds=NOISE_KINDS, snrs=(24, 18, 12, 6, 0),
+                methods=tuple(METHODS), write_dir=None, stream=sys.stdout):
+    """Run every method on the clean records with noise added at every SNR; print one table per noise kind.
+
+    Each record's chosen lead gets its noise record's first channel (nst pairs signal i with noise
+    channel i). Beats are scored over the whole record after the learning period (EC57 scores the
+    noisy records from minute 5), so every reference beat inside the bursts counts. ``write_dir``
+    keeps the noisy records as WFDB (two leads where the record has two) with the reference beats,
+    for ``python -m ecg_core detect|classify`` and ``score.py``.
+    """
+    import wfdb
+
+    rows = []
+    for kind in kinds:
+        noise, noise_fs = load_noise(Path(noise_dir), kind)
+        for name in records:
+            hea = Path(data_dir) / f"{name}.hea"
+            rec = load_record(hea)
+            if abs(noise_fs - rec.fs) > 0.1 * rec.fs:
+                raise SystemExit(f"noise at {noise_fs} Hz, record {name} at {rec.fs} Hz: resample first")
+            full = wfdb.rdrecord(str(hea.with_suffix("")))
+            learn = int(NST_LEARNING_S * rec.fs)
+            ref = rec.reference[rec.reference >= learn]
+            for snr in snrs:
+                leads = full.p_signal.astype(np.float64).copy()
+                for c in range(leads.shape[1]):
+                    leads[:, c] = add_noise(leads[:, c], noise[:, c % noise.shape[1]], rec.fs, rec.reference, snr)
+                x = leads[:, full.sig_name.index(rec.lead)]
+                tag = f"{name}_{kind.replace('+', '')}_{snr:+d}".replace("+", "p").replace("-", "m")
+                if write_dir is not None:
+                    _write_noisy(Path(write_dir), tag, full, leads, hea)
+                row = {"kind": kind, "record": name, "snr": snr}
+                for m in methods:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        t0 = time.perf_counter()
+                        peaks = METHODS[m][0](x, rec.fs)
+                        row[f"{m}_s"] = time.perf_counter() - t0
+                    row[m] = score_detection(ref, peaks[peaks >= learn], rec.fs, episodes=rec.episodes)
+                rows.append(row)
+                print(f"  {kind} {name} {snr:+d} dB done", file=sys.stderr)
+    for kind in kinds:
+        print(f"\nNoise stress test, noise {kind} (nst protocol: {NST_LEARNING_S / 60:g}-min learning period, then "
+              f"{NST_BLOCK_S / 60:g} min on / off; records {', '.join(records)}; scored after the learning period, "
+              "150 ms matching, pooled over records): Se % / +P %", file=stream)
+        header = f"{'SNR dB':>6} " + " ".join(f"{m:>17}" for m in methods)
+        print(header, file=stream)
+        print("-" * len(header), file=stream)
+        for snr in snrs:
+            cells = []
+            for m in methods:
+                s = sum((r[m] for r in rows if r["kind"] == kind and r["snr"] == snr), DetectionScore(0, 0, 0))
+                cells.append(f"{100 * s.sensitivity:7.2f} / {100 * s.ppv:6.2f}")
+            print(f"{snr:>6} " + " ".join(f"{c:>17}" for c in cells), file=stream)
+    return rows
+
+
+def _write_noisy(out: Path, tag: str, full, leads: np.ndarray, hea: Path) -> None:
+    import shutil
+
+    import wfdb
+
+    out.mkdir(parents=True, exist_ok=True)
+    wfdb.wrsamp(tag, fs=full.fs, units=full.units, sig_name=full.sig_name, p_signal=leads, fmt=["16"] * leads.shape[1],
+                write_dir=str(out))
+    shutil.copyfile(hea.with_suffix(".atr"), out / f"{tag}.atr")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m ecg_core.bench", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="what", required=True)
@@ -189,11 +338,23 @@ def main(argv=None) -> int:
     d.add_argument("--out-dir", type=Path, help="write <rec>.peaks.csv of our detector here")
     d.add_argument("--repeats", type=int, default=5, help="timed runs per record for ours and NeuroKit2")
     d.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of: " + ", ".join(METHODS))
+    n = sub.add_parser("noise", help="R-peak detection in noise: the EC57 noise stress test, ours vs the peers")
+    n.add_argument("--data-dir", required=True, type=Path, help="folder of clean WFDB records with .atr annotations")
+    n.add_argument("--noise-dir", required=True, type=Path, help="folder with the NSTDB noise records ma and bw")
+    n.add_argument("--records", nargs="+", default=["118", "119"], help="clean records (default: 118 119, as NSTDB)")
+    n.add_argument("--noise", nargs="+", default=list(NOISE_KINDS), choices=NOISE_KINDS, help="noise kinds")
+    n.add_argument("--snr", nargs="+", type=int, default=[24, 18, 12, 6, 0], help="SNRs in dB")
+    n.add_argument("--write-dir", type=Path, help="keep the noisy records here (WFDB, with the reference .atr)")
+    n.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of: " + ", ".join(METHODS))
     args = ap.parse_args(argv)
     methods = tuple(m for m in args.methods.split(",") if m)
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         ap.error(f"unknown method(s): {', '.join(unknown)}")
+    if args.what == "noise":
+        bench_noise(args.data_dir, args.noise_dir, records=args.records, kinds=args.noise, snrs=args.snr,
+                    methods=methods, write_dir=args.write_dir)
+        return 0
     bench_detect(args.data_dir, out_dir=args.out_dir, repeats=args.repeats, methods=methods)
     return 0
 

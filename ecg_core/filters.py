@@ -67,6 +67,24 @@ def sosfiltfilt(sos, x, *, block: int = BLOCK) -> np.ndarray:
     return y[edge: edge + x.size]
 
 
+def block_mean(signal, sampling_rate, *, target_rate: float) -> tuple[np.ndarray, float, int]:
+    """Average consecutive blocks of ``q = sampling_rate // target_rate`` samples (a cheap anti-aliased decimation).
+
+    Returns the block means (``len(signal) // q`` of them; sample ``k`` covers samples ``k*q .. k*q+q-1``),
+    their rate ``sampling_rate / q`` and ``q``. With ``q == 1`` the signal itself is returned.
+    """
+    x = np.asarray(signal, dtype=np.float64)
+    q = max(1, int(sampling_rate // target_rate))
+    if q == 1:
+        return x, float(sampling_rate), 1
+    n = x.size // q
+    low = x[0: n * q: q].copy()
+    for k in range(1, q):
+        low += x[k: n * q: q]
+    low *= 1.0 / q
+    return low, sampling_rate / q, q
+
+
 def notch(signal, sampling_rate, *, freq: float = 50.0, quality: float = 30.0):
     """Zero-phase IIR notch at the mains frequency ``freq`` (50 or 60 Hz)."""
     if freq >= sampling_rate / 2:

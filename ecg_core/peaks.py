@@ -39,7 +39,7 @@ import numpy as np
 from scipy import signal as sps
 
 from .errors import ECGError, validate_signal
-from .filters import bandpass
+from .filters import bandpass, block_mean
 
 __all__ = ["PARAMETERS", "Parameter", "DEFAULTS", "detect_r_peaks"]
 
@@ -162,16 +162,8 @@ def _qrs_energy(x: np.ndarray, fs: float, p: dict):
     Returns the block-averaged lead, its RMS-slope envelope in the QRS band, the detection rate
     and the block length ``q`` (detection sample ``k`` covers samples ``k*q .. k*q+q-1``).
     """
-    q = max(1, int(fs // DETECTION_FS))
-    n = x.size // q
-    if q > 1:
-        low = x[0: n * q: q].copy()
-        for k in range(1, q):
-            low += x[k: n * q: q]
-        low *= 1.0 / q
-    else:
-        low = x
-    fs_d = fs / q
+    low, fs_d, q = block_mean(x, fs, target_rate=DETECTION_FS)
+    n = low.size
     qrs = bandpass(low, fs_d, lowcut=p["lowcut"], highcut=min(p["highcut"], 0.45 * fs_d))
     slope = np.empty_like(qrs)
     np.subtract(qrs[2:], qrs[:-2], out=slope[1:-1])

@@ -5,7 +5,7 @@ This is the call the CLI, the dashboard and the API share.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -14,6 +14,7 @@ from .beats import Beats, segment_beats
 from .config import BEAT_WINDOW, CLASSES, FS
 from .errors import ECGError, validate_signal
 from .peaks import detect_r_peaks
+from .quality import Quality, assess_quality
 
 #: Beats whose top class probability is below this are reported as low-confidence.
 LOW_CONFIDENCE = 0.8
@@ -27,8 +28,10 @@ EVENT_COLUMNS = ("kind", "first_beat", "last_beat", "start_s", "end_s", "duratio
 
 #: What the share of a beat's class is (:attr:`Analysis.score_kinds`): the network's calibrated probability ...
 PROBABILITY = "probability"
-#: ... or a decision score of the second stage or a rule (not calibrated).
+#: ... or a decision score of the second stage or a rule (not calibrated) ...
 DECISION_SCORE = "decision score"
+#: ... or, for a beat labelled Q because the signal there cannot be read, the network's share kept for reference.
+UNREADABLE_SCORE = "not used: signal unreadable"
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,10 @@ class Analysis:
     ``atrial_fibrillation``: ``(n,)`` bool, beats labelled N because they lie in atrial
     fibrillation, where no beat is called SVEB (:class:`ecg_core.model.RecordingPrediction`);
     None for segments; ``second_stage``: whether a second stage re-split the N and SVEB shares
-    (otherwise only the atrial fibrillation rule re-decided beats).
+    (otherwise only the atrial fibrillation rule re-decided beats); ``quality``: the signal quality of
+    the beats (:class:`ecg_core.quality.Quality`; None for segments and where it was not assessed):
+    unreadable beats are labelled ``Q`` whatever the network said, and left out of the confidence
+    figures.
     """
 
     samples: np.ndarray
@@ -52,15 +58,30 @@ class Analysis:
     model_version: str = ""
     atrial_fibrillation: np.ndarray | None = None
     second_stage: bool = True
+    quality: Quality | None = None
 
     def __len__(self) -> int:
         return int(self.samples.size)
 
     @property
+    def unreadable(self) -> np.ndarray:
+        """``(n,)`` bool: beats in signal that cannot be read (labelled ``Q``, not classified)."""
+        if self.quality is None or not len(self):
+            return np.zeros(len(self), bool)
+        return np.asarray(self.quality.unreadable, bool)
+
+    @property
     def labels(self) -> np.ndarray:
         if not len(self):
             return np.array([], dtype=object)
-        return np.asarray(CLASSES, dtype=object)[np.argmax(self.probabilities, axis=1)]
+        labels = np.asarray(CLASSES, dtype=object)[np.argmax(self.probabilities, axis=1)]
+        labels[self.unreadable] = "Q"
+        return labels
+
+    def most_confident(self) -> int | None:
+        """Index of the readable beat with the highest share, or None when no beat is readable."""
+        readable = np.flatnonzero(~self.unreadable)
+        return int(readable[np.argmax(self.confidence[readable])]) if readable.size else None
 
     @property
     def confidence(self) -> np.ndarray:
@@ -86,13 +107,15 @@ class Analysis:
             return kinds
         if not self.second_stage:  # only the atrial fibrillation rule re-decided beats
             kinds[np.asarray(self.atrial_fibrillation, bool)] = DECISION_SCORE
-            return kinds
-        labels, p = self.labels, self.probabilities
-        moved = {"VEB": CLASSES.index("SVEB"), "F": CLASSES.index("VEB")}
-        decided = np.isin(labels, ["N", "SVEB"])
-        for label, source in moved.items():
-            decided |= (labels == label) & (p[:, source] == 0.0)
-        kinds[decided] = DECISION_SCORE
+        else:
+            p = self.probabilities
+            labels = np.asarray(CLASSES, dtype=object)[np.argmax(p, axis=1)]
+            moved = {"VEB": CLASSES.index("SVEB"), "F": CLASSES.index("VEB")}
+            decided = np.isin(labels, ["N", "SVEB"])
+            for label, source in moved.items():
+                decided |= (labels == label) & (p[:, source] == 0.0)
+            kinds[decided] = DECISION_SCORE
+        kinds[self.unreadable] = UNREADABLE_SCORE
         return kinds
 
     def events(self) -> tuple:
@@ -119,11 +142,18 @@ class Analysis:
         return frame
 
     def to_frame(self) -> pd.DataFrame:
-        """The CLI's table: ``sample|segment, label, probability, p_N ... p_Q``."""
+        """The CLI's table: ``sample|segment, label, probability, p_N ... p_Q``, and ``quality`` where assessed.
+
+        ``quality`` (0-1, :mod:`ecg_core.quality`) is the last column; a beat under 0.5, or in an
+        unreadable stretch, is labelled ``Q`` and its ``probability`` and ``p_*`` are the network's
+        shares, kept for reference.
+        """
         frame = pd.DataFrame({"segment" if self.segmented else "sample": self.samples,
                               "label": self.labels, "probability": self.confidence})
         for k, c in enumerate(CLASSES):
             frame[f"p_{c}"] = self.probabilities[:, k] if len(self) else []
+        if self.quality is not None:
+            frame["quality"] = np.asarray(self.quality.beat_quality, dtype=np.float64) if len(self) else []
         return frame
 
     def summary(self) -> Summary:
@@ -138,15 +168,22 @@ class Analysis:
             beats=len(self), duration_s=duration,
             mean_hr=float(60 * (len(self) - 1) / (np.ptp(self.samples) / self.sampling_rate)) if hr.size else None,
             min_hr=float(hr.min()) if hr.size else None, max_hr=float(hr.max()) if hr.size else None,
-            counts=counts, low_confidence=int(np.sum(self.confidence < LOW_CONFIDENCE)),
+            counts=counts, low_confidence=int(np.sum((self.confidence < LOW_CONFIDENCE) & ~self.unreadable)),
             path=self.path, model_version=self.model_version,
             atrial_fibrillation_beats=None if self.atrial_fibrillation is None else int(self.atrial_fibrillation.sum()),
+            unreadable_beats=None if self.quality is None else int(self.unreadable.sum()),
+            unreadable_s=None if self.quality is None else self.quality.unreadable_s,
         )
 
 
 @dataclass(frozen=True)
 class Summary:
-    """Recording-level figures; heart rates in beats per minute (None when undefined)."""
+    """Recording-level figures; heart rates in beats per minute (None when undefined).
+
+    ``counts`` counts labels (unreadable beats under ``Q``); ``low_confidence`` counts readable beats
+    only; ``unreadable_beats`` and ``unreadable_s`` (the unreadable stretches' total duration) are None
+    where the signal quality was not assessed.
+    """
 
     beats: int
     duration_s: float | None
@@ -158,6 +195,8 @@ class Summary:
     path: str
     model_version: str
     atrial_fibrillation_beats: int | None = None
+    unreadable_beats: int | None = None
+    unreadable_s: float | None = None
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -215,7 +254,7 @@ def find_beats(signal, sampling_rate, *, peaks=None, **detector_options) -> Beat
 
 def _find_beats(x: np.ndarray, fs: float, peaks, detector_options: dict) -> Beats:
     peaks = detect_r_peaks(x, fs, **detector_options) if peaks is None else check_peaks(peaks, x.size)
-    return segment_beats(x, fs, peaks)
+    return replace(segment_beats(x, fs, peaks), quality=assess_quality(x, fs, peaks))
 
 
 def classify_beats(beats: Beats, sampling_rate: float, n_samples: int, *, classifier=None) -> Analysis:
@@ -229,7 +268,7 @@ def classify_beats(beats: Beats, sampling_rate: float, n_samples: int, *, classi
         classifier = load_classifier()
     pred = classifier.predict_recording(beats)
     return Analysis(beats.samples, pred.probabilities, PATH_RHYTHM, float(sampling_rate), int(n_samples),
-                    classifier.version, pred.atrial_fibrillation, classifier.stage is not None)
+                    classifier.version, pred.atrial_fibrillation, classifier.stage is not None, beats.quality)
 
 
 def classify_segments(windows, *, classifier=None) -> Analysis:

@@ -226,7 +226,7 @@ def test_analyze_wfdb_pair_matches_library(ready_client, classifier):
     expected = analyze(rec.signal, rec.sampling_rate, classifier=classifier)
     assert body["kind"] == "recording" and body["name"] == "208_excerpt" and body["lead"] == "MLII"
     assert body["units"] == "mV" and body["sampling_rate"] == 360.0 and body["peaks_given"] is False
-    assert [list(b) for b in body["beats"][:1]] == [BEAT_COLUMNS]
+    assert [list(b) for b in body["beats"][:1]] == [[*BEAT_COLUMNS, "quality"]]
     assert [b["sample"] for b in body["beats"]] == expected.samples.tolist()
     assert [b["label"] for b in body["beats"]] == expected.labels.tolist()
     summary = body["summary"]

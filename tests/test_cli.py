@@ -57,7 +57,7 @@ def test_detect_does_not_import_tensorflow(tmp_path):
 def test_classify_raw_recording_columns(tmp_path):
     assert main(["classify", str(EXAMPLE), "--out-dir", str(tmp_path)]) == 0
     beats = pd.read_csv(tmp_path / "208_excerpt.beats.csv")
-    assert list(beats.columns) == ["sample", *BEAT_COLUMNS]
+    assert list(beats.columns) == ["sample", *BEAT_COLUMNS, "quality"]
     assert set(beats["label"]) <= set(CLASSES)
     np.testing.assert_allclose(beats[[f"p_{c}" for c in CLASSES]].sum(axis=1), 1.0, atol=1e-4)
     assert beats["sample"].is_monotonic_increasing

@@ -1,0 +1,126 @@
+"""Signal quality (ecg_core.quality): noise bursts and flat leads are unreadable, clean signal is not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecg_core import quality
+from ecg_core.cli import main as cli_main
+from ecg_core.io import load
+from ecg_core.pipeline import analyze
+from ecg_core.quality import assess_quality
+from tests.synth import synthetic_ecg
+
+FS = 360
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+BURST = (60.0, 90.0)  # seconds
+
+
+def _beats_in(peaks, fs, a, b):
+    return (peaks >= a * fs) & (peaks < b * fs)
+
+
+def _muscle_noise(n: int, fs: float, seed: int, std_mv: float) -> np.ndarray:
+    """Seeded broadband noise with the 1/f-ish tilt of muscle artefact (white noise, lightly smoothed)."""
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal(n + 2)
+    x = w[2:] + 0.5 * w[1:-1] + 0.25 * w[:-2]
+    return std_mv * x / x.std()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("fs", [128, 360])
+def test_noise_burst_is_unreadable_and_clean_stretches_are_not(seed, fs):
+    syn = synthetic_ecg(150, fs, 72, seed=seed, noise_mv=0.01)
+    x = syn.signal.copy()
+    a, b = (int(s * fs) for s in BURST)
+    x[a:b] += _muscle_noise(b - a, fs, seed, std_mv=0.8)  # noise as large as the QRS: about -1 dB
+    q = assess_quality(x, fs, syn.r_peaks)
+    inside = _beats_in(syn.r_peaks, fs, BURST[0] + 2, BURST[1] - 2)
+    clean = ~_beats_in(syn.r_peaks, fs, BURST[0] - 3, BURST[1] + 3)
+    assert q.unreadable[inside].mean() >= 0.95
+    assert not q.unreadable[clean].any()
+    assert q.beat_quality[clean].min() > 0.5 and np.all((q.beat_quality >= 0) & (q.beat_quality <= 1))
+    # one unreadable stretch covering the burst, nothing elsewhere
+    assert len(q.spans) == 1
+    start, end = q.spans[0] / fs
+    assert BURST[0] - 3 <= start <= BURST[0] + 2 and BURST[1] - 2 <= end <= BURST[1] + 3
+    assert q.unreadable_s == pytest.approx(BURST[1] - BURST[0], abs=5)
+
+
+def test_mild_noise_stays_readable():
+    syn = synthetic_ecg(120, FS, 70, seed=4, noise_mv=0.01)
+    x = syn.signal + _muscle_noise(syn.signal.size, FS, 4, std_mv=0.05)  # about 25 dB
+    q = assess_quality(x, FS, syn.r_peaks)
+    assert not q.unreadable.any() and len(q.spans) == 0
+
+
+@pytest.mark.parametrize("value", ["constant", "zero"])
+def test_flat_lead_inside_a_recording_is_unreadable(value):
+    syn = synthetic_ecg(120, FS, 75, seed=5, noise_mv=0.01, baseline_wander_mv=0.1)
+    x = syn.signal.copy()
+    a, b = 40 * FS, 55 * FS
+    x[a:b] = x[a] if value == "constant" else 0.0  # a disconnected or saturated lead
+    peaks = syn.r_peaks
+    q = assess_quality(x, FS, peaks)
+    assert len(q.spans) == 1
+    start, end = q.spans[0] / FS
+    assert 39 <= start <= 40.5 and 54.5 <= end <= 56
+    assert q.unreadable[_beats_in(peaks, FS, 40.5, 54.5)].all()
+    assert not q.unreadable[~_beats_in(peaks, FS, 38, 57)].any()
+
+
+def test_no_beats_or_tiny_signal():
+    q = assess_quality(np.random.default_rng(0).standard_normal(10 * FS), FS, [])
+    assert q.beat_quality.size == 0 and q.unreadable_s == 0.0
+
+
+def test_quality_index_is_half_at_the_threshold():
+    assert quality.quality_index(quality.BEAT_UNREADABLE_DB, quality.BEAT_UNREADABLE_DB) == pytest.approx(0.5)
+    assert quality.quality_index(-50, 0) == 0.0 and quality.quality_index(50, 0) == 1.0
+
+
+def test_real_excerpt_is_readable_throughout():
+    rec = load(EXAMPLES / "208_excerpt.hea")
+    analysis = analyze(rec.signal, rec.sampling_rate)
+    assert analysis.quality is not None
+    assert analysis.unreadable.mean() < 0.01
+    assert analysis.summary().unreadable_s == 0.0
+
+
+def test_unreadable_beats_are_q_and_left_out_of_confidence():
+    syn = synthetic_ecg(150, FS, 72, seed=6, noise_mv=0.01)
+    x = syn.signal.copy()
+    a, b = (int(s * FS) for s in BURST)
+    x[a:b] += _muscle_noise(b - a, FS, 6, std_mv=0.8)
+    analysis = analyze(x, FS)
+    u = analysis.unreadable
+    assert u.any() and (analysis.labels[u] == "Q").all()
+    s = analysis.summary()
+    assert s.unreadable_beats == int(u.sum()) and s.counts["Q"] >= s.unreadable_beats
+    assert s.unreadable_s > 20
+    assert not u[analysis.most_confident()]
+    assert set(analysis.score_kinds[u]) == {"not used: signal unreadable"}
+    frame = analysis.to_frame()
+    assert list(frame.columns)[-1] == "quality"
+    assert (frame.loc[frame["quality"] < 0.5, "label"] == "Q").all()
+
+
+def test_cli_quality_column_is_last_and_the_scorer_columns_are_unchanged(tmp_path):
+    syn = synthetic_ecg(150, FS, 72, seed=7, noise_mv=0.01)
+    x = syn.signal.copy()
+    a, b = (int(s * FS) for s in BURST)
+    x[a:b] += _muscle_noise(b - a, FS, 7, std_mv=0.8)
+    path = tmp_path / "noisy.csv"
+    pd.DataFrame({"MLII": x}).to_csv(path, index=False)
+    assert cli_main(["classify", str(path), "--out-dir", str(tmp_path / "out"), "--fs", str(FS)]) == 0
+    beats = pd.read_csv(tmp_path / "out" / "noisy.beats.csv")
+    assert list(beats.columns)[:3] == ["sample", "label", "probability"] and beats.columns[-1] == "quality"
+    assert beats["quality"].between(0, 1).all()
+    in_burst = beats["sample"].between(a + 2 * FS, b - 2 * FS)
+    assert (beats.loc[in_burst, "label"] == "Q").mean() >= 0.95
+    assert not (beats.loc[~beats["sample"].between(a - 3 * FS, b + 3 * FS), "label"] == "Q").any()
