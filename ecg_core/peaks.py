@@ -27,6 +27,12 @@ Stages
    of that beat is over ``POLARITY_RATIO`` times larger (e.g. a ventricular beat of the other
    polarity). This is where MIT-BIH annotators mark beats and where beat windows are centred.
 
+4. *Noise bumps*: in a stretch where noise comes within ``NOISE_STRETCH_DB`` of the QRS (measured
+   as :mod:`ecg_core.quality` does), a detection under half the typical QRS amplitude that comes
+   early (under 0.8 of the local median RR) is a bump of the noise, not a beat: dropped. A small
+   premature ectopic beat in clean signal is kept (the noise condition), so is a normal-sized one
+   in noise.
+
 ``python -m ecg_core.bench detect --data-dir ../shared/data/mitdb`` measures accuracy, R-peak
 offsets and speed against NeuroKit2 and wfdb's XQRS.
 """
@@ -122,6 +128,13 @@ RELEARN_BLOCKS = 4
 RELEARN_SNR = 3.0
 #: Half-width (s) of the window in which a candidate's steepest slope is measured.
 SLOPE_HALF_S = 0.03
+#: Noise bumps (stage 4): in a stretch whose noise (:mod:`ecg_core.quality`'s stretch SNR) is within
+#: ``NOISE_STRETCH_DB`` of the typical QRS, a beat under ``NOISE_AMPLITUDE`` of the typical QRS amplitude
+#: that comes before ``NOISE_PREMATURE`` of the median RR of the ``NOISE_RR_BEATS`` around it is dropped.
+NOISE_STRETCH_DB = 18.0
+NOISE_AMPLITUDE = 0.5
+NOISE_PREMATURE = 0.8
+NOISE_RR_BEATS = 17
 
 
 def _check_parameters(params: dict, fs: float) -> dict:
@@ -400,4 +413,22 @@ def detect_r_peaks(signal, sampling_rate, **params) -> np.ndarray:
     if peaks.size > 1:
         keep = np.concatenate(([True], np.diff(peaks) >= min_gap))
         peaks = peaks[keep]
-    return peaks.astype(np.int64)
+    return _drop_noise_bumps(x, fs, peaks.astype(np.int64), (low, fs_d, q))
+
+
+def _drop_noise_bumps(x: np.ndarray, fs: float, peaks: np.ndarray, block_means) -> np.ndarray:
+    """Stage 4: drop small premature detections in noisy stretches (see :data:`NOISE_STRETCH_DB`)."""
+    from scipy.ndimage import median_filter
+
+    from .quality import QUALITY_FS, measure
+
+    if peaks.size < NOISE_RR_BEATS:
+        return peaks
+    rr = np.diff(peaks)
+    pre = np.concatenate(([rr[0]], rr)).astype(np.float64)
+    premature = pre < NOISE_PREMATURE * median_filter(pre, NOISE_RR_BEATS, mode="nearest")
+    same_rate = DETECTION_FS == QUALITY_FS
+    m = measure(x, fs, peaks, flat=False, block_means=block_means if same_rate else None)
+    stretch = m.stretch_db[m.at]
+    small = m.beat_db - stretch < 20.0 * np.log10(NOISE_AMPLITUDE)  # amplitude vs the typical QRS, in dB
+    return peaks[~((stretch < NOISE_STRETCH_DB) & small & premature)]

@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from .errors import validate_signal
 from .filters import bandpass, block_mean
@@ -117,6 +118,19 @@ def quality_index(snr_db, unreadable_db: float) -> np.ndarray:
     return np.clip(0.5 + (np.asarray(snr_db, dtype=np.float64) - unreadable_db) / (2 * RAMP_DB), 0.0, 1.0)
 
 
+def _flat(low: np.ndarray, fs_d: float, limit: float) -> np.ndarray:
+    """Points in a window of ``FLAT_S`` whose peak-to-peak is under ``limit``."""
+    n = low.size
+    f = min(max(2, int(round(FLAT_S * fs_d))), n)
+    origin = -(f // 2)  # the filters' window [i, i + f) rather than centred
+    ptp = (ndimage.maximum_filter1d(low, f, origin=origin, mode="nearest")
+           - ndimage.minimum_filter1d(low, f, origin=origin, mode="nearest"))
+    flat_start = ptp < limit
+    flat_start[n - f + 1:] = False
+    return ndimage.maximum_filter1d(flat_start.astype(np.uint8), f, origin=(f - 1) // 2, mode="constant") > 0
+
+
+
 @dataclass(frozen=True)
 class Measures:
     """The raw measures behind :class:`Quality`, at the quality rate ``rate`` (``q`` input samples per point)."""
@@ -129,12 +143,16 @@ class Measures:
     q: int
 
 
-def measure(signal, sampling_rate, peaks) -> Measures:
-    """Beat SNR (dB, per beat), stretch SNR (dB) and the flat-line mask (per point at about :data:`QUALITY_FS`)."""
+def measure(signal, sampling_rate, peaks, *, flat: bool = True, block_means=None) -> Measures:
+    """Beat SNR (dB, per beat), stretch SNR (dB) and the flat-line mask (per point at about :data:`QUALITY_FS`).
+
+    ``flat=False`` skips the flat-line mask (all False); ``block_means``: ``signal``'s
+    :func:`ecg_core.filters.block_mean` at :data:`QUALITY_FS` where the caller has it already.
+    """
     x = np.asarray(signal, dtype=np.float64)
     fs = float(sampling_rate)
     p = np.asarray(peaks, dtype=np.int64)
-    low, fs_d, q = block_mean(x, fs, target_rate=QUALITY_FS)
+    low, fs_d, q = block_means if block_means is not None else block_mean(x, fs, target_rate=QUALITY_FS)
     n = low.size
     band = bandpass(low, fs_d, lowcut=QRS_BAND[0], highcut=min(QRS_BAND[1], 0.45 * fs_d))
     at = np.clip(p // q, 0, n - 1)
@@ -146,9 +164,7 @@ def measure(signal, sampling_rate, peaks) -> Measures:
     keep = np.ones(n, bool)
     m = max(1, int(round(MASK_HALF_S * fs_d)))
     starts, ends = np.clip(at - m, 0, n), np.clip(at + m + 1, 0, n)
-    cover = np.zeros(n + 1, np.int32)
-    np.add.at(cover, starts, 1)
-    np.add.at(cover, ends, -1)
+    cover = np.bincount(starts, minlength=n + 1) - np.bincount(ends, minlength=n + 1)
     keep &= np.cumsum(cover[:-1]) == 0
     half = max(1, int(round(NOISE_HALF_S * fs_d)))
     if NOISE_BAND is not None:
@@ -162,19 +178,11 @@ def measure(signal, sampling_rate, peaks) -> Measures:
     noise = np.sqrt(power / np.maximum(count, 1.0))
     noise[count < 0.2 * half] = np.nan  # hardly any inter-beat signal: no measure here
 
-    # flat line: peak-to-peak of the block-averaged lead over FLAT_S windows
-    f = max(2, int(round(FLAT_S * fs_d)))
-    win = np.lib.stride_tricks.sliding_window_view(low, min(f, n))
-    ptp = win.max(axis=1) - win.min(axis=1)
-    flat_start = ptp < FLAT_FRACTION * typical
-    flat = np.zeros(n, bool)
-    for a in np.flatnonzero(flat_start):  # usually none or a few hundred windows
-        flat[a: a + f] = True
-
+    flat_mask = _flat(low, fs_d, FLAT_FRACTION * typical) if flat else np.zeros(n, bool)
     noise_f = np.where(np.isnan(noise), np.nanmedian(noise) if np.isfinite(noise).any() else 0.0, noise)
     beat_db = _snr_db(amplitude, noise_f[at])
     stretch_db = _snr_db(typical, noise_f)
-    return Measures(beat_db, stretch_db, flat, at, fs_d, q)
+    return Measures(beat_db, stretch_db, flat_mask, at, fs_d, q)
 
 
 def assess_quality(signal, sampling_rate, peaks) -> Quality:
