@@ -53,7 +53,7 @@ STRETCH_UNREADABLE_DB = 6.0
 RAMP_DB = 6.0
 #: A flat line: at least ``FLAT_S`` seconds with peak-to-peak under ``FLAT_FRACTION`` of the typical QRS.
 FLAT_S = 1.0
-FLAT_FRACTION = 0.05
+FLAT_FRACTION = 0.02
 #: Unreadable stretches closer than this (s) are joined into one.
 JOIN_S = 2.0
 
