@@ -67,26 +67,51 @@ MIN_LOCAL_BEATS = 24
 CLIP = 8.0
 #: Beats per call of the network.
 BATCH = 2048
+#: Beats per block of the recording path (:class:`RecordingInputs`): the network inputs, the network and
+#: the per-beat shape measures (:class:`BeatShapes`) are computed one block at a time, never for every
+#: beat of a long recording at once. A multiple of ``BATCH`` and of ``TEMPLATE_BLOCK``, so the network
+#: sees the very batches of one pass over the recording and every block starts a template block: the
+#: numbers are those of one pass (``tests/test_chunked_inputs.py``).
+CHUNK = 4 * BATCH
+#: Values per column block of :func:`_median0` (about 4 MB of float32 for each copy it makes).
+MEDIAN_BLOCK = 1 << 20
 
 
 # ----------------------------------------------------------------------------------------------
 # Patient-relative inputs (numpy only)
 # ----------------------------------------------------------------------------------------------
 
-def _median0(a: np.ndarray) -> np.ndarray:
-    """Lower median along axis 0 (np.partition: several times faster than np.median)."""
-    k = (a.shape[0] - 1) // 2
-    return np.partition(a, k, axis=0)[k]
+def _median0(a: np.ndarray, rows=None) -> np.ndarray:
+    """Lower median along axis 0 of ``a`` (of ``a[rows]`` where given), by np.partition.
+
+    np.partition is several times faster than np.median; it runs over a few columns at a time
+    (``MEDIAN_BLOCK`` values), so the rows are never copied whole. A lower median is one of the values,
+    the same whichever columns are taken together.
+    """
+    n = a.shape[0] if rows is None else len(rows)
+    k = (n - 1) // 2
+    out = np.empty(a.shape[1:], dtype=a.dtype)
+    step = max(1, MEDIAN_BLOCK // max(n, 1))
+    for c in range(0, a.shape[1], step):
+        block = a[:, c:c + step] if rows is None else a[rows, c:c + step]
+        out[c:c + step] = np.partition(block, k, axis=0)[k]
+    return out
 
 
 def prepare_windows(windows) -> np.ndarray:
-    """Windows ``(n, BEAT_WINDOW)`` at ``FS`` -> ``(n, MORPH_LEN)``: averaged to 120 Hz, each beat's median removed."""
-    w = np.asarray(windows, dtype=np.float32)
-    d = w.reshape(len(w), MORPH_LEN, DOWNSAMPLE).mean(axis=2)
-    if len(d) == 0:
-        return d
+    """Windows ``(n, BEAT_WINDOW)`` at ``FS`` -> ``(n, MORPH_LEN)``: averaged to 120 Hz, each beat's median removed.
+
+    Computed ``CHUNK`` beats at a time (each beat on its own: the same numbers), so a long recording's
+    windows are not copied whole.
+    """
+    n = len(windows)
+    out = np.empty((n, MORPH_LEN), dtype=np.float32)
     k = (MORPH_LEN - 1) // 2
-    return d - np.partition(d, k, axis=1)[:, k:k + 1]
+    for a in range(0, n, CHUNK):
+        w = np.asarray(windows[a:a + CHUNK], dtype=np.float32)
+        d = w.reshape(len(w), MORPH_LEN, DOWNSAMPLE).mean(axis=2)
+        out[a:a + CHUNK] = d - np.partition(d, k, axis=1)[:, k:k + 1]
+    return out
 
 
 def regular_beats(rr: RRFeatures) -> np.ndarray:
@@ -96,31 +121,39 @@ def regular_beats(rr: RRFeatures) -> np.ndarray:
 
 
 def _template(d: np.ndarray, regular=None) -> tuple[np.ndarray, float]:
+    rows = None
     if regular is not None and np.count_nonzero(regular) >= MIN_TEMPLATE_BEATS:
-        d = d[np.asarray(regular, bool)]
-    template = _median0(d).astype(np.float32)
+        rows = np.flatnonzero(regular)
+    template = _median0(d, rows).astype(np.float32)
     scale = float(np.ptp(template))
     if not np.isfinite(scale) or scale <= 0:
-        scale = float(np.median(np.ptp(d, axis=1))) if len(d) else 1.0
+        ptp = np.ptp(d, axis=1) if rows is None else np.ptp(d, axis=1)[rows]
+        scale = float(np.median(ptp)) if len(ptp) else 1.0
     if not np.isfinite(scale) or scale <= 0:
         scale = 1.0
     return template, scale
 
 
-def _local_templates(d: np.ndarray, regular=None) -> tuple[np.ndarray, float]:
+def _block_templates(d: np.ndarray, regular=None) -> tuple[np.ndarray, float]:
+    """:func:`_local_templates`, one row per ``TEMPLATE_BLOCK`` beats: ``(ceil(n / TEMPLATE_BLOCK), MORPH_LEN)``."""
     n = len(d)
     template, scale = _template(d, regular)
-    out = np.broadcast_to(template, d.shape).copy()
+    out = np.broadcast_to(template, (-(-n // TEMPLATE_BLOCK), MORPH_LEN)).copy()
     if regular is None or n < 2 * TEMPLATE_SPAN:
         return out, scale
     regular = np.asarray(regular, bool)
-    for start in range(0, n, TEMPLATE_BLOCK):
+    for b, start in enumerate(range(0, n, TEMPLATE_BLOCK)):
         stop = min(start + TEMPLATE_BLOCK, n)
         lo, hi = max(0, start - TEMPLATE_SPAN), min(n, stop + TEMPLATE_SPAN)
         sel = np.flatnonzero(regular[lo:hi]) + lo
         if sel.size >= MIN_LOCAL_BEATS:
-            out[start:stop] = _median0(d[sel])
+            out[b] = _median0(d, sel)
     return out, scale
+
+
+def _local_templates(d: np.ndarray, regular=None) -> tuple[np.ndarray, float]:
+    blocks, scale = _block_templates(d, regular)
+    return np.repeat(blocks, TEMPLATE_BLOCK, axis=0)[:len(d)], scale
 
 
 def recording_template(windows, regular=None) -> tuple[np.ndarray, float]:
@@ -196,15 +229,73 @@ def rhythm_input(rr: RRFeatures | None, n: int | None = None) -> np.ndarray:
     return np.clip(feats, -3.0, 3.0).astype(np.float32)
 
 
-def recording_inputs(windows, rr: RRFeatures | None) -> tuple[np.ndarray, np.ndarray]:
-    """Network inputs for the beats of ONE recording, in time order.
+@dataclass(frozen=True)
+class RecordingInputs:
+    """The network inputs of ONE recording's beats (time order), kept compact and expanded a block at a time.
+
+    ``prepared``: the beats at 120 Hz (:func:`prepare_windows`), ``(n, MORPH_LEN)`` float32;
+    ``templates``: the template of every ``TEMPLATE_BLOCK`` beats, ``(ceil(n / TEMPLATE_BLOCK),
+    MORPH_LEN)`` (local templates with rhythm; the one template of all segments without);
+    ``scale``: the recording's template amplitude; ``rhythm``: :func:`rhythm_input`, ``(n, N_RHYTHM)``.
+    The morphology input of beats ``start:stop`` (:meth:`morphology`) is that of :func:`recording_inputs`
+    for them, number for number, at a third of the memory of all of it.
+    """
+
+    prepared: np.ndarray
+    templates: np.ndarray
+    scale: float
+    rhythm: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.prepared)
+
+    def morphology(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """``(stop - start, MORPH_LEN, 2)`` float32 morphology input of beats ``start:stop`` (all by default).
+
+        ``start`` must be a multiple of ``TEMPLATE_BLOCK`` (as every block of :meth:`blocks` is).
+        """
+        stop = len(self) if stop is None else min(stop, len(self))
+        if start % TEMPLATE_BLOCK:
+            raise ValueError(f"start must be a multiple of TEMPLATE_BLOCK ({TEMPLATE_BLOCK}), got {start}")
+        first = start // TEMPLATE_BLOCK
+        last = -(-stop // TEMPLATE_BLOCK)
+        templates = np.repeat(self.templates[first:last], TEMPLATE_BLOCK, axis=0)[:stop - start]
+        return _morphology(self.prepared[start:stop], templates, self.scale)
+
+    def blocks(self, size: int | None = None):
+        """Yield ``(start, stop, morphology, rhythm)`` for consecutive blocks of ``size`` beats (default ``CHUNK``)."""
+        size = CHUNK if size is None else size
+        if size % TEMPLATE_BLOCK:
+            raise ValueError(f"size must be a multiple of TEMPLATE_BLOCK ({TEMPLATE_BLOCK}), got {size}")
+        for start in range(0, len(self), size):
+            stop = min(start + size, len(self))
+            yield start, stop, self.morphology(start, stop), self.rhythm[start:stop]
+
+
+def prepare_recording(windows, rr: RRFeatures | None) -> RecordingInputs:
+    """:class:`RecordingInputs` of the beats of ONE recording, in time order.
 
     With rhythm (``rr``): local templates of the regular beats. Without (segments, rr=None): one
     template, the median of all the segments.
     """
     d = prepare_windows(windows)
-    template, scale = _template(d) if rr is None else _local_templates(d, regular_beats(rr))
-    return _morphology(d, template, scale), rhythm_input(rr, len(windows))
+    if rr is None:
+        template, scale = _template(d)
+        templates = np.broadcast_to(template, (-(-len(d) // TEMPLATE_BLOCK), MORPH_LEN))
+    else:
+        templates, scale = _block_templates(d, regular_beats(rr))
+    return RecordingInputs(d, templates, scale, rhythm_input(rr, len(d)))
+
+
+def recording_inputs(windows, rr: RRFeatures | None) -> tuple[np.ndarray, np.ndarray]:
+    """Network inputs ``(morphology, rhythm)`` for the beats of ONE recording, in time order.
+
+    All beats at once (training, evaluation): :func:`prepare_recording`, expanded. With rhythm
+    (``rr``): local templates of the regular beats. Without (segments, rr=None): one template, the
+    median of all the segments.
+    """
+    inputs = prepare_recording(windows, rr)
+    return inputs.morphology(), inputs.rhythm
 
 
 # ----------------------------------------------------------------------------------------------
@@ -249,18 +340,26 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 N_MORPHOLOGY_FEATURES = 6
 
 
-def morphology_features(morphology: np.ndarray) -> np.ndarray:
+def morphology_features(morphology) -> np.ndarray:
     """``(n, 6)`` shape of each beat against its template, relative to the recording's usual values.
 
     From the network's morphology input (beat and beat minus template, over the template's amplitude)
     of ONE recording in time order: QRS correlation with the template (Fisher z), QRS, P-wave and
     T-wave difference from it, QRS amplitude and width ratios (logs); each minus its running median
     over ``RELATIVE_BEATS`` beats on each side (fewer near the ends: :func:`~ecg_core.beats.running_median`),
-    so a noisy or variable recording does not make all of its beats look abnormal.
+    so a noisy or variable recording does not make all of its beats look abnormal. ``morphology`` may
+    also be the :class:`BeatShapes` of that input (its ``features``).
     """
+    if isinstance(morphology, BeatShapes):
+        return morphology.features
+    return _relative_features(_shape_features(morphology))
+
+
+def _shape_features(morphology) -> np.ndarray:
+    """The per-beat half of :func:`morphology_features`: ``(n, 6)`` before the running medians (beat by beat)."""
     m = np.asarray(morphology, dtype=np.float64)
     if len(m) == 0:
-        return np.zeros((0, 6))
+        return np.zeros((0, N_MORPHOLOGY_FEATURES))
     beat, diff = m[:, :, 0], m[:, :, 1]
     template = beat - diff
     corr = _correlation(beat[:, _QRS], template[:, _QRS])
@@ -270,10 +369,53 @@ def morphology_features(morphology: np.ndarray) -> np.ndarray:
                          log(10 * _rms(diff, _P_WAVE)), log(10 * _rms(diff, _T_WAVE)),
                          log(np.ptp(beat[:, _QRS], axis=1) / np.maximum(np.ptp(template[:, _QRS], axis=1), 1e-6)),
                          log(_width(beat) / np.maximum(_width(template), 1))])
-    f = np.clip(np.nan_to_num(f), -10, 10)
+    return np.clip(np.nan_to_num(f), -10, 10)
+
+
+def _relative_features(f: np.ndarray) -> np.ndarray:
+    """The recording-wide half of :func:`morphology_features`: each column minus its running median."""
+    if len(f) == 0:
+        return f
     # column by column, over the beats there are near the ends (as the running rhythm: not padded)
     running = [running_median(col, RELATIVE_BEATS) for col in f.T]
     return f - np.column_stack(running)
+
+
+@dataclass(frozen=True)
+class BeatShapes:
+    """What the second stage and the rules read from the morphology input of ONE recording's beats.
+
+    ``p_wave``: :func:`p_wave_correlation`, ``(n,)``; ``shape``: the per-beat morphology measures
+    before their running medians, ``(n, 6)``; ``features``: :func:`morphology_features` (computed
+    from ``shape`` when first asked for). Built block by block (:meth:`of`: each beat on its own, the
+    same numbers as from all of the input at once), so the full morphology input of a long recording
+    never has to exist. Every function that takes ``morphology`` for these measures
+    (:func:`atrial_fibrillation`, :func:`fusion_beats`, :func:`wide_qrs_beats`, :func:`stage_features`,
+    :meth:`StackedStage.apply`) takes a ``BeatShapes`` in its place.
+    """
+
+    p_wave: np.ndarray
+    shape: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.p_wave)
+
+    @functools.cached_property
+    def features(self) -> np.ndarray:
+        return _relative_features(self.shape)
+
+    @classmethod
+    def of(cls, morphology) -> BeatShapes:
+        """The measures of a (block of a) morphology input ``(n, MORPH_LEN, 2)``."""
+        return cls(p_wave_correlation(morphology), _shape_features(morphology))
+
+    @classmethod
+    def concatenate(cls, parts) -> BeatShapes:
+        """One recording's measures from those of its consecutive blocks."""
+        parts = list(parts)
+        if not parts:
+            return cls(np.zeros(0), np.zeros((0, N_MORPHOLOGY_FEATURES)))
+        return cls(np.concatenate([p.p_wave for p in parts]), np.concatenate([p.shape for p in parts]))
 
 
 def stage_features(morphology, rhythm, probs) -> np.ndarray:
@@ -322,6 +464,8 @@ def p_wave_correlation(morphology: np.ndarray) -> np.ndarray:
     if shaped differently); near 0 without P waves (the fibrillatory waves of atrial fibrillation
     follow no pattern from beat to beat).
     """
+    if isinstance(morphology, BeatShapes):
+        return morphology.p_wave
     m = np.asarray(morphology)
     if len(m) == 0:
         return np.zeros(0)
@@ -671,16 +815,35 @@ class BeatClassifier:
         return self.predict_recording(beats).probabilities
 
     def predict_recording(self, beats: Beats) -> RecordingPrediction:
-        """:meth:`predict`'s probabilities and which of its N beats are N as atrial fibrillation."""
+        """:meth:`predict`'s probabilities and which of its N beats are N as atrial fibrillation.
+
+        The network inputs are built, and the network run, ``CHUNK`` beats at a time
+        (:meth:`RecordingInputs.blocks`), keeping of each block only the measures the rules and the
+        second stage read (:class:`BeatShapes`), so a 24-hour recording's inputs are never all in
+        memory; the numbers are those of one pass over all of them (``tests/test_chunked_inputs.py``).
+        """
         windows = _check_windows(beats.windows)
         if len(windows) == 0:
             return RecordingPrediction(np.zeros((0, len(CLASSES))), None if self.stage is None else np.zeros(0, bool))
-        m, r = recording_inputs(windows, beats.rr)
-        probs = softmax(self.logits(m, r), self.temperatures["rhythm"])
+        inputs = prepare_recording(windows, beats.rr)
+        logits, shapes = self._run(inputs, shapes=True)
+        r = inputs.rhythm
+        del inputs, windows  # the beats at 120 Hz are not needed any more
+        probs = softmax(logits, self.temperatures["rhythm"])
         if self.stage is None:
-            return atrial_fibrillation_rule(probs, m, r)
-        in_af = self.stage.atrial_fibrillation(probs, m, r)
-        return RecordingPrediction(self.stage.apply(probs, m, r, in_af=in_af), stage_beats(probs, in_af)[1])
+            return atrial_fibrillation_rule(probs, shapes, r)
+        in_af = self.stage.atrial_fibrillation(probs, shapes, r)
+        return RecordingPrediction(self.stage.apply(probs, shapes, r, in_af=in_af), stage_beats(probs, in_af)[1])
+
+    def _run(self, inputs: RecordingInputs, *, shapes: bool = False) -> tuple[np.ndarray, BeatShapes | None]:
+        """The network's logits for ``inputs`` and, with ``shapes``, their :class:`BeatShapes`, block by block."""
+        logits = np.empty((len(inputs), len(CLASSES)), dtype=np.float32)
+        parts = []
+        for start, stop, m, r in inputs.blocks():
+            logits[start:stop] = self.logits(m, r)
+            if shapes:
+                parts.append(BeatShapes.of(m))
+        return logits, BeatShapes.concatenate(parts) if shapes else None
 
     def predict_segments(self, windows) -> np.ndarray:
         """Calibrated ``(n, 5)`` probabilities for pre-cut beats without rhythm (morphology only).
@@ -691,8 +854,7 @@ class BeatClassifier:
         windows = _check_windows(windows)
         if len(windows) == 0:
             return np.zeros((0, len(CLASSES)))
-        m, r = recording_inputs(windows, None)
-        return softmax(self.logits(m, r), self.temperatures["morphology"])
+        return softmax(self._run(prepare_recording(windows, None))[0], self.temperatures["morphology"])
 
     def warm_up(self) -> None:
         """Run the network on two batch sizes so TensorFlow traces its shape-generic graph now.
@@ -721,7 +883,7 @@ def _check_windows(windows) -> np.ndarray:
             f"Each beat segment must have {BEAT_WINDOW} samples (1 s at {FS} Hz, R-peak in the middle); "
             f"got an array of shape {w.shape}. Resample or re-cut the segments."
         )
-    if not np.all(np.isfinite(w)):
+    if not all(np.isfinite(w[a:a + CHUNK]).all() for a in range(0, len(w), CHUNK)):  # no full-size mask
         raise ECGError("Some beat segments contain empty or non-numeric values (NaN). Remove or fix those rows.")
     return w
 
@@ -787,6 +949,7 @@ def load_for_serving(path: Path | str | None = None) -> BeatClassifier:
 __all__ = ["BeatClassifier", "StackedStage",
            "atrial_fibrillation_rule", "STAGE_FEATURES", "STAGE_CLASSES", "stage_features", "load_classifier",
            "atrial_fibrillation", "p_wave_correlation", "stage_beats", "load_for_serving", "RecordingPrediction",
-           "recording_inputs", "morphology_input", "morphology_features", "rhythm_input",
+           "recording_inputs", "prepare_recording", "RecordingInputs", "BeatShapes",
+           "morphology_input", "morphology_features", "rhythm_input",
            "recording_template", "local_templates", "regular_beats", "prepare_windows", "build_network", "softmax",
            "rr_features"]
