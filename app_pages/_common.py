@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,8 +82,6 @@ SCORE_HELP = {
     "decision score": "Decision score: the class was re-decided by the second stage or a rule (N / SVEB split, "
                       "atrial fibrillation, wide QRS, fusion), whose shares are not calibrated probabilities.",
 }
-#: AAMI class -> MIT-BIH symbol written to the WFDB annotation download.
-WFDB_SYMBOL = {"N": "N", "SVEB": "A", "VEB": "V", "F": "F", "Q": "Q"}
 
 
 @dataclass(frozen=True)
@@ -313,18 +310,6 @@ def reference_episodes(ann, sampling_rate: float):
     return [(int(a * scale), int(b * scale)) for a, b in (getattr(ann, "episodes", ()) or ())]
 
 
-def wfdb_annotation_bytes(record_name: str, sampling_rate: float, samples, labels) -> bytes:
-    """The beats as a WFDB annotation file (extension ``.ecg``), AAMI classes as MIT-BIH symbols."""
-    import wfdb
-
-    name = "".join(ch if ch.isalnum() or ch in "_-" else "_" for ch in record_name) or "record"
-    symbols = [WFDB_SYMBOL.get(str(lab), "Q") for lab in labels]
-    with tempfile.TemporaryDirectory() as tmp:
-        wfdb.wrann(name, "ecg", np.asarray(samples, dtype=np.int64), symbol=symbols, fs=float(sampling_rate),
-                   write_dir=tmp)
-        return (Path(tmp) / f"{name}.ecg").read_bytes()
-
-
 def json_bytes(payload: dict) -> bytes:
     def clean(v):
         if isinstance(v, dict):
@@ -416,6 +401,23 @@ def rhythms_table(rhythms):
     return pd.DataFrame({"start": [clock(a) for a, _, _ in rhythms], "end": [clock(b) for _, b, _ in rhythms],
                          "rhythm (aux_note)": [n for _, _, n in rhythms],
                          "event kind": [rhythm_kind(n) or "—" for _, _, n in rhythms]})
+
+
+def strip_note(units: str, length_s: float, conversion: str = "") -> str:
+    """What the detail strip's scale is (ECG paper or not), and any unit conversion (``io.to_millivolts``)."""
+    from ecg_core import plotting
+
+    letters = ", ".join(f"{v} = {k}" for k, v in plotting.BEAT_LETTERS.items())
+    if units == "mV":
+        scale = (f"ECG paper: {plotting.PAPER_SPEED_MM_S:g} mm/s, {plotting.PAPER_GAIN_MM_MV:g} mm/mV (small squares "
+                 "1 mm = 0.04 s and 0.1 mV, large squares 5 mm = 0.2 s and 0.5 mV); calibration pulse 1 mV, 200 ms. "
+                 if length_s <= plotting.PAPER_ASPECT_MAX_S else
+                 f"ECG paper grid of 5-mm squares (0.2 s, 0.5 mV); windows over {plotting.PAPER_ASPECT_MAX_S:g} s are "
+                 "stretched to fit, not drawn at 25 mm/s; calibration pulse 1 mV, 200 ms. ")
+    else:
+        scale = ("The file states no amplitude units, so the amplitude is drawn as stored, not on a mV scale; the grid "
+                 "marks 0.2 s. ")
+    return scale + f"Letters above the beats name their class ({letters}). " + (conversion + " " if conversion else "")
 
 
 def percent(value) -> str:

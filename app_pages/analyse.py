@@ -10,6 +10,7 @@ import streamlit as st
 
 from app_pages import _common as app
 from ecg_core import config, plotting
+from ecg_core import io as ecg_io
 from ecg_core.config import CLASSES
 from ecg_core.errors import ECGError
 from ecg_core.events import BRADY_BPM, PAUSE_S, TACHY_BPM
@@ -45,6 +46,9 @@ class Result:
     analysis: object | None
     model_error: str | None
     params: dict
+    shown: np.ndarray  # the lead as drawn: in mV where the file says how (ecg_core.io.to_millivolts)
+    shown_units: str
+    units_note: str  # what was converted, for the page to say
 
 
 # ----------------------------------------------------------------------------- callbacks
@@ -224,8 +228,10 @@ def analyse(upload: app.Upload, fs_setting: float, lead: str | None, status=None
     except ECGError as exc:
         model_error = str(exc)
     key = (upload.digest, rec.lead, fs, pk)
+    units = getattr(rec, "units", "") or ""
+    shown, shown_units, note = ecg_io.to_millivolts(x, units, rec.source_format)
     return Result(key, upload, x, fs, bool(rec.sampling_rate_from_file), rec.lead, tuple(rec.lead_names),
-                  getattr(rec, "units", "") or "", np.asarray(peaks), analysis, model_error, params)
+                  units, np.asarray(peaks), analysis, model_error, params, shown, shown_units, note)
 
 
 lead_wanted = state.get("lead_setting")
@@ -395,8 +401,8 @@ st.caption("Overview of the whole recording (drag the range slider below it). Cl
               "above the trace (hover names each beat): click beats in the detail view below."
               if len(peaks) > plotting.MAX_BEAT_MARKERS else ""))
 app.show_chart(
-    app.cached_figure("trace_figure", ("overview", fig_key), res.signal, fs, peaks=peaks, labels=labels,
-                      confidence=conf, highlights=highlights, units=res.units, rangeslider=True, height=300,
+    app.cached_figure("trace_figure", ("overview", fig_key), res.shown, fs, peaks=peaks, labels=labels,
+                      confidence=conf, highlights=highlights, units=res.shown_units, rangeslider=True, height=300,
                       score_kinds=kinds,
                       title="Whole recording (downsampled)" if len(res.signal) > plotting.MAX_TRACE_POINTS
                       else "Whole recording"),
@@ -415,10 +421,12 @@ with d1:
         st.slider("Detail window start (s)", 0.0, max_start, step=0.1, key="detail_start")
 start = float(state.detail_start)
 app.show_chart(
-    plotting.trace_figure(res.signal, fs, peaks=peaks, labels=labels, confidence=conf, highlights=highlights,
-                          selected=selected, units=res.units, start_s=start, stop_s=start + detail_len,
-                          height=330, title=f"Full detail: {start:.1f}–{start + detail_len:.1f} s"),
+    plotting.ecg_strip_figure(res.shown, fs, peaks=peaks, labels=labels, confidence=conf, highlights=highlights,
+                              selected=selected, units=res.shown_units, start_s=start, stop_s=start + detail_len,
+                              score_kinds=kinds, height=360,
+                              title=f"Full detail: {start:.1f}–{start + detail_len:.1f} s"),
     key="trace_detail", on_select=lambda: _on_chart_select("trace_detail"), selection_mode="points")
+st.caption(app.strip_note(res.shown_units, detail_len, res.units_note))
 
 # ----------------------------------------------------------------------------- selected beat
 
@@ -427,13 +435,13 @@ if selected is not None and len(peaks):
     half = int(round(0.5 * fs))
     a, b = max(0, peaks[selected] - half), min(len(res.signal), peaks[selected] + half)
     window = np.full(2 * half, np.nan)
-    window[a - (peaks[selected] - half): b - (peaks[selected] - half)] = res.signal[a:b]
+    window[a - (peaks[selected] - half): b - (peaks[selected] - half)] = res.shown[a:b]
     b1, b2 = st.columns([3, 1])
     lab = str(labels[selected]) if labels is not None else ""
     with b1:
         app.show_chart(
             plotting.beat_figure(window, fs, probabilities=analysis.probabilities[selected] if analysis else None,
-                                 classes=CLASSES, label=lab, units=res.units,
+                                 classes=CLASSES, label=lab, units=res.shown_units,
                                  score_kind=kinds[selected] if lab else "probability",
                                  title=f"{lab} beat, {scored(selected, 2)}" if lab else "Beat"),
             key="beat_view")
@@ -600,7 +608,8 @@ if analysis is not None:
     w2.download_button("Summary (JSON)", lambda: app.json_bytes(payload), file_name=f"{stem}.summary.json",
                        mime="application/json", key="download_json", icon=":material/download:")
     w3.download_button(
-        "Beats as WFDB annotations (.ecg)", lambda: app.wfdb_annotation_bytes(stem, fs, analysis.samples, labels),
+        "Beats as WFDB annotations (.ecg)",
+        lambda: ecg_io.annotation_bytes(stem, fs, analysis.samples, labels, extension="ecg"),
         file_name=f"{stem}.ecg", mime="application/octet-stream", key="download_wfdb", icon=":material/download:",
         help="Open with wfdb.rdann(record, 'ecg') or WAVE; classes as MIT-BIH symbols N, A (SVEB), V, F, Q.",
     )

@@ -166,6 +166,14 @@ def test_analyse_upload_each_format(kind):
     assert "uploaded file" in at.markdown[0].value
     seconds = 300 if kind == "wfdb pair" else 60
     assert abs(int(metric(at, "Beats")) - reference_beats_in(seconds)) <= 4
+    # the detail strip is on ECG paper wherever the file says the units; the Kaggle layout's ADC units are converted
+    strip = json.loads(next(c for c in at.get("plotly_chart") if c.proto.id.endswith("-trace_detail")).proto.spec)
+    captions = " ".join(c.value for c in at.caption)
+    in_mv = kind in ("kaggle csv", "wfdb pair", "edf")
+    assert (strip["layout"]["yaxis"]["title"]["text"] == "Amplitude (mV)") == in_mv
+    assert ("25 mm/s, 10 mm/mV" in captions) == in_mv
+    assert ("200 units per mV, baseline 1024" in captions) == (kind == "kaggle csv")
+    assert any(t["name"] == "calibration" for t in strip["data"]) == in_mv
 
 
 def test_analyse_lead_and_sampling_rate_choice():
@@ -588,11 +596,11 @@ def test_model_page_skips_what_a_retrained_card_lacks(tmp_path, monkeypatch):
 
 
 def test_wfdb_annotation_download_reads_back_with_wfdb(tmp_path):
-    from app_pages._common import WFDB_SYMBOL, wfdb_annotation_bytes
+    from ecg_core.io import WFDB_SYMBOL, annotation_bytes
 
     samples = np.array([100, 460, 800, 1200, 1500])
     labels = np.array(["N", "VEB", "SVEB", "F", "Q"])
-    (tmp_path / "rec.ecg").write_bytes(wfdb_annotation_bytes("rec", 360.0, samples, labels))
+    (tmp_path / "rec.ecg").write_bytes(annotation_bytes("rec", 360.0, samples, labels, extension="ecg"))
     ann = wfdb.rdann(str(tmp_path / "rec"), "ecg")
     assert ann.sample.tolist() == samples.tolist()
     assert ann.symbol == [WFDB_SYMBOL[c] for c in labels] == ["N", "V", "A", "F", "Q"]
