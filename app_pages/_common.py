@@ -354,6 +354,23 @@ def events_of(key, _analysis) -> tuple:
     return _analysis.events()
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def hrv_of(key, _analysis):
+    """The analysis's time-domain HRV (:meth:`ecg_core.pipeline.Analysis.hrv`), cached on ``key``."""
+    return _analysis.hrv()
+
+
+def hrv_figures(hrv) -> list[tuple[str, float | None, str, str]]:
+    """``(label, value, unit, help)`` of each HRV figure the page shows."""
+    return [
+        ("Mean N-N", hrv.mean_nn_ms, "ms", "Mean of the N-N intervals."),
+        ("SDNN", hrv.sdnn_ms, "ms", "Standard deviation of the N-N intervals (overall variability)."),
+        ("RMSSD", hrv.rmssd_ms, "ms", "Root mean square of successive differences of adjacent N-N intervals "
+                                      "(beat-to-beat variability; never taken across an ectopic beat)."),
+        ("pNN50", hrv.pnn50, "%", "Share of successive N-N differences above 50 ms, of all N-N intervals."),
+    ]
+
+
 def event_counts(events) -> dict[str, int]:
     """Events per kind, in :data:`ecg_core.events.KINDS` order (kinds with none left out)."""
     from ecg_core.events import KINDS

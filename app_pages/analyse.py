@@ -330,6 +330,12 @@ if summary is not None:
         n = summary.counts[c]
         col.metric(f"{c} · {plotting.CLASS_SHORT[c]}", f"{n}", f"{100 * n / max(summary.beats, 1):.1f}%",
                    delta_color="off", delta_arrow="off", help=plotting.CLASS_NAMES[c] + CLASS_HELP.get(c, ""))
+    hrv = app.hrv_of(fig_key, analysis)
+    h = st.columns(5)
+    h[0].metric("N-N intervals", f"{hrv.nn_intervals}",
+                help="RR intervals between two beats labelled N (30-200 bpm): the HRV figures use only these.")
+    for col, (label, value, unit, text) in zip(h[1:], app.hrv_figures(hrv), strict=True):
+        col.metric(label, "—" if value is None else f"{value:.{1 if unit == '%' else 0}f}{' ' + unit}", help=text)
     if summary.atrial_fibrillation_beats:
         af = analysis.atrial_fibrillation
         af_s = float(np.sum(np.diff(peaks)[af[1:]]) / fs) if len(peaks) > 1 else 0.0
@@ -528,6 +534,9 @@ def classes_and_rhythm():
                        where=g1)
         app.show_chart(app.cached_figure("confidence_figure", fig_key, labels, conf, threshold=LOW_CONFIDENCE),
                        key="confidence_dist", where=g2)
+    if analysis is not None and len(analysis) >= 2:
+        app.show_chart(app.cached_figure("heart_rate_figure", fig_key, analysis.heart_rate_trend(),
+                                         brady_bpm=BRADY_BPM, tachy_bpm=TACHY_BPM), key="hr_trend")
     af = analysis.atrial_fibrillation if analysis is not None else None
     app.show_chart(app.cached_figure("tachogram_figure", fig_key, peaks, fs, labels, atrial_fibrillation=af),
                    key="tachogram", on_select=_on_tachogram_select, selection_mode="points")
@@ -599,7 +608,8 @@ if analysis is not None:
     st.subheader("Downloads")
     stem = res.upload.name.replace(" ", "_")
     payload = {"recording": res.upload.name, "lead": res.lead, "sampling_rate": fs, "detector": res.params,
-               "summary": summary.to_dict(), "agreement": score.to_dict() if score is not None else None,
+               "summary": summary.to_dict(), "hrv": app.hrv_of(fig_key, analysis).to_dict(),
+               "agreement": score.to_dict() if score is not None else None,
                "events": [e.to_dict() for e in events]}
     w1, w2, w3 = st.columns(3)
     # files are made when clicked (deferred), so reruns do not pay for them

@@ -601,6 +601,33 @@ def tachogram_figure(peaks, sampling_rate, labels=None, *, atrial_fibrillation=N
     return fig
 
 
+def heart_rate_figure(trend, *, brady_bpm: float | None = None, tachy_bpm: float | None = None,
+                      title: str = "Heart rate trend", height: int = 260):
+    """Heart rate in bpm over time (:class:`ecg_core.hrv.HeartRateTrend`), with the brady- and tachycardia limits.
+
+    The x axis is in minutes for trends of more than ten minutes, else in seconds.
+    """
+    import plotly.graph_objects as go
+
+    t = np.asarray(trend.time_s, dtype=float)
+    minutes = t.size and t[-1] > 600
+    x = t / 60.0 if minutes else t
+    fig = _figure(go.Scatter(
+        x=x, y=np.asarray(trend.bpm, dtype=float), mode="lines+markers" if t.size <= 200 else "lines",
+        line={"color": CLASS_COLORS["N"], "width": 1.5}, marker={"size": 5}, name="heart rate", connectgaps=False,
+        hovertemplate=f"%{{y:.0f}} bpm (mean over {trend.bin_s:g} s)<br>t = %{{x:.1f}} "
+                      + ("min" if minutes else "s") + "<extra></extra>"))
+    for value, name in ((brady_bpm, "bradycardia"), (tachy_bpm, "tachycardia")):
+        if value is not None:
+            fig.add_hline(y=value, line={"dash": "dot", "color": "#9ca3af", "width": 1},
+                          annotation_text=f"{name} {value:g}", annotation_position="top left",
+                          annotation_font={"size": 10, "color": "#6b7280"})
+    _layout(fig, title=title, height=height, showlegend=False, hovermode="closest")
+    fig.update_xaxes(title_text="Time (min)" if minutes else "Time (s)")
+    fig.update_yaxes(title_text="Heart rate (bpm)")
+    return fig
+
+
 def beat_figure(window, sampling_rate, *, probabilities=None, classes=None, label: str = "",
                 units: str = "", title: str | None = None, height: int = 300, score_kind: str = "probability"):
     """One beat's waveform (time from R-peak in ms) beside its per-class shares.

@@ -113,6 +113,14 @@ def test_analyse_opens_on_the_analysed_example():
     at.run()
     keys = {c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")}
     assert "tachogram" in keys and (not config.MODEL_PATH.exists() or {"class_counts", "confidence_dist"} <= keys)
+    if config.MODEL_PATH.exists():  # heart rate in bpm over time; HRV on the N-N intervals
+        trend = json.loads(next(c for c in at.get("plotly_chart") if c.proto.id.endswith("-hr_trend")).proto.spec)
+        assert trend["layout"]["yaxis"]["title"]["text"] == "Heart rate (bpm)" and len(trend["data"][0]["y"]) == 30
+        analysis = at.session_state["analyse_result"].analysis
+        expected = analysis.hrv()
+        assert metric(at, "SDNN") == f"{expected.sdnn_ms:.0f} ms" and metric(at, "pNN50") == f"{expected.pnn50:.1f} %"
+        assert metric(at, "RMSSD") == f"{expected.rmssd_ms:.0f} ms"
+        assert int(metric(at, "N-N intervals")) == expected.nn_intervals < len(analysis) - 1
     assert "beat_table" not in [d.key for d in at.dataframe]
     assert not errors(at)
 

@@ -197,3 +197,14 @@ def test_long_strip_keeps_the_5_mm_grid_only_and_fills_the_chart():
     spec = _spec(plotting.ecg_strip_figure(signal, FS, peaks=peaks, labels=labels, confidence=conf, units="mV",
                                            stop_s=plotting.PAPER_ASPECT_MAX_S + 10))
     assert not spec["layout"]["xaxis"]["minor"]["showgrid"] and "scaleanchor" not in spec["layout"]["yaxis"]
+
+
+def test_heart_rate_figure_in_bpm_with_the_rate_limits():
+    from ecg_core.hrv import heart_rate_trend
+
+    _, peaks, _, _ = _beats(400)
+    trend = heart_rate_trend(peaks, FS)
+    spec = _spec(plotting.heart_rate_figure(trend, brady_bpm=50, tachy_bpm=100))
+    assert spec["layout"]["yaxis"]["title"]["text"] == "Heart rate (bpm)"
+    assert np.allclose(spec["data"][0]["y"], np.round(trend.bpm, 6), equal_nan=True)
+    assert sorted(s["y0"] for s in spec["layout"]["shapes"]) == [50, 100]
