@@ -81,6 +81,7 @@ SCORE_HELP = {
                    "cross-validated).",
     "decision score": "Decision score: the class was re-decided by the second stage or a rule (N / SVEB split, "
                       "atrial fibrillation, wide QRS, fusion), whose shares are not calibrated probabilities.",
+    "edited": "Edited: the class was given by you (relabelled or added beat), so its share is 1.",
 }
 
 
@@ -369,6 +370,35 @@ def hrv_figures(hrv) -> list[tuple[str, float | None, str, str]]:
                                       "(beat-to-beat variability; never taken across an ectopic beat)."),
         ("pNN50", hrv.pnn50, "%", "Share of successive N-N differences above 50 ms, of all N-N intervals."),
     ]
+
+
+def current_edits(key) -> tuple:
+    """The beat edits of the recording analysed as ``key`` (a new recording or setting starts with none)."""
+    state = st.session_state
+    if state.get("beat_edits_key") != key:
+        state.beat_edits_key = key
+        state.beat_edits = ()
+    return tuple(state.get("beat_edits", ()))
+
+
+def undo_edit() -> None:
+    st.session_state.beat_edits = tuple(st.session_state.get("beat_edits", ()))[:-1]
+    st.session_state.pop("edit_error", None)
+
+
+def discard_edits() -> None:
+    st.session_state.beat_edits = ()
+    st.session_state.pop("edit_error", None)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def edited_analysis(key, edits: tuple, _analysis):
+    """``ecg_core.edits.apply_edits`` of ``edits`` (and the edited mask; None without edits), cached on ``key``."""
+    from ecg_core.edits import apply_edits
+
+    if _analysis is None or not edits:
+        return _analysis, None
+    return apply_edits(_analysis, edits)
 
 
 def event_counts(events) -> dict[str, int]:

@@ -12,6 +12,7 @@ from app_pages import _common as app
 from ecg_core import config, plotting
 from ecg_core import io as ecg_io
 from ecg_core.config import CLASSES
+from ecg_core.edits import Edit, apply_edits, edited_score_kinds, snap_to_peak
 from ecg_core.errors import ECGError
 from ecg_core.events import BRADY_BPM, PAUSE_S, TACHY_BPM
 from ecg_core.pipeline import LOW_CONFIDENCE
@@ -111,7 +112,7 @@ def _on_chart_select(key: str):
         if isinstance(data, list | tuple):
             data = data[0] if data else None
         if data is not None:
-            select_beat(int(data), res.sampling_rate, res.peaks)
+            select_beat(int(data), res.sampling_rate, state.get("analyse_peaks", res.peaks))
             return
 
 
@@ -121,7 +122,7 @@ def _on_table_select():
     index = state.get("beat_table_index", [])
     res = state.get("analyse_result")
     if rows and res is not None and rows[0] < len(index):
-        select_beat(index[rows[0]], res.sampling_rate, res.peaks)
+        select_beat(index[rows[0]], res.sampling_rate, state.get("analyse_peaks", res.peaks))
     state.rerun_page = True  # the table is in the tabs fragment; the beat view above must follow
 
 
@@ -146,6 +147,48 @@ def show_event(k: int):
     # centred on the event; one longer than the longest window is shown from its onset
     centre = event.centre_s if event.duration_s + 2 <= length else event.start_s - 1 + length / 2
     state.detail_start = float(max(0.0, round(centre - length / 2, 1)))
+
+
+def _edit(action: str):
+    """Apply one correction to the selected beat (``relabel``, ``delete``) or add a missed one (``add``)."""
+    res, peaks = state.get("analyse_result"), state.get("analyse_peaks")
+    state.pop("edit_error", None)
+    if res is None or res.analysis is None or peaks is None:
+        return
+    fs = res.sampling_rate
+    if action == "add":
+        sample = snap_to_peak(res.shown, fs, int(round(float(state.get("edit_add_time", 0.0)) * fs)))
+        edit = Edit("add", sample, state.get("edit_add_label", "N"))
+    else:
+        k = int(state.get("selected_beat", 0))
+        edit = Edit(action, int(peaks[k]), state.get("edit_label", "N") if action == "relabel" else "")
+    edits = (*state.get("beat_edits", ()), edit)
+    try:
+        after, _ = apply_edits(res.analysis, edits)
+    except ECGError as exc:
+        state.edit_error = str(exc)
+        return
+    state.beat_edits = edits
+    samples = after.samples
+    if action == "delete":
+        state.selected_beat = min(int(state.get("selected_beat", 0)), max(len(samples) - 1, 0))
+    else:
+        select_beat(int(np.searchsorted(samples, edit.sample)), fs, samples)
+
+
+def beat_editor(selected: int, label: str):
+    """Relabel or delete the selected beat, or add a missed one at a time."""
+    with st.expander("Correct the beats", icon=":material/edit:"):
+        st.selectbox("Class", CLASSES, index=CLASSES.index(label) if label in CLASSES else 0, key="edit_label",
+                     format_func=lambda c: f"{c} ({plotting.CLASS_SHORT[c]})")
+        c1, c2 = st.columns(2)
+        c1.button("Relabel", key="edit_relabel", on_click=_edit, args=("relabel",), help="Give this beat the class.")
+        c2.button("Delete beat", key="edit_delete", on_click=_edit, args=("delete",),
+                  help="Not a beat (noise, a T wave): remove it.")
+        st.number_input("Add a missed beat at (s)", min_value=0.0, step=0.1, format="%.3f", key="edit_add_time",
+                        help="The beat goes to the largest deflection within 75 ms of this time.")
+        st.selectbox("Its class", CLASSES, key="edit_add_label")
+        st.button("Add beat", key="edit_add", on_click=_edit, args=("add",))
 
 
 def _on_event_select():
@@ -274,12 +317,16 @@ else:
 
 res = result
 fs = res.sampling_rate
-peaks = res.peaks
-analysis = res.analysis
+#: the reviewer's corrections of this recording's beats (ecg_core.edits), replayed on the analysis
+edits = app.current_edits(res.key) if res.analysis is not None else ()
+analysis, edited = app.edited_analysis(res.key, edits, res.analysis)
+peaks = analysis.samples if analysis is not None else res.peaks
+state.analyse_peaks = peaks  # the callbacks' beat numbers are those on screen
 labels = analysis.labels if analysis is not None else None
 conf = analysis.confidence if analysis is not None else None
-#: per beat, whether its share is the network's calibrated probability or a decision score (stage, rules)
-kinds = analysis.score_kinds if analysis is not None else None
+#: per beat, whether its share is the network's calibrated probability, a decision score (stage, rules) or the
+#: reviewer's edit
+kinds = edited_score_kinds(analysis, edited) if analysis is not None else None
 
 
 def scored(k: int, digits: int = 3) -> str:
@@ -288,7 +335,7 @@ def scored(k: int, digits: int = 3) -> str:
 
 custom = res.params != dict(app.detector_defaults())
 #: figures that depend only on the analysed recording are built once per (recording, settings, model)
-fig_key = (res.key, analysis.model_version if analysis is not None else None)
+fig_key = (res.key, analysis.model_version if analysis is not None else None, edits)
 st.markdown(
     f"**{res.upload.name}** · " + app.example_note(res.upload)
     + f" · lead **{res.lead}** · {fs:g} Hz " + ("(from the file)" if res.rate_from_file else
@@ -469,8 +516,22 @@ if selected is not None and len(peaks):
                       on_click=select_beat, args=(selected - 1, fs, peaks))
         nav[1].button("Next ▶", key="beat_next", disabled=selected + 1 >= len(peaks),
                       on_click=select_beat, args=(selected + 1, fs, peaks))
+    if analysis is not None:
+        beat_editor(selected, lab)
 
 # ----------------------------------------------------------------------------- beat table, classes, rhythm
+
+if analysis is not None:
+    if state.get("edit_error"):
+        st.error(state.edit_error, icon=":material/error:")
+    if edits:
+        st.info(f"**{len(edits)} edit{'s' if len(edits) > 1 else ''} of the beats** (summary, events, tables and "
+                "downloads show the corrected beats): " + "; ".join(e.describe(fs) for e in edits[-5:])
+                + (" …" if len(edits) > 5 else "") + ".", icon=":material/edit_note:")
+        u1, u2, _ = st.columns([1, 1, 3])
+        u1.button("Undo last edit", key="edit_undo", on_click=app.undo_edit, icon=":material/undo:")
+        u2.button("Discard all edits", key="edit_discard", on_click=app.discard_edits, icon=":material/delete_sweep:")
+
 
 def beat_table():
     """The beats as a table: filter, sort, and select a row to show that beat above."""
@@ -611,15 +672,23 @@ if analysis is not None:
                "summary": summary.to_dict(), "hrv": app.hrv_of(fig_key, analysis).to_dict(),
                "agreement": score.to_dict() if score is not None else None,
                "events": [e.to_dict() for e in events]}
-    w1, w2, w3 = st.columns(3)
+    w1, w2, w3, w4 = st.columns(4)
     # files are made when clicked (deferred), so reruns do not pay for them
     w1.download_button("Per-beat table (CSV)", lambda: analysis.to_frame().to_csv(index=False),
                        file_name=f"{stem}.beats.csv", mime="text/csv", key="download_csv", icon=":material/download:")
     w2.download_button("Summary (JSON)", lambda: app.json_bytes(payload), file_name=f"{stem}.summary.json",
                        mime="application/json", key="download_json", icon=":material/download:")
+    edited_note = " With your edits." if edits else ""
     w3.download_button(
-        "Beats as WFDB annotations (.ecg)",
-        lambda: ecg_io.annotation_bytes(stem, fs, analysis.samples, labels, extension="ecg"),
-        file_name=f"{stem}.ecg", mime="application/octet-stream", key="download_wfdb", icon=":material/download:",
-        help="Open with wfdb.rdann(record, 'ecg') or WAVE; classes as MIT-BIH symbols N, A (SVEB), V, F, Q.",
+        "Beats as WFDB annotations (.atr)",
+        lambda: ecg_io.annotation_bytes(stem, fs, analysis.samples, labels, extension="atr"),
+        file_name=f"{stem}.atr", mime="application/octet-stream", key="download_wfdb", icon=":material/download:",
+        help="Open with wfdb.rdann(record, 'atr') or WAVE; classes as MIT-BIH symbols N, A (SVEB), V, F, Q."
+             + edited_note,
+    )
+    w4.download_button(
+        "Beat positions (peaks.csv)", lambda: ecg_io.peaks_csv_bytes(analysis.samples, labels),
+        file_name=f"{stem}.peaks.csv", mime="text/csv", key="download_peaks", icon=":material/download:",
+        help="Columns sample, label: `python -m ecg_core classify INPUT --peaks-dir DIR` classifies the beats at "
+             "these positions." + edited_note,
     )

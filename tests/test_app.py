@@ -432,6 +432,40 @@ def test_af_example_lists_its_af_episode_beside_the_reference_rhythm():
     assert rhythms.loc[rhythms["rhythm (aux_note)"] == "(AFIB", "event kind"].eq("AF").all()
 
 
+@needs_model
+def test_beat_edits_relabel_delete_add_and_everything_follows():
+    at = start()
+    original = at.session_state["analyse_result"].analysis
+    n, n_veb = len(original), int(metric(at, "VEB · ventricular"))
+    k = int(np.flatnonzero(original.labels == "N")[5])
+    at.session_state["selected_beat"] = k
+    at.run()
+    at.selectbox(key="edit_label").set_value("VEB").run()
+    at.button(key="edit_relabel").click().run()
+    assert not at.exception and not errors(at), errors(at)
+    assert int(metric(at, "VEB · ventricular")) == n_veb + 1 and int(metric(at, "Beats")) == n
+    table = at.dataframe(key="beat_table").value
+    row = table[table["beat"] == k].iloc[0]
+    assert (row["label"], row["score_kind"], row["probability"]) == ("VEB", "edited", 1.0)
+    assert any("1 edit of the beats" in i.value for i in at.info)
+    # delete it, then add a beat back where it was (snapped to its R peak)
+    at.button(key="edit_delete").click().run()
+    assert int(metric(at, "Beats")) == n - 1 and int(metric(at, "VEB · ventricular")) == n_veb
+    at.number_input(key="edit_add_time").set_value(float(original.samples[k]) / 360 + 0.02).run()
+    at.selectbox(key="edit_add_label").set_value("SVEB").run()
+    at.button(key="edit_add").click().run()
+    edited = at.session_state["analyse_peaks"]
+    assert int(metric(at, "Beats")) == n and abs(int(edited[k]) - int(original.samples[k])) <= 3
+    # a second beat in the same place is refused with a message, and nothing changes
+    at.button(key="edit_add").click().run()
+    assert any("already" in e for e in errors(at)) and int(metric(at, "Beats")) == n
+    at.button(key="edit_undo").click().run()  # undo the add
+    assert int(metric(at, "Beats")) == n - 1
+    at.button(key="edit_discard").click().run()
+    assert int(metric(at, "Beats")) == n and int(metric(at, "VEB · ventricular")) == n_veb
+    assert not [i for i in at.info if "edit" in i.value and "of the beats" in i.value]
+
+
 def test_analyse_refuses_uploads_over_the_limit(monkeypatch):
     at = start()
     monkeypatch.setattr(config, "MAX_UPLOAD_BYTES", 1000)
