@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import _common as app
-from ecg_core import config, plotting
+from ecg_core import config, plotting, report
 from ecg_core import io as ecg_io
 from ecg_core.config import CLASSES
 from ecg_core.edits import Edit, apply_edits, edited_score_kinds, snap_to_peak
@@ -672,7 +672,7 @@ if analysis is not None:
                "summary": summary.to_dict(), "hrv": app.hrv_of(fig_key, analysis).to_dict(),
                "agreement": score.to_dict() if score is not None else None,
                "events": [e.to_dict() for e in events]}
-    w1, w2, w3, w4 = st.columns(4)
+    w1, w2, w3, w4, w5 = st.columns(5)
     # files are made when clicked (deferred), so reruns do not pay for them
     w1.download_button("Per-beat table (CSV)", lambda: analysis.to_frame().to_csv(index=False),
                        file_name=f"{stem}.beats.csv", mime="text/csv", key="download_csv", icon=":material/download:")
@@ -691,4 +691,14 @@ if analysis is not None:
         file_name=f"{stem}.peaks.csv", mime="text/csv", key="download_peaks", icon=":material/download:",
         help="Columns sample, label: `python -m ecg_core classify INPUT --peaks-dir DIR` classifies the beats at "
              "these positions." + edited_note,
+    )
+    w5.download_button(
+        "Report (PDF)",
+        lambda: report.build_report(res.shown, fs, analysis, name=res.upload.name, lead=res.lead,
+                                    units=res.shown_units, units_note=res.units_note, events=events,
+                                    notes=[f"{len(edits)} beat edits by the reviewer: "
+                                           + "; ".join(e.describe(fs) for e in edits)] if edits else ()),
+        file_name=f"{stem}.report.pdf", mime="application/pdf", key="download_report", icon=":material/picture_as_pdf:",
+        help="A printable report: the recording, summary, heart-rate trend, classes, the event table and one ECG "
+             "strip per event kind at 25 mm/s, 10 mm/mV." + edited_note,
     )
