@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,9 +81,8 @@ SCORE_HELP = {
                    "cross-validated).",
     "decision score": "Decision score: the class was re-decided by the second stage or a rule (N / SVEB split, "
                       "atrial fibrillation, wide QRS, fusion), whose shares are not calibrated probabilities.",
+    "edited": "Edited: the class was given by you (relabelled or added beat), so its share is 1.",
 }
-#: AAMI class -> MIT-BIH symbol written to the WFDB annotation download.
-WFDB_SYMBOL = {"N": "N", "SVEB": "A", "VEB": "V", "F": "F", "Q": "Q"}
 
 
 @dataclass(frozen=True)
@@ -313,18 +311,6 @@ def reference_episodes(ann, sampling_rate: float):
     return [(int(a * scale), int(b * scale)) for a, b in (getattr(ann, "episodes", ()) or ())]
 
 
-def wfdb_annotation_bytes(record_name: str, sampling_rate: float, samples, labels) -> bytes:
-    """The beats as a WFDB annotation file (extension ``.ecg``), AAMI classes as MIT-BIH symbols."""
-    import wfdb
-
-    name = "".join(ch if ch.isalnum() or ch in "_-" else "_" for ch in record_name) or "record"
-    symbols = [WFDB_SYMBOL.get(str(lab), "Q") for lab in labels]
-    with tempfile.TemporaryDirectory() as tmp:
-        wfdb.wrann(name, "ecg", np.asarray(samples, dtype=np.int64), symbol=symbols, fs=float(sampling_rate),
-                   write_dir=tmp)
-        return (Path(tmp) / f"{name}.ecg").read_bytes()
-
-
 def json_bytes(payload: dict) -> bytes:
     def clean(v):
         if isinstance(v, dict):
@@ -367,6 +353,52 @@ def user_errors(doing: str):
 def events_of(key, _analysis) -> tuple:
     """The analysis's rhythm events (:meth:`ecg_core.pipeline.Analysis.events`), cached on ``key``."""
     return _analysis.events()
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def hrv_of(key, _analysis):
+    """The analysis's time-domain HRV (:meth:`ecg_core.pipeline.Analysis.hrv`), cached on ``key``."""
+    return _analysis.hrv()
+
+
+def hrv_figures(hrv) -> list[tuple[str, float | None, str, str]]:
+    """``(label, value, unit, help)`` of each HRV figure the page shows."""
+    return [
+        ("Mean N-N", hrv.mean_nn_ms, "ms", "Mean of the N-N intervals."),
+        ("SDNN", hrv.sdnn_ms, "ms", "Standard deviation of the N-N intervals (overall variability)."),
+        ("RMSSD", hrv.rmssd_ms, "ms", "Root mean square of successive differences of adjacent N-N intervals "
+                                      "(beat-to-beat variability; never taken across an ectopic beat)."),
+        ("pNN50", hrv.pnn50, "%", "Share of successive N-N differences above 50 ms, of all N-N intervals."),
+    ]
+
+
+def current_edits(key) -> tuple:
+    """The beat edits of the recording analysed as ``key`` (a new recording or setting starts with none)."""
+    state = st.session_state
+    if state.get("beat_edits_key") != key:
+        state.beat_edits_key = key
+        state.beat_edits = ()
+    return tuple(state.get("beat_edits", ()))
+
+
+def undo_edit() -> None:
+    st.session_state.beat_edits = tuple(st.session_state.get("beat_edits", ()))[:-1]
+    st.session_state.pop("edit_error", None)
+
+
+def discard_edits() -> None:
+    st.session_state.beat_edits = ()
+    st.session_state.pop("edit_error", None)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def edited_analysis(key, edits: tuple, _analysis):
+    """``ecg_core.edits.apply_edits`` of ``edits`` (and the edited mask; None without edits), cached on ``key``."""
+    from ecg_core.edits import apply_edits
+
+    if _analysis is None or not edits:
+        return _analysis, None
+    return apply_edits(_analysis, edits)
 
 
 def event_counts(events) -> dict[str, int]:
@@ -416,6 +448,23 @@ def rhythms_table(rhythms):
     return pd.DataFrame({"start": [clock(a) for a, _, _ in rhythms], "end": [clock(b) for _, b, _ in rhythms],
                          "rhythm (aux_note)": [n for _, _, n in rhythms],
                          "event kind": [rhythm_kind(n) or "—" for _, _, n in rhythms]})
+
+
+def strip_note(units: str, length_s: float, conversion: str = "") -> str:
+    """What the detail strip's scale is (ECG paper or not), and any unit conversion (``io.to_millivolts``)."""
+    from ecg_core import plotting
+
+    letters = ", ".join(f"{v} = {k}" for k, v in plotting.BEAT_LETTERS.items())
+    if units == "mV":
+        scale = (f"ECG paper: {plotting.PAPER_SPEED_MM_S:g} mm/s, {plotting.PAPER_GAIN_MM_MV:g} mm/mV (small squares "
+                 "1 mm = 0.04 s and 0.1 mV, large squares 5 mm = 0.2 s and 0.5 mV); calibration pulse 1 mV, 200 ms. "
+                 if length_s <= plotting.PAPER_ASPECT_MAX_S else
+                 f"ECG paper grid of 5-mm squares (0.2 s, 0.5 mV); windows over {plotting.PAPER_ASPECT_MAX_S:g} s are "
+                 "stretched to fit, not drawn at 25 mm/s; calibration pulse 1 mV, 200 ms. ")
+    else:
+        scale = ("The file states no amplitude units, so the amplitude is drawn as stored, not on a mV scale; the grid "
+                 "marks 0.2 s. ")
+    return scale + f"Letters above the beats name their class ({letters}). " + (conversion + " " if conversion else "")
 
 
 def percent(value) -> str:

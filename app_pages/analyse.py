@@ -9,8 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import _common as app
-from ecg_core import config, plotting
+from ecg_core import config, plotting, report
+from ecg_core import io as ecg_io
 from ecg_core.config import CLASSES
+from ecg_core.edits import Edit, apply_edits, edited_score_kinds, snap_to_peak
 from ecg_core.errors import ECGError
 from ecg_core.events import BRADY_BPM, PAUSE_S, TACHY_BPM
 from ecg_core.pipeline import LOW_CONFIDENCE
@@ -45,6 +47,9 @@ class Result:
     analysis: object | None
     model_error: str | None
     params: dict
+    shown: np.ndarray  # the lead as drawn: in mV where the file says how (ecg_core.io.to_millivolts)
+    shown_units: str
+    units_note: str  # what was converted, for the page to say
 
 
 # ----------------------------------------------------------------------------- callbacks
@@ -107,7 +112,7 @@ def _on_chart_select(key: str):
         if isinstance(data, list | tuple):
             data = data[0] if data else None
         if data is not None:
-            select_beat(int(data), res.sampling_rate, res.peaks)
+            select_beat(int(data), res.sampling_rate, state.get("analyse_peaks", res.peaks))
             return
 
 
@@ -117,7 +122,7 @@ def _on_table_select():
     index = state.get("beat_table_index", [])
     res = state.get("analyse_result")
     if rows and res is not None and rows[0] < len(index):
-        select_beat(index[rows[0]], res.sampling_rate, res.peaks)
+        select_beat(index[rows[0]], res.sampling_rate, state.get("analyse_peaks", res.peaks))
     state.rerun_page = True  # the table is in the tabs fragment; the beat view above must follow
 
 
@@ -142,6 +147,48 @@ def show_event(k: int):
     # centred on the event; one longer than the longest window is shown from its onset
     centre = event.centre_s if event.duration_s + 2 <= length else event.start_s - 1 + length / 2
     state.detail_start = float(max(0.0, round(centre - length / 2, 1)))
+
+
+def _edit(action: str):
+    """Apply one correction to the selected beat (``relabel``, ``delete``) or add a missed one (``add``)."""
+    res, peaks = state.get("analyse_result"), state.get("analyse_peaks")
+    state.pop("edit_error", None)
+    if res is None or res.analysis is None or peaks is None:
+        return
+    fs = res.sampling_rate
+    if action == "add":
+        sample = snap_to_peak(res.shown, fs, int(round(float(state.get("edit_add_time", 0.0)) * fs)))
+        edit = Edit("add", sample, state.get("edit_add_label", "N"))
+    else:
+        k = int(state.get("selected_beat", 0))
+        edit = Edit(action, int(peaks[k]), state.get("edit_label", "N") if action == "relabel" else "")
+    edits = (*state.get("beat_edits", ()), edit)
+    try:
+        after, _ = apply_edits(res.analysis, edits)
+    except ECGError as exc:
+        state.edit_error = str(exc)
+        return
+    state.beat_edits = edits
+    samples = after.samples
+    if action == "delete":
+        state.selected_beat = min(int(state.get("selected_beat", 0)), max(len(samples) - 1, 0))
+    else:
+        select_beat(int(np.searchsorted(samples, edit.sample)), fs, samples)
+
+
+def beat_editor(selected: int, label: str):
+    """Relabel or delete the selected beat, or add a missed one at a time."""
+    with st.expander("Correct the beats", icon=":material/edit:"):
+        st.selectbox("Class", CLASSES, index=CLASSES.index(label) if label in CLASSES else 0, key="edit_label",
+                     format_func=lambda c: f"{c} ({plotting.CLASS_SHORT[c]})")
+        c1, c2 = st.columns(2)
+        c1.button("Relabel", key="edit_relabel", on_click=_edit, args=("relabel",), help="Give this beat the class.")
+        c2.button("Delete beat", key="edit_delete", on_click=_edit, args=("delete",),
+                  help="Not a beat (noise, a T wave): remove it.")
+        st.number_input("Add a missed beat at (s)", min_value=0.0, step=0.1, format="%.3f", key="edit_add_time",
+                        help="The beat goes to the largest deflection within 75 ms of this time.")
+        st.selectbox("Its class", CLASSES, key="edit_add_label")
+        st.button("Add beat", key="edit_add", on_click=_edit, args=("add",))
 
 
 def _on_event_select():
@@ -224,8 +271,10 @@ def analyse(upload: app.Upload, fs_setting: float, lead: str | None, status=None
     except ECGError as exc:
         model_error = str(exc)
     key = (upload.digest, rec.lead, fs, pk)
+    units = getattr(rec, "units", "") or ""
+    shown, shown_units, note = ecg_io.to_millivolts(x, units, rec.source_format)
     return Result(key, upload, x, fs, bool(rec.sampling_rate_from_file), rec.lead, tuple(rec.lead_names),
-                  getattr(rec, "units", "") or "", np.asarray(peaks), analysis, model_error, params)
+                  units, np.asarray(peaks), analysis, model_error, params, shown, shown_units, note)
 
 
 lead_wanted = state.get("lead_setting")
@@ -268,12 +317,16 @@ else:
 
 res = result
 fs = res.sampling_rate
-peaks = res.peaks
-analysis = res.analysis
+#: the reviewer's corrections of this recording's beats (ecg_core.edits), replayed on the analysis
+edits = app.current_edits(res.key) if res.analysis is not None else ()
+analysis, edited = app.edited_analysis(res.key, edits, res.analysis)
+peaks = analysis.samples if analysis is not None else res.peaks
+state.analyse_peaks = peaks  # the callbacks' beat numbers are those on screen
 labels = analysis.labels if analysis is not None else None
 conf = analysis.confidence if analysis is not None else None
-#: per beat, whether its share is the network's calibrated probability or a decision score (stage, rules)
-kinds = analysis.score_kinds if analysis is not None else None
+#: per beat, whether its share is the network's calibrated probability, a decision score (stage, rules) or the
+#: reviewer's edit
+kinds = edited_score_kinds(analysis, edited) if analysis is not None else None
 
 
 def scored(k: int, digits: int = 3) -> str:
@@ -282,7 +335,7 @@ def scored(k: int, digits: int = 3) -> str:
 
 custom = res.params != dict(app.detector_defaults())
 #: figures that depend only on the analysed recording are built once per (recording, settings, model)
-fig_key = (res.key, analysis.model_version if analysis is not None else None)
+fig_key = (res.key, analysis.model_version if analysis is not None else None, edits)
 st.markdown(
     f"**{res.upload.name}** · " + app.example_note(res.upload)
     + f" · lead **{res.lead}** · {fs:g} Hz " + ("(from the file)" if res.rate_from_file else
@@ -324,6 +377,12 @@ if summary is not None:
         n = summary.counts[c]
         col.metric(f"{c} · {plotting.CLASS_SHORT[c]}", f"{n}", f"{100 * n / max(summary.beats, 1):.1f}%",
                    delta_color="off", delta_arrow="off", help=plotting.CLASS_NAMES[c] + CLASS_HELP.get(c, ""))
+    hrv = app.hrv_of(fig_key, analysis)
+    h = st.columns(5)
+    h[0].metric("N-N intervals", f"{hrv.nn_intervals}",
+                help="RR intervals between two beats labelled N (30-200 bpm): the HRV figures use only these.")
+    for col, (label, value, unit, text) in zip(h[1:], app.hrv_figures(hrv), strict=True):
+        col.metric(label, "—" if value is None else f"{value:.{1 if unit == '%' else 0}f}{' ' + unit}", help=text)
     if summary.atrial_fibrillation_beats:
         af = analysis.atrial_fibrillation
         af_s = float(np.sum(np.diff(peaks)[af[1:]]) / fs) if len(peaks) > 1 else 0.0
@@ -395,8 +454,8 @@ st.caption("Overview of the whole recording (drag the range slider below it). Cl
               "above the trace (hover names each beat): click beats in the detail view below."
               if len(peaks) > plotting.MAX_BEAT_MARKERS else ""))
 app.show_chart(
-    app.cached_figure("trace_figure", ("overview", fig_key), res.signal, fs, peaks=peaks, labels=labels,
-                      confidence=conf, highlights=highlights, units=res.units, rangeslider=True, height=300,
+    app.cached_figure("trace_figure", ("overview", fig_key), res.shown, fs, peaks=peaks, labels=labels,
+                      confidence=conf, highlights=highlights, units=res.shown_units, rangeslider=True, height=300,
                       score_kinds=kinds,
                       title="Whole recording (downsampled)" if len(res.signal) > plotting.MAX_TRACE_POINTS
                       else "Whole recording"),
@@ -415,10 +474,12 @@ with d1:
         st.slider("Detail window start (s)", 0.0, max_start, step=0.1, key="detail_start")
 start = float(state.detail_start)
 app.show_chart(
-    plotting.trace_figure(res.signal, fs, peaks=peaks, labels=labels, confidence=conf, highlights=highlights,
-                          selected=selected, units=res.units, start_s=start, stop_s=start + detail_len,
-                          height=330, title=f"Full detail: {start:.1f}–{start + detail_len:.1f} s"),
+    plotting.ecg_strip_figure(res.shown, fs, peaks=peaks, labels=labels, confidence=conf, highlights=highlights,
+                              selected=selected, units=res.shown_units, start_s=start, stop_s=start + detail_len,
+                              score_kinds=kinds, height=360,
+                              title=f"Full detail: {start:.1f}–{start + detail_len:.1f} s"),
     key="trace_detail", on_select=lambda: _on_chart_select("trace_detail"), selection_mode="points")
+st.caption(app.strip_note(res.shown_units, detail_len, res.units_note))
 
 # ----------------------------------------------------------------------------- selected beat
 
@@ -427,13 +488,13 @@ if selected is not None and len(peaks):
     half = int(round(0.5 * fs))
     a, b = max(0, peaks[selected] - half), min(len(res.signal), peaks[selected] + half)
     window = np.full(2 * half, np.nan)
-    window[a - (peaks[selected] - half): b - (peaks[selected] - half)] = res.signal[a:b]
+    window[a - (peaks[selected] - half): b - (peaks[selected] - half)] = res.shown[a:b]
     b1, b2 = st.columns([3, 1])
     lab = str(labels[selected]) if labels is not None else ""
     with b1:
         app.show_chart(
             plotting.beat_figure(window, fs, probabilities=analysis.probabilities[selected] if analysis else None,
-                                 classes=CLASSES, label=lab, units=res.units,
+                                 classes=CLASSES, label=lab, units=res.shown_units,
                                  score_kind=kinds[selected] if lab else "probability",
                                  title=f"{lab} beat, {scored(selected, 2)}" if lab else "Beat"),
             key="beat_view")
@@ -455,8 +516,22 @@ if selected is not None and len(peaks):
                       on_click=select_beat, args=(selected - 1, fs, peaks))
         nav[1].button("Next ▶", key="beat_next", disabled=selected + 1 >= len(peaks),
                       on_click=select_beat, args=(selected + 1, fs, peaks))
+    if analysis is not None:
+        beat_editor(selected, lab)
 
 # ----------------------------------------------------------------------------- beat table, classes, rhythm
+
+if analysis is not None:
+    if state.get("edit_error"):
+        st.error(state.edit_error, icon=":material/error:")
+    if edits:
+        st.info(f"**{len(edits)} edit{'s' if len(edits) > 1 else ''} of the beats** (summary, events, tables and "
+                "downloads show the corrected beats): " + "; ".join(e.describe(fs) for e in edits[-5:])
+                + (" …" if len(edits) > 5 else "") + ".", icon=":material/edit_note:")
+        u1, u2, _ = st.columns([1, 1, 3])
+        u1.button("Undo last edit", key="edit_undo", on_click=app.undo_edit, icon=":material/undo:")
+        u2.button("Discard all edits", key="edit_discard", on_click=app.discard_edits, icon=":material/delete_sweep:")
+
 
 def beat_table():
     """The beats as a table: filter, sort, and select a row to show that beat above."""
@@ -520,6 +595,9 @@ def classes_and_rhythm():
                        where=g1)
         app.show_chart(app.cached_figure("confidence_figure", fig_key, labels, conf, threshold=LOW_CONFIDENCE),
                        key="confidence_dist", where=g2)
+    if analysis is not None and len(analysis) >= 2:
+        app.show_chart(app.cached_figure("heart_rate_figure", fig_key, analysis.heart_rate_trend(),
+                                         brady_bpm=BRADY_BPM, tachy_bpm=TACHY_BPM), key="hr_trend")
     af = analysis.atrial_fibrillation if analysis is not None else None
     app.show_chart(app.cached_figure("tachogram_figure", fig_key, peaks, fs, labels, atrial_fibrillation=af),
                    key="tachogram", on_select=_on_tachogram_select, selection_mode="points")
@@ -591,16 +669,36 @@ if analysis is not None:
     st.subheader("Downloads")
     stem = res.upload.name.replace(" ", "_")
     payload = {"recording": res.upload.name, "lead": res.lead, "sampling_rate": fs, "detector": res.params,
-               "summary": summary.to_dict(), "agreement": score.to_dict() if score is not None else None,
+               "summary": summary.to_dict(), "hrv": app.hrv_of(fig_key, analysis).to_dict(),
+               "agreement": score.to_dict() if score is not None else None,
                "events": [e.to_dict() for e in events]}
-    w1, w2, w3 = st.columns(3)
+    w1, w2, w3, w4, w5 = st.columns(5)
     # files are made when clicked (deferred), so reruns do not pay for them
     w1.download_button("Per-beat table (CSV)", lambda: analysis.to_frame().to_csv(index=False),
                        file_name=f"{stem}.beats.csv", mime="text/csv", key="download_csv", icon=":material/download:")
     w2.download_button("Summary (JSON)", lambda: app.json_bytes(payload), file_name=f"{stem}.summary.json",
                        mime="application/json", key="download_json", icon=":material/download:")
+    edited_note = " With your edits." if edits else ""
     w3.download_button(
-        "Beats as WFDB annotations (.ecg)", lambda: app.wfdb_annotation_bytes(stem, fs, analysis.samples, labels),
-        file_name=f"{stem}.ecg", mime="application/octet-stream", key="download_wfdb", icon=":material/download:",
-        help="Open with wfdb.rdann(record, 'ecg') or WAVE; classes as MIT-BIH symbols N, A (SVEB), V, F, Q.",
+        "Beats as WFDB annotations (.atr)",
+        lambda: ecg_io.annotation_bytes(stem, fs, analysis.samples, labels, extension="atr"),
+        file_name=f"{stem}.atr", mime="application/octet-stream", key="download_wfdb", icon=":material/download:",
+        help="Open with wfdb.rdann(record, 'atr') or WAVE; classes as MIT-BIH symbols N, A (SVEB), V, F, Q."
+             + edited_note,
+    )
+    w4.download_button(
+        "Beat positions (peaks.csv)", lambda: ecg_io.peaks_csv_bytes(analysis.samples, labels),
+        file_name=f"{stem}.peaks.csv", mime="text/csv", key="download_peaks", icon=":material/download:",
+        help="Columns sample, label: `python -m ecg_core classify INPUT --peaks-dir DIR` classifies the beats at "
+             "these positions." + edited_note,
+    )
+    w5.download_button(
+        "Report (PDF)",
+        lambda: report.build_report(res.shown, fs, analysis, name=res.upload.name, lead=res.lead,
+                                    units=res.shown_units, units_note=res.units_note, events=events,
+                                    notes=[f"{len(edits)} beat edits by the reviewer: "
+                                           + "; ".join(e.describe(fs) for e in edits)] if edits else ()),
+        file_name=f"{stem}.report.pdf", mime="application/pdf", key="download_report", icon=":material/picture_as_pdf:",
+        help="A printable report: the recording, summary, heart-rate trend, classes, the event table and one ECG "
+             "strip per event kind at 25 mm/s, 10 mm/mV." + edited_note,
     )

@@ -5,8 +5,12 @@ This is a contract other tools call; keep options and output columns stable::
     python -m ecg_core detect   INPUT... --out-dir DIR [--fs HZ] [--lead NAME] [COHORT]
     python -m ecg_core classify INPUT... --out-dir DIR [--fs HZ] [--lead NAME] [--peaks-dir DIR] [--model PATH] [COHORT]
 
+    python -m ecg_core report   INPUT... --output-dir DIR [--fs HZ] [--lead NAME] [--peaks-dir DIR] [--model PATH]
+                                [--png]
+
     COHORT: [--resume] [--workers [N] | --scheduler ADDRESS]
 
+``report`` writes ``DIR/<stem>.report.pdf`` (:mod:`ecg_core.report`; with ``--png`` its pages as PNG too).
 ``detect`` writes ``DIR/<stem>.peaks.csv`` (column ``sample``); ``classify`` writes
 ``DIR/<stem>.beats.csv`` (``sample,label,probability,p_N,p_SVEB,p_VEB,p_F,p_Q``; ``segment``
 instead of ``sample`` for segmented input) and, for a recording, ``DIR/<stem>.events.csv`` (the rhythm
@@ -133,7 +137,67 @@ def build_parser() -> argparse.ArgumentParser:
         where.add_argument("--scheduler", default=None, metavar="ADDRESS",
                            help="run as a cohort on the running Dask cluster at ADDRESS (e.g. tcp://127.0.0.1:8786) "
                                 "and write DIR/summary.csv")
+    p = sub.add_parser("report", help="analyse recordings and write a printable report, <stem>.report.pdf")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="recordings (CSV/TSV, WFDB .hea, EDF)")
+    p.add_argument("--output-dir", "--out-dir", dest="out_dir", type=Path, required=True,
+                   help="folder for the reports (created)")
+    p.add_argument("--fs", type=float, default=None,
+                   help="sampling rate in Hz for files that do not state it (default 360)")
+    p.add_argument("--lead", default=None, help="lead name (default MLII, else ECG, else the first)")
+    p.add_argument("--peaks-dir", type=Path, default=None,
+                   help="report on the beats at DIR/<stem>.peaks.csv (e.g. edited in the dashboard) instead of "
+                        "detecting them")
+    p.add_argument("--model", type=Path, default=None, metavar="PATH", help="another trained .keras model")
+    p.add_argument("--png", action="store_true", help="also write each page as <stem>.report-<page>.png")
     return parser
+
+
+def _report_one(path: Path, args) -> list[Path]:
+    """Analyse one recording and write its report (and with ``--png`` its pages as PNG); returns the files."""
+    from .io import Segments, load, to_millivolts
+    from .pipeline import analyze
+    from .report import report_figures, report_pdf, report_pngs
+
+    rec = load(path, sampling_rate=args.fs, lead=args.lead)
+    if isinstance(rec, Segments):
+        raise ECGError("this is a segmented file (one beat per row): a report needs a continuous recording.")
+    stem = _stem(path)
+    peaks = _read_peaks(args.peaks_dir, stem, rec.signal.size) if args.peaks_dir else None
+    analysis = analyze(rec.signal, rec.sampling_rate, peaks=peaks, classifier=_classifier(args.model))
+    shown, units, note = to_millivolts(rec.signal, rec.units, rec.source_format)
+    figures = report_figures(shown, rec.sampling_rate, analysis, name=rec.name or stem, lead=rec.lead, units=units,
+                             units_note=note, notes=[f"Beats from {args.peaks_dir / (stem + '.peaks.csv')}."]
+                             if args.peaks_dir else ())
+    out = args.out_dir / f"{stem}.report.pdf"
+    tmp = out.with_name(f".{out.name}.part")
+    tmp.write_bytes(report_pdf(figures, title=f"ECG report: {rec.name or stem}"))
+    os.replace(tmp, out)
+    written = [out]
+    if args.png:
+        for k, png in enumerate(report_pngs(figures), start=1):
+            written.append(args.out_dir / f"{stem}.report-{k}.png")
+            written[-1].write_bytes(png)
+    return written
+
+
+def _report_main(args) -> int:
+    from . import batch
+
+    inputs, problems = batch.list_inputs(args.inputs)
+    failures = len(problems)
+    for path, message in problems:
+        print(f"error: {path}: {message}", file=sys.stderr)
+    for path in inputs:
+        try:
+            for written in _report_one(path, args):
+                print(written)
+        except ECGError as exc:
+            failures += 1
+            print(f"error: {path}: {exc}", file=sys.stderr)
+        except Exception as exc:  # noqa: BLE001 - one bad file must not stop the others
+            failures += 1
+            print(f"error: {path}: could not be processed ({type(exc).__name__}: {exc})", file=sys.stderr)
+    return 1 if failures else 0
 
 
 def main(argv=None) -> int:
@@ -149,6 +213,8 @@ def main(argv=None) -> int:
         except ECGError as exc:
             print(f"error: --model {args.model}: {exc}", file=sys.stderr)
             return 2
+    if args.command == "report":
+        return _report_main(args)
     from . import batch
 
     inputs, problems = batch.list_inputs(args.inputs)

@@ -1185,3 +1185,101 @@ def _annotations(samples: np.ndarray, symbols, fs, aux=None) -> Annotations:
         arr.flags.writeable = False
     return Annotations(sample=sample, symbol=sym, label=label, episodes=tuple(episodes), sampling_rate=fs,
                        rhythms=rhythms)
+
+
+# --------------------------------------------------------------------------------------------- physical units
+#: The Kaggle MIT-BIH CSV layout stores the records' raw ADC values: 200 units per mV around a baseline of 1024
+#: (the MIT-BIH Arrhythmia Database's header values for its MLII and V leads).
+KAGGLE_ADC_GAIN = 200.0
+KAGGLE_ADC_BASELINE = 1024.0
+#: Factors from the units a file may state to millivolts.
+TO_MILLIVOLTS = {"mV": 1.0, "uV": 1e-3, "V": 1e3}
+
+
+def to_millivolts(signal, units: str, source_format: str = "") -> tuple[np.ndarray, str, str]:
+    """One lead in millivolts where its file says how (for drawing it on ECG paper).
+
+    WFDB records are read in physical units already (the header's gain and baseline applied by ``wfdb``), and
+    EDF files state theirs; ``uV`` and ``V`` are scaled. The Kaggle MIT-BIH layout's raw ADC values (units
+    ``"adu"``) are converted with :data:`KAGGLE_ADC_GAIN` and :data:`KAGGLE_ADC_BASELINE`. Anything else
+    (a table that states no units) is returned as it is.
+
+    Parameters
+    ----------
+    signal : array_like
+        One lead as loaded (:attr:`Recording.signal`).
+    units : str
+        Its units (:attr:`Recording.units`).
+    source_format : str
+        :attr:`Recording.source_format`.
+
+    Returns
+    -------
+    signal : numpy.ndarray
+        float64, in mV where converted (the input itself when it already is).
+    units : str
+        ``"mV"`` or the input's units (``""`` when unknown).
+    note : str
+        What was done, for the page to say (``""`` when the file was in mV already or nothing is known).
+    """
+    x = np.asarray(signal, dtype=np.float64)
+    if units == "adu" and source_format == "kaggle-csv":
+        return ((x - KAGGLE_ADC_BASELINE) / KAGGLE_ADC_GAIN, "mV",
+                f"ADC units converted to mV as the Kaggle MIT-BIH layout stores them: {KAGGLE_ADC_GAIN:g} units "
+                f"per mV, baseline {KAGGLE_ADC_BASELINE:g}.")
+    factor = TO_MILLIVOLTS.get(units)
+    if factor is None:
+        return x, units, ""
+    if factor == 1.0:
+        return x, "mV", ""
+    return x * factor, "mV", f"Converted from {units} to mV."
+
+
+# --------------------------------------------------------------------------------------------- writing beats
+#: AAMI class -> MIT-BIH beat symbol written to WFDB annotation files (SVEB as A, an atrial premature beat).
+WFDB_SYMBOL = {"N": "N", "SVEB": "A", "VEB": "V", "F": "F", "Q": "Q"}
+
+
+def annotation_bytes(record_name: str, sampling_rate: float, samples, labels, *, extension: str = "atr") -> bytes:
+    """Beats as a WFDB annotation file (``wfdb.wrann``), AAMI classes as MIT-BIH symbols (:data:`WFDB_SYMBOL`).
+
+    Parameters
+    ----------
+    record_name : str
+        The record the annotations belong to (characters other than letters, digits, ``_`` and ``-``
+        become ``_``); ``wfdb.rdann(record_name, extension)`` reads the file back.
+    sampling_rate : float
+        Hz, stored in the file.
+    samples : array_like of int
+        Beat positions (sample numbers), in time order.
+    labels : array_like of str
+        AAMI class of each beat; unknown ones are written as ``Q``.
+    extension : str
+        Annotator name, the file's extension (``"atr"``: the reference annotator's).
+
+    Returns
+    -------
+    bytes
+        The file's contents.
+    """
+    import wfdb
+
+    name = "".join(ch if ch.isalnum() or ch in "_-" else "_" for ch in record_name) or "record"
+    s = np.asarray(samples, dtype=np.int64)
+    symbols = [WFDB_SYMBOL.get(str(lab), "Q") for lab in labels]
+    if len(symbols) != s.size:
+        raise ValueError("samples and labels must have the same length")
+    with tempfile.TemporaryDirectory() as tmp:
+        wfdb.wrann(name, extension, s, symbol=symbols, fs=float(sampling_rate), write_dir=tmp)
+        return (Path(tmp) / f"{name}.{extension}").read_bytes()
+
+
+def peaks_csv_bytes(samples, labels=None) -> bytes:
+    """Beats as the CLI's ``<stem>.peaks.csv`` (column ``sample``; with ``labels``, a ``label`` column after it).
+
+    ``python -m ecg_core classify INPUT --peaks-dir DIR`` classifies the beats at the ``sample`` column.
+    """
+    frame = pd.DataFrame({"sample": np.asarray(samples, dtype=np.int64)})
+    if labels is not None:
+        frame["label"] = np.asarray(labels).astype(str)
+    return frame.to_csv(index=False).encode()

@@ -126,6 +126,22 @@ class Analysis:
             return ()
         return find_events(self.samples, self.labels, self.sampling_rate, atrial_fibrillation=self.atrial_fibrillation)
 
+    def hrv(self):
+        """Time-domain HRV (SDNN, RMSSD, pNN50) of the N-N intervals (:func:`ecg_core.hrv.time_domain`); None for
+        segments."""
+        from .hrv import time_domain
+
+        return None if self.segmented else time_domain(self.samples, self.labels, self.sampling_rate)
+
+    def heart_rate_trend(self, **kwargs):
+        """Heart rate in bpm over time (:func:`ecg_core.hrv.heart_rate_trend`); None for segments."""
+        from .hrv import heart_rate_trend
+
+        if self.segmented:
+            return None
+        return heart_rate_trend(self.samples, self.sampling_rate, duration_s=self.n_samples / self.sampling_rate,
+                                **kwargs)
+
     def events_frame(self) -> pd.DataFrame:
         """:meth:`events` as the CLI's ``events.csv`` table (one row per event, :data:`EVENT_COLUMNS`)."""
         rows = [e.to_dict() for e in self.events()]

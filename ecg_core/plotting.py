@@ -232,10 +232,23 @@ def _beat_hover(labels: bool) -> str:
     return "R-peak #%{customdata[0]}<br>t = %{x:.3f} s<extra></extra>"
 
 
+#: The detail strip's hover: class in words, beat number and time, score and its kind, RR before.
+_RICH_HOVER = ("<b>%{customdata[1]}</b> · %{customdata[4]}<br>beat #%{customdata[0]} at %{customdata[5]}"
+               "<br>%{customdata[3]} %{customdata[2]:.2f}<br>RR before %{customdata[6]}<extra></extra>")
+_RICH_HOVER_PEAKS = "R-peak #%{customdata[0]} at %{customdata[5]}<br>RR before %{customdata[6]}<extra></extra>"
+
+
+def _clock(seconds: float) -> str:
+    """``m:ss.sss`` (``h:mm:ss.sss`` from an hour on)."""
+    m, sec = divmod(float(seconds), 60.0)
+    h, m = divmod(int(m), 60)
+    return f"{h}:{m:02d}:{sec:06.3f}" if h else f"{m}:{sec:06.3f}"
+
+
 def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=None, start_s: float = 0.0,
                  stop_s: float | None = None, highlights: dict | None = None, selected: int | None = None,
                  markers: list | None = None, units: str = "", title: str | None = None, rangeslider: bool = False,
-                 height: int = 340, max_points: int = MAX_TRACE_POINTS, score_kinds=None):
+                 height: int = 340, max_points: int = MAX_TRACE_POINTS, score_kinds=None, rich_hover: bool = False):
     """Interactive ECG trace with its R-peaks, as a Plotly figure (SVG, or WebGL for many points).
 
     Parameters
@@ -267,6 +280,9 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
     score_kinds : array_like of str, optional
         What each beat's ``confidence`` is, named in the hover: ``"probability"`` (the default) or
         ``"decision score"`` (:attr:`ecg_core.pipeline.Analysis.score_kinds`).
+    rich_hover : bool
+        Beat markers' hover also names the class in words, the time as ``m:ss.sss`` and the RR interval
+        before the beat (the detail strip; three more ``customdata`` columns, so not for the overview).
     """
     import plotly.graph_objects as go
 
@@ -303,12 +319,18 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
         for j, (name, k, colour) in enumerate(groups):
             if ticks:  # at most one tick per bin of the line's
                 k = k[_first_per_bin(p[k], a, b, max_points // 2)]
-            custom = np.empty((k.size, 4), dtype=object)
+            custom = np.empty((k.size, 7 if rich_hover else 4), dtype=object)
             custom[:, 0] = beat_no[k]
             custom[:, 1] = name
             custom[:, 2] = conf[k]
             custom[:, 3] = kinds[k]
-            style = {"name": name, "customdata": custom, "hovertemplate": _beat_hover(labels is not None)}
+            hover = _beat_hover(labels is not None)
+            if rich_hover:
+                custom[:, 4] = CLASS_NAMES.get(name, "")
+                custom[:, 5] = [_clock(v) for v in p[k] / fs]
+                custom[:, 6] = [f"{1000 * (p[j] - p[j - 1]) / fs:.0f} ms" if j > 0 else "—" for j in k]
+                hover = _RICH_HOVER if labels is not None else _RICH_HOVER_PEAKS
+            style = {"name": name, "customdata": custom, "hovertemplate": hover}
             if ticks:  # one row of ticks per class above the trace
                 y0 = hi + row * (1.2 + 1.2 * (len(groups) - 1 - j))
                 fig.add_trace(_beat_comb(p[k] / fs, y0, y0 + row, line={"color": colour, "width": 1}, **style))
@@ -354,6 +376,113 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
         for name, y, colour in rows:
             fig.add_annotation(x=0, xref="paper", xanchor="right", y=y, text=name, showarrow=False,
                                font={"size": 10, "color": colour})
+    return fig
+
+
+#: ECG paper: 25 mm/s and 10 mm/mV, small squares of 1 mm (0.04 s, 0.1 mV) and large ones of 5 mm (0.2 s, 0.5 mV).
+PAPER_SPEED_MM_S = 25.0
+PAPER_GAIN_MM_MV = 10.0
+PAPER_MINOR = (0.04, 0.1)
+PAPER_MAJOR = (0.2, 0.5)
+PAPER_COLORS = {"minor": "#f7d9d9", "major": "#e6a5a5", "background": "#fffbfb"}
+#: Strips up to this long (s) keep the paper's aspect (a 1-mm square is square) and draw the 1-mm squares;
+#: longer ones fill the chart and draw the 5-mm squares only (1-mm lines would be closer than pixels).
+PAPER_ASPECT_MAX_S = 20.0
+#: The calibration pulse drawn before the strip: 1 mV for 200 ms.
+CALIBRATION_MV = 1.0
+CALIBRATION_S = 0.2
+#: The letter written above each beat (SVEB as S, VEB as V, as on a Holter strip).
+BEAT_LETTERS: dict[str, str] = {"N": "N", "SVEB": "S", "VEB": "V", "F": "F", "Q": "Q"}
+
+
+def ecg_strip_figure(signal, sampling_rate, *, peaks=None, labels=None, units: str = "", start_s: float = 0.0,
+                     stop_s: float | None = None, title: str | None = None, height: int = 360, **kwargs):
+    """A stretch of ECG drawn like an ECG: paper grid, calibration pulse and a letter above every beat.
+
+    The trace, its beat markers (coloured by class, clickable, with a readable hover) and the marked beats are
+    those of :func:`trace_figure` (``kwargs`` go to it). In millivolts (``units == "mV"``, see
+    :func:`ecg_core.io.to_millivolts`) the grid is ECG paper at :data:`PAPER_SPEED_MM_S` and
+    :data:`PAPER_GAIN_MM_MV`: lines every 1 mm (0.04 s, 0.1 mV) and heavier ones every 5 mm (0.2 s,
+    0.5 mV), and a strip of up to :data:`PAPER_ASPECT_MAX_S` keeps the paper's aspect (the y axis scaled
+    to the x axis, 10 mm/mV against 25 mm/s); a calibration pulse of :data:`CALIBRATION_MV` for
+    :data:`CALIBRATION_S` stands before the strip. In other units (unknown, ADC units without a known gain) the
+    time grid is drawn and the amplitude is not scaled, with neither aspect nor pulse.
+
+    Parameters
+    ----------
+    signal, sampling_rate, peaks, labels, start_s, stop_s, title, height
+        As :func:`trace_figure`.
+    units : str
+        The signal's units; ``"mV"`` gives the paper's scale.
+    **kwargs
+        More :func:`trace_figure` arguments (``confidence``, ``score_kinds``, ``highlights``, ``selected`` ...).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    import plotly.graph_objects as go
+
+    fs = float(sampling_rate)
+    x = np.asarray(signal, dtype=np.float64)
+    fig = trace_figure(x, fs, peaks=peaks, labels=labels, units=units, start_s=start_s, stop_s=stop_s, title=title,
+                       height=height, rich_hover=True, **kwargs)
+    a = max(int(start_s * fs), 0)
+    b = x.size if stop_s is None else min(int(np.ceil(stop_s * fs)) + 1, x.size)
+    t0, t1 = a / fs, (b - 1) / fs
+    seg = x[a:b][np.isfinite(x[a:b])]
+    lo, hi = (float(seg.min()), float(seg.max())) if seg.size else (0.0, 1.0)
+    mv = units == "mV"
+    span = max(hi - lo, CALIBRATION_MV if mv else 1e-9)
+    letters_y = hi + 0.12 * span
+    if peaks is not None and labels is not None:
+        p = np.asarray(peaks, dtype=np.int64)
+        k = np.flatnonzero((p >= a) & (p < b))
+        lab = np.asarray(labels).astype(str)[k]
+        if k.size <= MAX_BEAT_MARKERS:  # one text element per beat (a comb's span has its class rows instead)
+            fig.add_trace(go.Scatter(
+                x=p[k] / fs, y=np.full(k.size, letters_y), mode="text", text=[BEAT_LETTERS.get(c, c) for c in lab],
+                textfont={"color": [CLASS_COLORS.get(c, TRACE_COLOR) for c in lab], "size": 13,
+                          "family": _FONT["family"]},
+                hoverinfo="skip", showlegend=False, name="beat letters"))
+    left = t0
+    if mv:  # the calibration pulse, in a margin before the strip, from the strip's baseline
+        base = float(np.median(seg)) if seg.size else 0.0
+        c0 = t0 - 2.0 * CALIBRATION_S
+        c = [c0, c0 + 0.25 * CALIBRATION_S, c0 + 0.25 * CALIBRATION_S, c0 + 1.25 * CALIBRATION_S,
+             c0 + 1.25 * CALIBRATION_S, c0 + 1.5 * CALIBRATION_S]
+        fig.add_trace(go.Scatter(
+            x=c, y=[base, base, base + CALIBRATION_MV, base + CALIBRATION_MV, base, base], mode="lines",
+            line={"color": "#111111", "width": 1.5}, name="calibration", showlegend=False,
+            hovertemplate=f"calibration: {CALIBRATION_MV:g} mV, {1000 * CALIBRATION_S:.0f} ms<extra></extra>"))
+        left = c0 - 0.5 * CALIBRATION_S
+    for trace in fig.data:  # the ECG itself in black ink on the paper
+        if trace.name == "ECG":
+            trace.line.color = "#111111"
+    length = t1 - t0
+    fine = length <= PAPER_ASPECT_MAX_S
+    minor_s, minor_mv = PAPER_MINOR
+    major_s, major_mv = PAPER_MAJOR
+    # grid at the 5-mm lines; tick labels at whole seconds only
+    first = np.ceil(left / major_s) * major_s
+    grid_s = np.round(np.arange(first, t1 + 1e-9, major_s), 6)
+    whole = np.isclose(grid_s, np.round(grid_s))
+    fig.update_xaxes(range=[left, t1], tickmode="array", tickvals=grid_s.tolist(),
+                     ticktext=[f"{v:.0f}" if w else "" for v, w in zip(grid_s, whole, strict=True)],
+                     showgrid=True, gridcolor=PAPER_COLORS["major"], gridwidth=1, ticks="",
+                     minor={"dtick": minor_s, "showgrid": fine, "gridcolor": PAPER_COLORS["minor"], "gridwidth": 0.5,
+                            "tick0": 0})
+    if mv:
+        fig.update_yaxes(dtick=major_mv, tick0=0, showgrid=True, gridcolor=PAPER_COLORS["major"], gridwidth=1,
+                         minor={"dtick": minor_mv, "showgrid": fine, "gridcolor": PAPER_COLORS["minor"],
+                                "gridwidth": 0.5, "tick0": 0},
+                         range=[lo - 0.1 * span, letters_y + 0.12 * span], tickvals=None)
+        if fine:  # 10 mm per mV against 25 mm per s: the y unit is 0.4 of the x unit on screen
+            fig.update_yaxes(scaleanchor="x", scaleratio=PAPER_GAIN_MM_MV / PAPER_SPEED_MM_S, constrain="range")
+            fig.update_xaxes(constrain="domain")
+    else:
+        fig.update_yaxes(range=[lo - 0.1 * span, letters_y + 0.12 * span])
+    fig.update_layout(plot_bgcolor=PAPER_COLORS["background"])
     return fig
 
 
@@ -469,6 +598,33 @@ def tachogram_figure(peaks, sampling_rate, labels=None, *, atrial_fibrillation=N
     _layout(fig, title=title, height=height, hovermode="closest", dragmode="zoom", clickmode="event+select")
     fig.update_xaxes(title_text="Time (s)")
     fig.update_yaxes(title_text="RR before beat (ms)")
+    return fig
+
+
+def heart_rate_figure(trend, *, brady_bpm: float | None = None, tachy_bpm: float | None = None,
+                      title: str = "Heart rate trend", height: int = 260):
+    """Heart rate in bpm over time (:class:`ecg_core.hrv.HeartRateTrend`), with the brady- and tachycardia limits.
+
+    The x axis is in minutes for trends of more than ten minutes, else in seconds.
+    """
+    import plotly.graph_objects as go
+
+    t = np.asarray(trend.time_s, dtype=float)
+    minutes = t.size and t[-1] > 600
+    x = t / 60.0 if minutes else t
+    fig = _figure(go.Scatter(
+        x=x, y=np.asarray(trend.bpm, dtype=float), mode="lines+markers" if t.size <= 200 else "lines",
+        line={"color": CLASS_COLORS["N"], "width": 1.5}, marker={"size": 5}, name="heart rate", connectgaps=False,
+        hovertemplate=f"%{{y:.0f}} bpm (mean over {trend.bin_s:g} s)<br>t = %{{x:.1f}} "
+                      + ("min" if minutes else "s") + "<extra></extra>"))
+    for value, name in ((brady_bpm, "bradycardia"), (tachy_bpm, "tachycardia")):
+        if value is not None:
+            fig.add_hline(y=value, line={"dash": "dot", "color": "#9ca3af", "width": 1},
+                          annotation_text=f"{name} {value:g}", annotation_position="top left",
+                          annotation_font={"size": 10, "color": "#6b7280"})
+    _layout(fig, title=title, height=height, showlegend=False, hovermode="closest")
+    fig.update_xaxes(title_text="Time (min)" if minutes else "Time (s)")
+    fig.update_yaxes(title_text="Heart rate (bpm)")
     return fig
 
 

@@ -113,6 +113,14 @@ def test_analyse_opens_on_the_analysed_example():
     at.run()
     keys = {c.proto.id.rsplit("-", 1)[-1] for c in at.get("plotly_chart")}
     assert "tachogram" in keys and (not config.MODEL_PATH.exists() or {"class_counts", "confidence_dist"} <= keys)
+    if config.MODEL_PATH.exists():  # heart rate in bpm over time; HRV on the N-N intervals
+        trend = json.loads(next(c for c in at.get("plotly_chart") if c.proto.id.endswith("-hr_trend")).proto.spec)
+        assert trend["layout"]["yaxis"]["title"]["text"] == "Heart rate (bpm)" and len(trend["data"][0]["y"]) == 30
+        analysis = at.session_state["analyse_result"].analysis
+        expected = analysis.hrv()
+        assert metric(at, "SDNN") == f"{expected.sdnn_ms:.0f} ms" and metric(at, "pNN50") == f"{expected.pnn50:.1f} %"
+        assert metric(at, "RMSSD") == f"{expected.rmssd_ms:.0f} ms"
+        assert int(metric(at, "N-N intervals")) == expected.nn_intervals < len(analysis) - 1
     assert "beat_table" not in [d.key for d in at.dataframe]
     assert not errors(at)
 
@@ -124,7 +132,8 @@ def test_analyse_example_classes_and_agreement():
     assert set(counts) == set(config.CLASSES)
     assert counts["VEB"] > 20 and counts["N"] > 200 and sum(counts.values()) == int(metric(at, "Beats"))
     assert float(metric(at, "Same class as the reference").rstrip("%")) > 80
-    assert at.get("download_button")
+    downloads = {b.proto.id.rsplit("-", 1)[-1]: b.proto for b in at.get("download_button")}
+    assert {"download_csv", "download_json", "download_wfdb", "download_peaks", "download_report"} <= set(downloads)
     assert at.session_state["analyse_result"].analysis.summary().atrial_fibrillation_beats == 0  # sinus rhythm
     assert not [i for i in at.info if "fibrillation" in i.value]
     assert "af" not in at.dataframe(key="beat_table").value.columns
@@ -166,6 +175,14 @@ def test_analyse_upload_each_format(kind):
     assert "uploaded file" in at.markdown[0].value
     seconds = 300 if kind == "wfdb pair" else 60
     assert abs(int(metric(at, "Beats")) - reference_beats_in(seconds)) <= 4
+    # the detail strip is on ECG paper wherever the file says the units; the Kaggle layout's ADC units are converted
+    strip = json.loads(next(c for c in at.get("plotly_chart") if c.proto.id.endswith("-trace_detail")).proto.spec)
+    captions = " ".join(c.value for c in at.caption)
+    in_mv = kind in ("kaggle csv", "wfdb pair", "edf")
+    assert (strip["layout"]["yaxis"]["title"]["text"] == "Amplitude (mV)") == in_mv
+    assert ("25 mm/s, 10 mm/mV" in captions) == in_mv
+    assert ("200 units per mV, baseline 1024" in captions) == (kind == "kaggle csv")
+    assert any(t["name"] == "calibration" for t in strip["data"]) == in_mv
 
 
 def test_analyse_lead_and_sampling_rate_choice():
@@ -416,6 +433,40 @@ def test_af_example_lists_its_af_episode_beside_the_reference_rhythm():
     assert rhythms.loc[rhythms["rhythm (aux_note)"] == "(AFIB", "event kind"].eq("AF").all()
 
 
+@needs_model
+def test_beat_edits_relabel_delete_add_and_everything_follows():
+    at = start()
+    original = at.session_state["analyse_result"].analysis
+    n, n_veb = len(original), int(metric(at, "VEB · ventricular"))
+    k = int(np.flatnonzero(original.labels == "N")[5])
+    at.session_state["selected_beat"] = k
+    at.run()
+    at.selectbox(key="edit_label").set_value("VEB").run()
+    at.button(key="edit_relabel").click().run()
+    assert not at.exception and not errors(at), errors(at)
+    assert int(metric(at, "VEB · ventricular")) == n_veb + 1 and int(metric(at, "Beats")) == n
+    table = at.dataframe(key="beat_table").value
+    row = table[table["beat"] == k].iloc[0]
+    assert (row["label"], row["score_kind"], row["probability"]) == ("VEB", "edited", 1.0)
+    assert any("1 edit of the beats" in i.value for i in at.info)
+    # delete it, then add a beat back where it was (snapped to its R peak)
+    at.button(key="edit_delete").click().run()
+    assert int(metric(at, "Beats")) == n - 1 and int(metric(at, "VEB · ventricular")) == n_veb
+    at.number_input(key="edit_add_time").set_value(float(original.samples[k]) / 360 + 0.02).run()
+    at.selectbox(key="edit_add_label").set_value("SVEB").run()
+    at.button(key="edit_add").click().run()
+    edited = at.session_state["analyse_peaks"]
+    assert int(metric(at, "Beats")) == n and abs(int(edited[k]) - int(original.samples[k])) <= 3
+    # a second beat in the same place is refused with a message, and nothing changes
+    at.button(key="edit_add").click().run()
+    assert any("already" in e for e in errors(at)) and int(metric(at, "Beats")) == n
+    at.button(key="edit_undo").click().run()  # undo the add
+    assert int(metric(at, "Beats")) == n - 1
+    at.button(key="edit_discard").click().run()
+    assert int(metric(at, "Beats")) == n and int(metric(at, "VEB · ventricular")) == n_veb
+    assert not [i for i in at.info if "edit" in i.value and "of the beats" in i.value]
+
+
 def test_analyse_refuses_uploads_over_the_limit(monkeypatch):
     at = start()
     monkeypatch.setattr(config, "MAX_UPLOAD_BYTES", 1000)
@@ -588,11 +639,11 @@ def test_model_page_skips_what_a_retrained_card_lacks(tmp_path, monkeypatch):
 
 
 def test_wfdb_annotation_download_reads_back_with_wfdb(tmp_path):
-    from app_pages._common import WFDB_SYMBOL, wfdb_annotation_bytes
+    from ecg_core.io import WFDB_SYMBOL, annotation_bytes
 
     samples = np.array([100, 460, 800, 1200, 1500])
     labels = np.array(["N", "VEB", "SVEB", "F", "Q"])
-    (tmp_path / "rec.ecg").write_bytes(wfdb_annotation_bytes("rec", 360.0, samples, labels))
+    (tmp_path / "rec.ecg").write_bytes(annotation_bytes("rec", 360.0, samples, labels, extension="ecg"))
     ann = wfdb.rdann(str(tmp_path / "rec"), "ecg")
     assert ann.sample.tolist() == samples.tolist()
     assert ann.symbol == [WFDB_SYMBOL[c] for c in labels] == ["N", "V", "A", "F", "Q"]

@@ -144,3 +144,67 @@ def test_hover_names_each_beats_share_probability_or_decision_score():
     beat = _spec(plotting.beat_figure(signal[:360], FS, probabilities=[0.9, 0.1, 0, 0, 0], classes=list("NSVFQ"),
                                       score_kind="decision score"))
     assert beat["layout"]["xaxis2"]["title"]["text"] == "Decision score (share)"
+
+
+# ----------------------------------------------------------------------------- the detail strip: ECG paper
+
+
+def test_strip_is_ecg_paper_with_calibration_pulse_and_beat_letters():
+    signal, peaks, labels, conf = _beats(40)
+    labels = np.array(["N", "SVEB", "VEB", "F", "Q"] * 8)
+    stop = peaks[12] / FS
+    spec = _spec(plotting.ecg_strip_figure(signal, FS, peaks=peaks, labels=labels, confidence=conf, units="mV",
+                                           start_s=0.0, stop_s=stop))
+    x, y = spec["layout"]["xaxis"], spec["layout"]["yaxis"]
+    # 5-mm lines every 0.2 s and 0.5 mV, 1-mm lines every 0.04 s and 0.1 mV
+    assert np.allclose(np.diff(x["tickvals"]), 0.2) and x["minor"]["dtick"] == 0.04 and x["minor"]["showgrid"]
+    assert y["dtick"] == 0.5 and y["minor"]["dtick"] == 0.1 and y["minor"]["showgrid"]
+    # 10 mm/mV against 25 mm/s: one mV is drawn 0.4 times as long as one second
+    assert y["scaleanchor"] == "x" and y["scaleratio"] == 0.4
+    # whole seconds are labelled, the other grid lines are not
+    assert [t for t in x["ticktext"] if t] == [f"{v:.0f}" for v in x["tickvals"] if abs(v - round(v)) < 1e-9]
+    cal = next(t for t in spec["data"] if t["name"] == "calibration")
+    assert max(cal["y"]) - min(cal["y"]) == 1.0  # 1 mV
+    assert np.isclose(cal["x"][3] - cal["x"][1], 0.2) and max(cal["x"]) < 0.0  # 200 ms, before the strip
+    letters = next(t for t in spec["data"] if t.get("mode") == "text")
+    inside = peaks / FS <= stop
+    assert letters["text"] == [plotting.BEAT_LETTERS[c] for c in labels[inside]]
+    assert set(letters["text"]) == {"N", "S", "V", "F", "Q"}
+    assert min(letters["y"]) > signal[: int(stop * FS) + 1].max()  # above the beats
+
+
+def test_strip_hover_names_the_class_time_score_and_rr():
+    signal, peaks, labels, conf = _beats(20)
+    spec = _spec(plotting.ecg_strip_figure(signal, FS, peaks=peaks, labels=labels, confidence=conf, units="mV",
+                                           stop_s=peaks[-1] / FS + 0.1))
+    veb = next(t for t in spec["data"] if t.get("name") == "VEB")
+    assert "ventricular ectopic" in veb["customdata"][0][4] and "RR before" in veb["hovertemplate"]
+    k = veb["customdata"][0][0]
+    assert veb["customdata"][0][6] == (f"{1000 * (peaks[k] - peaks[k - 1]) / FS:.0f} ms" if k else "—")
+    assert veb["customdata"][0][5] == plotting._clock(peaks[k] / FS)
+
+
+def test_strip_without_millivolts_has_no_pulse_and_no_paper_aspect():
+    signal, peaks, labels, conf = _beats(20)
+    spec = _spec(plotting.ecg_strip_figure(signal * 200 + 1024, FS, peaks=peaks, labels=labels, confidence=conf,
+                                           units="adu", stop_s=5.0))
+    assert not any(t["name"] == "calibration" for t in spec["data"])
+    assert "scaleanchor" not in spec["layout"]["yaxis"]
+
+
+def test_long_strip_keeps_the_5_mm_grid_only_and_fills_the_chart():
+    signal, peaks, labels, conf = _beats(200)
+    spec = _spec(plotting.ecg_strip_figure(signal, FS, peaks=peaks, labels=labels, confidence=conf, units="mV",
+                                           stop_s=plotting.PAPER_ASPECT_MAX_S + 10))
+    assert not spec["layout"]["xaxis"]["minor"]["showgrid"] and "scaleanchor" not in spec["layout"]["yaxis"]
+
+
+def test_heart_rate_figure_in_bpm_with_the_rate_limits():
+    from ecg_core.hrv import heart_rate_trend
+
+    _, peaks, _, _ = _beats(400)
+    trend = heart_rate_trend(peaks, FS)
+    spec = _spec(plotting.heart_rate_figure(trend, brady_bpm=50, tachy_bpm=100))
+    assert spec["layout"]["yaxis"]["title"]["text"] == "Heart rate (bpm)"
+    assert np.allclose(spec["data"][0]["y"], np.round(trend.bpm, 6), equal_nan=True)
+    assert sorted(s["y0"] for s in spec["layout"]["shapes"]) == [50, 100]
