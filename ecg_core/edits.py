@@ -70,6 +70,10 @@ def _per_beat_fields(analysis) -> list[str]:
     return sorted(names, key=lambda k: (k != "samples", k != "probabilities"))
 
 
+#: Keys of the signal quality's per-beat arrays while edits are replayed.
+_QUALITY, _UNREADABLE = "_quality.beat_quality", "_quality.unreadable"
+
+
 def _filler(array: np.ndarray):
     kind = array.dtype.kind
     return False if kind == "b" else np.nan if kind in "fc" else "" if kind in "OUS" else 0
@@ -102,6 +106,10 @@ def apply_edits(analysis, edits) -> tuple[object, np.ndarray]:
         raise ECGError("Segments (pre-cut beats) cannot be edited: they have no positions in a recording.")
     fields = _per_beat_fields(analysis)
     arrays = {k: np.array(getattr(analysis, k)) for k in fields}
+    quality = analysis.quality
+    if quality is not None:  # the signal quality's per-beat arrays follow the beats too
+        arrays[_QUALITY] = np.array(quality.beat_quality, dtype=np.float64)
+        arrays[_UNREADABLE] = np.array(quality.unreadable, dtype=bool)
     edited = np.zeros(len(analysis), bool)
     fs = float(analysis.sampling_rate)
     for e in edits:
@@ -121,6 +129,7 @@ def apply_edits(analysis, edits) -> tuple[object, np.ndarray]:
             row = _one_hot(e.label)
             for name, a in arrays.items():
                 value = sample if name == "samples" else row if name == "probabilities" else _filler(a)
+                value = 1.0 if name == _QUALITY else value  # a beat the reader placed is read
                 arrays[name] = np.insert(a, k, value, axis=0)
             edited = np.insert(edited, k, True)
             continue
@@ -132,8 +141,13 @@ def apply_edits(analysis, edits) -> tuple[object, np.ndarray]:
             edited = np.delete(edited, k)
         else:
             arrays["probabilities"][k] = _one_hot(e.label)
+            if _UNREADABLE in arrays:  # the reader's label stands, even in noise
+                arrays[_UNREADABLE][k] = False
             edited[k] = True
     arrays["samples"] = arrays["samples"].astype(np.int64)
+    if quality is not None:
+        arrays["quality"] = dataclasses.replace(quality, beat_quality=arrays.pop(_QUALITY),
+                                                unreadable=arrays.pop(_UNREADABLE))
     return dataclasses.replace(analysis, **arrays), edited
 
 

@@ -124,3 +124,24 @@ def test_cli_quality_column_is_last_and_the_scorer_columns_are_unchanged(tmp_pat
     in_burst = beats["sample"].between(a + 2 * FS, b - 2 * FS)
     assert (beats.loc[in_burst, "label"] == "Q").mean() >= 0.95
     assert not (beats.loc[~beats["sample"].between(a - 3 * FS, b + 3 * FS), "label"] == "Q").any()
+
+
+def test_edits_carry_the_quality_along():
+    from ecg_core.edits import Edit, apply_edits
+
+    syn = synthetic_ecg(150, FS, 72, seed=8, noise_mv=0.01)
+    x = syn.signal.copy()
+    a, b = (int(s * FS) for s in BURST)
+    x[a:b] += _muscle_noise(b - a, FS, 8, std_mv=0.8)
+    analysis = analyze(x, FS)
+    u = np.flatnonzero(analysis.unreadable)
+    clean = np.flatnonzero(~analysis.unreadable)
+    relabel = int(analysis.samples[u[0]])
+    edits = [Edit("relabel", relabel, "VEB"), Edit("delete", int(analysis.samples[clean[0]])),
+             Edit("add", int(analysis.samples[clean[1]] + 0.4 * FS), "N")]
+    edited, _ = apply_edits(analysis, edits)
+    assert len(edited.quality.beat_quality) == len(edited.quality.unreadable) == len(edited)
+    labels = dict(zip(edited.samples.tolist(), edited.labels))
+    assert labels[relabel] == "VEB"  # the reader's label stands over "unreadable"
+    assert edited.unreadable.sum() == analysis.unreadable.sum() - 1
+    assert edited.to_frame()["quality"].notna().all()
