@@ -141,7 +141,7 @@ def test_edits_carry_the_quality_along():
              Edit("add", int(analysis.samples[clean[1]] + 0.4 * FS), "N")]
     edited, _ = apply_edits(analysis, edits)
     assert len(edited.quality.beat_quality) == len(edited.quality.unreadable) == len(edited)
-    labels = dict(zip(edited.samples.tolist(), edited.labels))
+    labels = dict(zip(edited.samples.tolist(), edited.labels, strict=True))
     assert labels[relabel] == "VEB"  # the reader's label stands over "unreadable"
     assert edited.unreadable.sum() == analysis.unreadable.sum() - 1
     assert edited.to_frame()["quality"].notna().all()
