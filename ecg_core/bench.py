@@ -238,15 +238,23 @@ def noise_power(noise: np.ndarray, fs: float) -> float:
 
 
 def add_noise(clean: np.ndarray, noise: np.ndarray, fs: float, beats: np.ndarray, snr_db: float) -> np.ndarray:
-    """Add ``noise`` scaled to ``snr_db`` in the noisy blocks of nst's protocol (step-free: offset removed)."""
+    """Add ``noise`` scaled to ``snr_db`` in the noisy blocks of nst's protocol.
+
+    As nst does, an offset cancels the step at the start and the end of every block (it stays on
+    the clean stretch after it until the next block).
+    """
     if noise.size < clean.size:
         noise = np.resize(noise, clean.size)  # nst rewinds the noise record
     noise = noise[: clean.size] - np.mean(noise[: clean.size])
     gain = np.sqrt(signal_power(clean, fs, beats) / (noise_power(noise, fs) * 10.0 ** (snr_db / 10.0)))
     out = clean.copy()
+    offset, last = 0.0, 0
     for a, b in noise_bursts(clean.size, fs):
-        seg = noise[a:b]
-        out[a:b] += gain * (seg - seg[0])
+        out[last:a] += offset
+        seg = gain * (noise[a:b] - noise[a]) + offset  # nst: offsets cancel the step at every gain change
+        out[a:b] += seg
+        offset, last = float(seg[-1]), b
+    out[last:] += offset
     return out
 
 

@@ -29,7 +29,9 @@ Stages
 
 4. *Noise bumps*: in a stretch where noise comes within ``NOISE_STRETCH_DB`` of the QRS (measured
    as :mod:`ecg_core.quality` does), a detection under half the typical QRS amplitude that comes
-   early (under 0.8 of the local median RR) is a bump of the noise, not a beat: dropped. A small
+   early (under 0.8 of the local median RR) is a bump of the noise, not a beat: dropped; so is one
+   under 0.45 of it in noise up to 22 dB that splits an RR interval in two (no pause after it, early or
+   late). A small
    premature ectopic beat in clean signal is kept (the noise condition), so is a normal-sized one
    in noise.
 
@@ -135,6 +137,12 @@ NOISE_STRETCH_DB = 18.0
 NOISE_AMPLITUDE = 0.5
 NOISE_PREMATURE = 0.8
 NOISE_RR_BEATS = 17
+#: ... and up to ``NOISE_SPLIT_STRETCH_DB``, one under ``NOISE_SPLIT_AMPLITUDE`` that splits an RR interval
+#: (its RR before and after together under ``NOISE_SPLIT_RR`` of the median RR: no pause follows it), early
+#: or late (the shorter of the two under ``NOISE_PREMATURE`` of it).
+NOISE_SPLIT_STRETCH_DB = 22.0
+NOISE_SPLIT_AMPLITUDE = 0.45
+NOISE_SPLIT_RR = 1.15
 
 
 def _check_parameters(params: dict, fs: float) -> dict:
@@ -430,5 +438,11 @@ def _drop_noise_bumps(x: np.ndarray, fs: float, peaks: np.ndarray, block_means) 
     same_rate = DETECTION_FS == QUALITY_FS
     m = measure(x, fs, peaks, flat=False, block_means=block_means if same_rate else None)
     stretch = m.stretch_db[m.at]
-    small = m.beat_db - stretch < 20.0 * np.log10(NOISE_AMPLITUDE)  # amplitude vs the typical QRS, in dB
-    return peaks[~((stretch < NOISE_STRETCH_DB) & small & premature)]
+    size_db = m.beat_db - stretch  # the beat's amplitude against the typical QRS, in dB
+    post = np.concatenate((rr, [rr[-1]])).astype(np.float64)
+    median = median_filter(pre, NOISE_RR_BEATS, mode="nearest")
+    bump = (stretch < NOISE_STRETCH_DB) & (size_db < 20.0 * np.log10(NOISE_AMPLITUDE)) & premature
+    # a bump that splits one RR interval in two (no pause after it, as an ectopic beat has)
+    split = ((stretch < NOISE_SPLIT_STRETCH_DB) & (size_db < 20.0 * np.log10(NOISE_SPLIT_AMPLITUDE))
+             & (np.minimum(pre, post) < NOISE_PREMATURE * median) & (pre + post < NOISE_SPLIT_RR * median))
+    return peaks[~(bump | split)]
