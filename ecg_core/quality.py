@@ -2,24 +2,28 @@
 
 A false beat in a noise burst, or a real beat buried in it, should be marked unreadable, not
 given a diagnostic class. The measure is the one a reader applies by eye: how far each QRS stands
-out of the noise around it. Everything is computed on the lead's QRS band (the detector's
-``lowcut``-``highcut`` band-pass at about 90 Hz, :data:`ecg_core.peaks.DETECTION_FS`), where the
-ECG between the QRS complexes is nearly flat, so whatever is there is noise:
+out of the noise around it. It is computed at about 90 Hz (:data:`QUALITY_FS`, block means):
 
-- *noise level* around every point: the RMS of the QRS band over ``NOISE_HALF_S`` on each side,
-  the ``MASK_HALF_S`` around every beat left out;
-- *beat SNR* (dB): the beat's own peak-to-peak QRS-band amplitude against that noise level, in the
-  power ratio of the noise stress test (``(peak-to-peak)^2 / 8`` over the noise power, Moody et
-  al. 1984), so 0 dB means noise as strong as the QRS;
+- *noise level* around every point: the RMS over ``NOISE_HALF_S`` on each side of the lead in
+  ``NOISE_BAND`` (22-40 Hz), scaled to the QRS band's width as for white noise, the
+  ``MASK_HALF_S`` around every beat left out. The ECG has almost nothing there (T and P waves,
+  fast rhythms and baseline wander do not count as noise; muscle noise does);
+- *beat SNR* (dB): the beat's peak-to-peak amplitude in the QRS band (``QRS_BAND``, 5-20 Hz, the
+  detector's) against that noise level, in the power ratio of the noise stress test
+  (``(peak-to-peak)^2 / 8`` over the noise power, Moody et al. 1984), so 0 dB means noise as
+  strong as the QRS;
 - *stretch SNR*: the same with the recording's typical QRS amplitude (the median over its
   beats) instead of the beat's own, evaluated every ``STEP_S``;
+- *amplitude plausibility*: in a stretch whose SNR is under ``PLAUSIBLE_STRETCH_DB``, a beat under
+  ``PLAUSIBLE_SIZE`` of the typical QRS amplitude is more likely a bump of the noise than a beat;
 - *flat line*: a stretch of at least ``FLAT_S`` where the lead barely moves (peak-to-peak under
   ``FLAT_FRACTION`` of the typical QRS), as a disconnected or saturated lead gives.
 
-A beat's quality (0-1) rises linearly from 0 at ``UNREADABLE_DB - RAMP_DB`` to 1 at
-``UNREADABLE_DB + RAMP_DB`` of the lower of its beat SNR and its stretch SNR; below 0.5 (under
-``UNREADABLE_DB``) or inside a flat stretch it is unreadable. Unreadable stretches are where the
-stretch SNR is under ``UNREADABLE_DB`` or the lead is flat, joined across gaps under ``JOIN_S``.
+A beat's quality (0-1) is the lowest of: its beat SNR and its stretch SNR, each mapped linearly
+from 0 at ``threshold - RAMP_DB`` to 1 at ``threshold + RAMP_DB`` (thresholds
+``BEAT_UNREADABLE_DB``, ``STRETCH_UNREADABLE_DB``), and its plausibility; below 0.5, or inside a
+flat stretch, it is unreadable. Unreadable stretches are where the stretch SNR is under
+``STRETCH_UNREADABLE_DB`` or the lead is flat, joined across gaps under ``JOIN_S``.
 """
 
 from __future__ import annotations
@@ -51,6 +55,10 @@ STEP_S = 0.5
 BEAT_UNREADABLE_DB = 6.0
 STRETCH_UNREADABLE_DB = 6.0
 RAMP_DB = 6.0
+#: Amplitude plausibility: where the stretch SNR is under ``PLAUSIBLE_STRETCH_DB``, a beat's quality is
+#: at most its amplitude over twice ``PLAUSIBLE_SIZE`` of the typical QRS (0.5 at that size).
+PLAUSIBLE_STRETCH_DB = 20.0
+PLAUSIBLE_SIZE = 0.5
 #: A flat line: at least ``FLAT_S`` seconds with peak-to-peak under ``FLAT_FRACTION`` of the typical QRS.
 FLAT_S = 1.0
 FLAT_FRACTION = 0.02
@@ -219,8 +227,13 @@ def assess_quality(signal, sampling_rate, peaks) -> Quality:
     if p.size == 0 or x.size < 3 * fs / QUALITY_FS:
         return Quality(np.zeros(0), np.zeros(0, bool), empty, fs)
     m = measure(x, fs, p)
+    stretch = m.stretch_db[m.at]
     beat_quality = np.minimum(quality_index(m.beat_db, BEAT_UNREADABLE_DB),
-                              quality_index(m.stretch_db[m.at], STRETCH_UNREADABLE_DB))
+                              quality_index(stretch, STRETCH_UNREADABLE_DB))
+    # in noise, a "beat" much smaller than the recording's QRS is more likely a bump of the noise
+    size = 10.0 ** ((m.beat_db - stretch) / 20.0)
+    plausible = np.where(stretch < PLAUSIBLE_STRETCH_DB, np.clip(size / (2 * PLAUSIBLE_SIZE), 0.0, 1.0), 1.0)
+    beat_quality = np.minimum(beat_quality, plausible)
     beat_quality[m.flat[m.at]] = 0.0
     n, q, fs_d = m.flat.size, m.q, m.rate
     step = max(1, int(round(STEP_S * fs_d)))
