@@ -188,3 +188,32 @@ def test_accuracy_on_the_bundled_mitbih_208_excerpt():
     # ADC units give the same beats
     adc = detect_r_peaks(rec.adc()[:, lead] if hasattr(rec, "adc") else np.rint(x * 200 + 1024), rec.fs)
     assert abs(adc.size - peaks.size) <= 2
+
+
+def _with_bumps(signal, fs, peaks, every: int, height_mv: float):
+    """Add a narrow bump of ``height_mv`` halfway between every ``every``-th pair of beats; return signal, bumps."""
+    x = signal.copy()
+    mids = ((peaks[:-1] + peaks[1:]) // 2)[every::every]
+    t = np.arange(-int(0.05 * fs), int(0.05 * fs) + 1)
+    shape = height_mv * np.exp(-0.5 * (t / (0.012 * fs)) ** 2)
+    for m in mids:
+        x[m + t] += shape
+    return x, mids
+
+
+@pytest.mark.parametrize("noise_mv", [0.0, 0.15])
+def test_stage4_drops_small_bumps_in_noise_and_keeps_them_in_clean_signal(noise_mv):
+    from ecg_core.peaks import _drop_noise_bumps
+    from tests.test_quality import _muscle_noise
+
+    fs = 360
+    syn = synthetic_ecg(120, fs, 70, seed=3, noise_mv=0.01)
+    x = syn.signal + (_muscle_noise(syn.signal.size, fs, 3, noise_mv) if noise_mv else 0.0)
+    x, bumps = _with_bumps(x, fs, syn.r_peaks, every=6, height_mv=0.25)  # a fifth of the R wave, mid-RR
+    given = np.sort(np.concatenate((syn.r_peaks, bumps)))
+    kept = _drop_noise_bumps(x, fs, given, None)
+    assert set(syn.r_peaks) <= set(kept)  # every beat stays
+    if noise_mv:  # within 18 dB of the QRS: the bumps are noise
+        assert not set(bumps) & set(kept)
+    else:  # clean signal: a small early deflection may be a real ectopic beat, so it stays
+        assert set(bumps) <= set(kept)

@@ -145,3 +145,19 @@ def test_edits_carry_the_quality_along():
     assert labels[relabel] == "VEB"  # the reader's label stands over "unreadable"
     assert edited.unreadable.sum() == analysis.unreadable.sum() - 1
     assert edited.to_frame()["quality"].notna().all()
+
+
+def test_an_unsure_ectopic_call_on_doubtful_signal_is_unreadable():
+    from ecg_core.pipeline import DOUBTFUL_QUALITY, DOUBTFUL_SHARE, Analysis
+    from ecg_core.quality import Quality
+
+    sure, unsure = 0.95, DOUBTFUL_SHARE - 0.1
+    p = np.array([[unsure, 0.0, 1 - unsure, 0, 0],   # N, unsure, doubtful signal: still N
+                  [1 - unsure, 0, unsure, 0, 0],     # VEB, unsure, doubtful signal: Q
+                  [1 - sure, 0, sure, 0, 0],         # VEB, sure, doubtful signal: VEB
+                  [1 - unsure, 0, unsure, 0, 0]])    # VEB, unsure, good signal: VEB
+    q = np.array([DOUBTFUL_QUALITY - 0.1] * 3 + [0.9])
+    quality = Quality(q, np.zeros(4, bool), np.zeros((0, 2), np.int64), 360.0)
+    analysis = Analysis(np.arange(4) * 300 + 100, p, "morphology+rhythm", 360.0, 1500, quality=quality)
+    assert list(analysis.labels) == ["N", "Q", "VEB", "VEB"]
+    assert analysis.summary().unreadable_beats == 1
