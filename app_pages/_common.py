@@ -66,6 +66,9 @@ EXAMPLES = {e.record: e for e in (
     Example("201_af_excerpt", "201: atrial fibrillation",
             "bundled example: 5 min of MIT-BIH record 201 (PhysioNet; atrial fibrillation, then sinus rhythm with "
             "premature beats), with its reference annotations"),
+    Example("207_vt_excerpt", "207: VEB runs and pauses",
+            "bundled example: 5 min of MIT-BIH record 207 (PhysioNet; 24:30-29:30: ventricular flutter, runs of "
+            "ventricular beats, pauses, SVTA), with its reference annotations"),
 )}
 DEFAULT_EXAMPLE = next(iter(EXAMPLES))
 EXAMPLE_SEGMENTS = "segments_208.csv"
@@ -413,6 +416,35 @@ def clock(seconds: float) -> str:
     if seconds >= 3600:
         return f"{int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}:{int(seconds % 60):02d}"
     return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
+
+
+def parse_clock(text: str) -> float | None:
+    """Seconds of a typed time: ``754.2``, ``12:34.2`` or ``1:02:03`` (None if it is not one)."""
+    parts = str(text).strip().split(":")
+    if not 1 <= len(parts) <= 3:
+        return None
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        return None
+    if any(v < 0 or not np.isfinite(v) for v in values) or any(v >= 60 for v in values[1:]):
+        return None
+    seconds = 0.0
+    for v in values:
+        seconds = seconds * 60 + v
+    return seconds
+
+
+def step_to_class(labels, current: int | None, label: str, direction: int) -> int | None:
+    """The nearest beat of class ``label`` before (``direction`` -1) or after (+1) beat ``current``; None if none."""
+    k = np.flatnonzero(np.asarray(labels).astype(str) == label)
+    if current is None or not k.size:
+        return None
+    if direction > 0:
+        after = k[k > current]
+        return int(after[0]) if after.size else None
+    before = k[k < current]
+    return int(before[-1]) if before.size else None
 
 
 def reference_rhythms(ann, duration_s: float) -> list[tuple[float, float, str]]:

@@ -248,7 +248,8 @@ def _clock(seconds: float) -> str:
 def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=None, start_s: float = 0.0,
                  stop_s: float | None = None, highlights: dict | None = None, selected: int | None = None,
                  markers: list | None = None, units: str = "", title: str | None = None, rangeslider: bool = False,
-                 height: int = 340, max_points: int = MAX_TRACE_POINTS, score_kinds=None, rich_hover: bool = False):
+                 height: int = 340, max_points: int = MAX_TRACE_POINTS, score_kinds=None, rich_hover: bool = False,
+                 dragmode: str = "zoom"):
     """Interactive ECG trace with its R-peaks, as a Plotly figure (SVG, or WebGL for many points).
 
     Parameters
@@ -283,6 +284,9 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
     rich_hover : bool
         Beat markers' hover also names the class in words, the time as ``m:ss.sss`` and the RR interval
         before the beat (the detail strip; three more ``customdata`` columns, so not for the overview).
+    dragmode : str
+        ``"zoom"`` (drag to zoom) or ``"select"`` (drag to select a span of time, reported to the page as a
+        box selection; the overview uses it to move the detail window).
     """
     import plotly.graph_objects as go
 
@@ -366,8 +370,9 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
             hovertemplate=f"{name}<br>t = %{{x:.3f}} s<extra></extra>",
         ))
     # room under the plot for the tick labels, the range slider and the axis title
-    _layout(fig, title=title, height=height, hovermode="closest", dragmode="zoom", clickmode="event+select",
-            uirevision=True, margin={"b": 100} if rangeslider else None)
+    _layout(fig, title=title, height=height, hovermode="closest", dragmode=dragmode, clickmode="event+select",
+            uirevision=True, margin={"b": 100} if rangeslider else None,
+            **({"selectdirection": "h"} if dragmode == "select" else {}))
     fig.update_xaxes(title_text="Time (s)", range=[a / fs, (b - 1) / fs], showspikes=False,
                      rangeslider={"visible": rangeslider, "thickness": 0.12})
     fig.update_yaxes(title_text=f"Amplitude ({units})" if units else "Amplitude", fixedrange=False)

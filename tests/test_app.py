@@ -467,6 +467,40 @@ def test_beat_edits_relabel_delete_add_and_everything_follows():
     assert not [i for i in at.info if "edit" in i.value and "of the beats" in i.value]
 
 
+def test_linked_navigation_time_box_and_beats_of_a_class():
+    at = start()
+    assert at.session_state["detail_start"] == 0.0  # the detail view opens at 0 s
+    at.text_input(key="goto_time").set_value("1:40").run()
+    assert at.session_state["detail_start"] == pytest.approx(100 - at.session_state["detail_len"] / 2)
+    at.text_input(key="goto_time").set_value("soon").run()
+    assert any("is not a time" in e for e in errors(at))
+    if not config.MODEL_PATH.exists():
+        return
+    labels = at.session_state["analyse_result"].analysis.labels
+    at.session_state["selected_beat"] = 0
+    at.run()
+    at.selectbox(key="nav_class").set_value("VEB").run()
+    at.button(key="nav_class_next").click().run()
+    first = int(np.flatnonzero(labels == "VEB")[0])
+    assert at.session_state["selected_beat"] == first and f"Beat #{first}" in [h.value for h in at.subheader]
+    at.button(key="nav_class_next").click().run()
+    second = int(np.flatnonzero(labels == "VEB")[1])
+    assert at.session_state["selected_beat"] == second
+    at.button(key="nav_class_prev").click().run()
+    assert at.session_state["selected_beat"] == first
+    assert at.button(key="nav_class_prev").disabled
+
+
+def test_parse_clock_and_step_to_class():
+    from app_pages._common import parse_clock, step_to_class
+
+    assert parse_clock("754.2") == 754.2 and parse_clock("12:34.5") == 754.5 and parse_clock("1:02:03") == 3723
+    assert parse_clock("1:75") is None and parse_clock("x") is None and parse_clock("-3") is None
+    labels = np.array(["N", "VEB", "N", "N", "VEB"])
+    assert step_to_class(labels, 1, "VEB", 1) == 4 and step_to_class(labels, 4, "VEB", 1) is None
+    assert step_to_class(labels, 4, "VEB", -1) == 1 and step_to_class(labels, 0, "SVEB", 1) is None
+
+
 def test_analyse_refuses_uploads_over_the_limit(monkeypatch):
     at = start()
     monkeypatch.setattr(config, "MAX_UPLOAD_BYTES", 1000)
