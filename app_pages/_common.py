@@ -577,6 +577,29 @@ def detection_check(fit, sampling_rate: float, peaks):
     return score, missed, extra
 
 
+def misses_table(missed, extra, sampling_rate: float):
+    """The missed reference beats and the extra detections of :func:`detection_check`, in time order."""
+    import pandas as pd
+
+    fs = float(sampling_rate)
+    frame = pd.DataFrame({"kind": ["missed"] * len(missed) + ["extra"] * len(extra),
+                          "sample": np.r_[np.asarray(missed, np.int64), np.asarray(extra, np.int64)]})
+    frame = frame.sort_values("sample", kind="stable").reset_index(drop=True)
+    frame.insert(1, "time", [clock(v) for v in frame["sample"] / fs])
+    frame["time_s"] = frame["sample"] / fs
+    return frame
+
+
+@st.cache_data(max_entries=16, show_spinner="Sweeping the setting…")
+def sweep(digest: str, reference_digest: str, lead: str, sampling_rate: float, params: tuple, name: str, _signal,
+          _fit):
+    """:func:`ecg_core.tuning.sweep_parameter` against the reference beats of ``_fit``, cached on the recording, the
+    reference and the settings."""
+    from ecg_core.tuning import sweep_parameter
+
+    return sweep_parameter(_signal, sampling_rate, _fit.samples, name, params=dict(params), episodes=_fit.episodes)
+
+
 def show_reference_fit(fit, recording_name: str) -> bool:
     """Warn plainly when the reference does not fit the recording (and say what was cut); returns ``fit.fits``."""
     text = fit.message(recording_name)

@@ -84,11 +84,12 @@ def _in_range(spec):
 def _add_detector_flags(parser: argparse.ArgumentParser) -> None:
     """One optional flag per detector parameter (:data:`ecg_core.peaks.PARAMETERS`); absent: the default."""
     from .peaks import PARAMETERS
+    from .tuning import flag
 
     group = parser.add_argument_group("detector settings (as the API's and the Tune page's; default when absent)")
     for spec in PARAMETERS:
         unit = f" {spec.unit}" if spec.unit else ""
-        group.add_argument(f"--{spec.name.replace('_', '-')}", dest=spec.name, type=_in_range(spec), default=None,
+        group.add_argument(flag(spec.name), dest=spec.name, type=_in_range(spec), default=None,
                            metavar="X", help=f"{spec.label}: {spec.help} Default {spec.default:g}{unit}, range "
                                              f"{spec.minimum:g}-{spec.maximum:g}.")
 

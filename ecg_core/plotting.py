@@ -633,6 +633,31 @@ def heart_rate_figure(trend, *, brady_bpm: float | None = None, tachy_bpm: float
     return fig
 
 
+def sweep_figure(points, *, label: str, unit: str = "", current: float | None = None, title: str | None = None,
+                 height: int = 280):
+    """Sensitivity and positive predictivity (%) against the value of one detector parameter
+    (:func:`ecg_core.tuning.sweep_parameter`), the current value marked."""
+    import plotly.graph_objects as go
+
+    v = np.array([p.value for p in points], dtype=float)
+    fig = _figure()
+    for name, values, colour in (("Sensitivity", [p.sensitivity for p in points], CLASS_COLORS["N"]),
+                                 ("Positive predictivity", [p.ppv for p in points], CLASS_COLORS["SVEB"])):
+        fig.add_trace(go.Scatter(
+            x=v, y=100 * np.asarray(values, dtype=float), mode="lines+markers", name=name, line={"color": colour},
+            customdata=np.c_[[p.beats for p in points], [p.fn for p in points], [p.fp for p in points]],
+            hovertemplate=f"{label} %{{x:g}}<br>{name} %{{y:.2f}}%<br>%{{customdata[0]}} beats, "
+                          "%{customdata[1]} missed, %{customdata[2]} extra<extra></extra>"))
+    if current is not None:
+        fig.add_vline(x=current, line={"dash": "dot", "color": "#6b7280"}, annotation_text="current",
+                      annotation_position="top")
+    _layout(fig, title=title or f"Sensitivity and positive predictivity against {label}", height=height,
+            hovermode="x unified")
+    fig.update_xaxes(title_text=f"{label} ({unit})" if unit else label)
+    fig.update_yaxes(title_text="%")
+    return fig
+
+
 def beat_figure(window, sampling_rate, *, probabilities=None, classes=None, label: str = "",
                 units: str = "", title: str | None = None, height: int = 300, score_kind: str = "probability"):
     """One beat's waveform (time from R-peak in ms) beside its per-class shares.

@@ -579,6 +579,40 @@ def test_tune_slider_changes_peaks_and_carries_over():
     assert int(metric(at, "Beats found")) == found
 
 
+def test_tune_lists_missed_and_extra_beats_sweeps_a_setting_and_gives_the_cli_flags():
+    at = start("tune")
+    at.slider(key="tune_threshold").set_value(0.85).run()  # fewer beats: some reference beats are missed
+    table = at.dataframe(key="tune_misses").value
+    missed, extra = metric(at, "Missed / extra").split(" / ")
+    assert (table["kind"] == "missed").sum() == int(missed) > 0 and (table["kind"] == "extra").sum() == int(extra)
+    assert table["time_s"].is_monotonic_increasing
+    assert any("--threshold 0.85" in c.value for c in at.caption)
+    # the sweep: Se and +P over the threshold's range, the current value marked
+    at.selectbox(key="tune_sweep_param").set_value("threshold").run()
+    at.button(key="tune_sweep_run").click().run()
+    assert not at.exception and not errors(at), errors(at)
+    chart = json.loads(next(c for c in at.get("plotly_chart") if c.proto.id.endswith("-tune_sweep_chart")).proto.spec)
+    se, ppv = chart["data"]
+    assert se["name"] == "Sensitivity" and 0.05 in se["x"] and 0.85 in se["x"] and 0.9 in se["x"]
+    assert se["y"][0] >= se["y"][-1]  # a lower threshold finds more of the reference beats
+    assert any("Best sum of Se and +P" in c.value for c in at.caption)
+    at.button(key="tune_reset").click().run()
+    assert any("the defaults (no flags)" in c.value for c in at.caption)
+
+
+def test_sweep_and_flags_library():
+    from ecg_core import tuning
+
+    x, rec = example_signal(60)
+    ref = ecg_io.load_annotations(EX / "208_excerpt.atr")
+    ref_s = ref.sample[ref.sample < x.size]
+    points = tuning.sweep_parameter(x, 360.0, ref_s, "threshold", [0.1, 0.3, 0.9])
+    assert [p.value for p in points] == [0.1, 0.3, 0.9] and points[1].sensitivity > 0.98
+    assert points[0].beats >= points[2].beats
+    assert tuning.cli_flags({"threshold": 0.3, "search_window": 0.12}) == "--search-window 0.12"
+    assert 0.3 in tuning.sweep_values("threshold") and tuning.sweep_values("lowcut", 5).size >= 5
+
+
 # ----------------------------------------------------------------------------- segments page
 
 
