@@ -300,6 +300,21 @@ def test_api_docs_render_without_internet(page):
         assert {"/predict", "/v1/analyze", "/health"} <= {p.strip() for p in paths}
         assert outside == []
         page.screenshot(path=str(ARTIFACTS / "api_docs.png"))
+        # "Try it out" on /v1/analyze offers a file picker for `file`, not a text box
+        op = page.locator(".opblock").filter(has=page.locator(".opblock-summary-path", has_text="/v1/analyze")).first
+        op.locator(".opblock-summary").click()
+        op.get_by_role("button", name="Try it out").click()
+        picker = op.locator("tr[data-property-name='file'] input[type='file']")
+        picker.first.wait_for(timeout=30_000)
+        assert picker.count() >= 1
+        picker.first.set_input_files(str(config.EXAMPLES_DIR / "208_excerpt.csv"))
+        op.get_by_role("button", name="Execute").click()
+        cell = op.locator(".live-responses-table tr.response .response-col_status").first
+        cell.wait_for(timeout=60_000)
+        status = cell.inner_text().strip()
+        assert status in ("200", "503"), status  # 503 until the model has loaded
+        op.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "api_docs_try_it_out.png"))
 
 
 def choose(page, key: str, option: str) -> None:
