@@ -221,17 +221,19 @@ def _edit(action: str):
 def beat_editor(selected: int, label: str):
     """Relabel or delete the selected beat, or add a missed one at a time."""
     with st.container(border=True, key="beat_editor"):
-        st.markdown("**Correct the beats**")
-        st.selectbox("Class", CLASSES, index=CLASSES.index(label) if label in CLASSES else 0, key="edit_label",
-                     format_func=lambda c: f"{c} ({plotting.CLASS_SHORT[c]})")
-        c1, c2 = st.columns(2)
+        st.markdown("**Correct the beats**: relabel or delete this beat, or add one the detector missed.")
+        left, right = st.columns(2, gap="large")
+        left.selectbox("Class", CLASSES, index=CLASSES.index(label) if label in CLASSES else 0, key="edit_label",
+                       format_func=lambda c: f"{c} ({plotting.CLASS_SHORT[c]})")
+        c1, c2 = left.columns(2)
         c1.button("Relabel", key="edit_relabel", on_click=_edit, args=("relabel",), help="Give this beat the class.")
         c2.button("Delete beat", key="edit_delete", on_click=_edit, args=("delete",),
                   help="Not a beat (noise, a T wave): remove it.")
-        st.number_input("Add a missed beat at (s)", min_value=0.0, step=0.1, format="%.3f", key="edit_add_time",
+        a1, a2 = right.columns(2)
+        a1.number_input("Add a missed beat at (s)", min_value=0.0, step=0.1, format="%.3f", key="edit_add_time",
                         help="The beat goes to the largest deflection within 75 ms of this time.")
-        st.selectbox("Its class", CLASSES, key="edit_add_label")
-        st.button("Add beat", key="edit_add", on_click=_edit, args=("add",))
+        a2.selectbox("Its class", CLASSES, key="edit_add_label")
+        right.button("Add beat", key="edit_add", on_click=_edit, args=("add",))
 
 
 def _on_event_select():
@@ -535,7 +537,7 @@ if state.get("goto_error"):
 app.show_chart(
     plotting.ecg_strip_figure(res.shown, fs, peaks=peaks, labels=labels, confidence=conf, highlights=highlights,
                               selected=selected, units=res.shown_units, start_s=start, stop_s=start + detail_len,
-                              score_kinds=kinds, height=360,
+                              score_kinds=kinds, height=300,
                               title=f"Full detail: {start:.1f}–{start + detail_len:.1f} s"),
     key="trace_detail", on_select=lambda: _on_chart_select("trace_detail"), selection_mode="points")
 st.caption(app.strip_note(res.shown_units, detail_len, res.units_note))
@@ -733,20 +735,21 @@ if analysis is not None:
                "events": [e.to_dict() for e in events]}
     w1, w2, w3, w4, w5 = st.columns(5)
     # files are made when clicked (deferred), so reruns do not pay for them
-    w1.download_button("Per-beat table (CSV)", lambda: analysis.to_frame().to_csv(index=False),
-                       file_name=f"{stem}.beats.csv", mime="text/csv", key="download_csv", icon=":material/download:")
+    w1.download_button("Per-beat table", lambda: analysis.to_frame().to_csv(index=False),
+                       file_name=f"{stem}.beats.csv", mime="text/csv", key="download_csv", icon=":material/download:",
+                       help="CSV with the columns of the CLI's beats.csv.")
     w2.download_button("Summary (JSON)", lambda: app.json_bytes(payload), file_name=f"{stem}.summary.json",
                        mime="application/json", key="download_json", icon=":material/download:")
     edited_note = " With your edits." if edits else ""
     w3.download_button(
-        "Beats as WFDB annotations (.atr)",
+        "Beats (WFDB .atr)",
         lambda: ecg_io.annotation_bytes(stem, fs, analysis.samples, labels, extension="atr"),
         file_name=f"{stem}.atr", mime="application/octet-stream", key="download_wfdb", icon=":material/download:",
         help="Open with wfdb.rdann(record, 'atr') or WAVE; classes as MIT-BIH symbols N, A (SVEB), V, F, Q."
              + edited_note,
     )
     w4.download_button(
-        "Beat positions (peaks.csv)", lambda: ecg_io.peaks_csv_bytes(analysis.samples, labels),
+        "Beats (peaks.csv)", lambda: ecg_io.peaks_csv_bytes(analysis.samples, labels),
         file_name=f"{stem}.peaks.csv", mime="text/csv", key="download_peaks", icon=":material/download:",
         help="Columns sample, label: `python -m ecg_core classify INPUT --peaks-dir DIR` classifies the beats at "
              "these positions." + edited_note,

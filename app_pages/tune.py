@@ -130,10 +130,12 @@ def tuner():
                    + (f"`python -m ecg_core classify INPUT --out-dir OUT {flags}`" if flags else
                       "the defaults (no flags)."))
         if check is not None:
-            st.markdown(f"**Missed and extra beats** ({len(misses)}): select a row to show it in the window above.")
-            if len(misses):
+            shown = st.toggle(f"List the missed and extra beats ({len(misses)}): select a row to show it in the "
+                              "window above", key="tune_show_misses",
+                              help="Off by default: a long list costs a slider move a few tenths of a second.")
+            if shown and len(misses):
                 st.dataframe(misses, key="tune_misses", on_select=_jump_to_miss, selection_mode="single-row",
-                             hide_index=True, width="stretch", height=min(250, 38 + 35 * len(misses)),
+                             hide_index=True, width="stretch", height=250,  # fixed: a slider move keeps the layout
                              column_config={"time_s": st.column_config.NumberColumn("time (s)", format="%.3f"),
                                             "time": st.column_config.TextColumn("time (m:ss)")})
             with st.container(border=True, key="tune_sweep"):

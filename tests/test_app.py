@@ -582,6 +582,7 @@ def test_tune_slider_changes_peaks_and_carries_over():
 def test_tune_lists_missed_and_extra_beats_sweeps_a_setting_and_gives_the_cli_flags():
     at = start("tune")
     at.slider(key="tune_threshold").set_value(0.85).run()  # fewer beats: some reference beats are missed
+    at.toggle(key="tune_show_misses").set_value(True).run()
     table = at.dataframe(key="tune_misses").value
     missed, extra = metric(at, "Missed / extra").split(" / ")
     assert (table["kind"] == "missed").sum() == int(missed) > 0 and (table["kind"] == "extra").sum() == int(extra)
