@@ -319,8 +319,19 @@ def test_api_docs_render_without_internet(page):
 
 def choose(page, key: str, option: str) -> None:
     """Pick ``option`` in the selectbox keyed ``key``."""
-    page.locator(f".st-key-{key} input[role='combobox']").click()
-    page.get_by_role("option", name=option, exact=True).click()
+    wait_idle(page)
+    for attempt in range(3):  # a rerun of the page while the list opens closes it again
+        page.locator(f".st-key-{key} input[role='combobox']").click()
+        choice = page.get_by_role("option", name=option, exact=True)
+        try:
+            choice.wait_for(timeout=10_000)
+            choice.click()
+            return
+        except Exception:  # noqa: BLE001 - retried, then raised
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+            wait_idle(page)
 
 
 def detail_span(page) -> tuple[float, float]:
