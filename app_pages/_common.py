@@ -385,11 +385,13 @@ def current_edits(key) -> tuple:
 
 
 def undo_edit() -> None:
+    """Drop the last beat edit (button callback)."""
     st.session_state.beat_edits = tuple(st.session_state.get("beat_edits", ()))[:-1]
     st.session_state.pop("edit_error", None)
 
 
 def discard_edits() -> None:
+    """Drop every beat edit of the recording (button callback)."""
     st.session_state.beat_edits = ()
     st.session_state.pop("edit_error", None)
 
