@@ -66,6 +66,9 @@ EXAMPLES = {e.record: e for e in (
     Example("201_af_excerpt", "201: atrial fibrillation",
             "bundled example: 5 min of MIT-BIH record 201 (PhysioNet; atrial fibrillation, then sinus rhythm with "
             "premature beats), with its reference annotations"),
+    Example("207_vt_excerpt", "207: VEB runs and pauses",
+            "bundled example: 5 min of MIT-BIH record 207 (PhysioNet; 24:30-29:30: ventricular flutter, runs of "
+            "ventricular beats, pauses, SVTA), with its reference annotations"),
 )}
 DEFAULT_EXAMPLE = next(iter(EXAMPLES))
 EXAMPLE_SEGMENTS = "segments_208.csv"
@@ -382,11 +385,13 @@ def current_edits(key) -> tuple:
 
 
 def undo_edit() -> None:
+    """Drop the last beat edit (button callback)."""
     st.session_state.beat_edits = tuple(st.session_state.get("beat_edits", ()))[:-1]
     st.session_state.pop("edit_error", None)
 
 
 def discard_edits() -> None:
+    """Drop every beat edit of the recording (button callback)."""
     st.session_state.beat_edits = ()
     st.session_state.pop("edit_error", None)
 
@@ -413,6 +418,35 @@ def clock(seconds: float) -> str:
     if seconds >= 3600:
         return f"{int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}:{int(seconds % 60):02d}"
     return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
+
+
+def parse_clock(text: str) -> float | None:
+    """Seconds of a typed time: ``754.2``, ``12:34.2`` or ``1:02:03`` (None if it is not one)."""
+    parts = str(text).strip().split(":")
+    if not 1 <= len(parts) <= 3:
+        return None
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        return None
+    if any(v < 0 or not np.isfinite(v) for v in values) or any(v >= 60 for v in values[1:]):
+        return None
+    seconds = 0.0
+    for v in values:
+        seconds = seconds * 60 + v
+    return seconds
+
+
+def step_to_class(labels, current: int | None, label: str, direction: int) -> int | None:
+    """The nearest beat of class ``label`` before (``direction`` -1) or after (+1) beat ``current``; None if none."""
+    k = np.flatnonzero(np.asarray(labels).astype(str) == label)
+    if current is None or not k.size:
+        return None
+    if direction > 0:
+        after = k[k > current]
+        return int(after[0]) if after.size else None
+    before = k[k < current]
+    return int(before[-1]) if before.size else None
 
 
 def reference_rhythms(ann, duration_s: float) -> list[tuple[float, float, str]]:
@@ -543,6 +577,29 @@ def detection_check(fit, sampling_rate: float, peaks):
     missed = np.delete(ref_s, pairs[:, 0]) if ref_s.size else ref_s
     extra = np.delete(det, pairs[:, 1]) if det.size else det
     return score, missed, extra
+
+
+def misses_table(missed, extra, sampling_rate: float):
+    """The missed reference beats and the extra detections of :func:`detection_check`, in time order."""
+    import pandas as pd
+
+    fs = float(sampling_rate)
+    frame = pd.DataFrame({"kind": ["missed"] * len(missed) + ["extra"] * len(extra),
+                          "sample": np.r_[np.asarray(missed, np.int64), np.asarray(extra, np.int64)]})
+    frame = frame.sort_values("sample", kind="stable").reset_index(drop=True)
+    frame.insert(1, "time", [clock(v) for v in frame["sample"] / fs])
+    frame["time_s"] = frame["sample"] / fs
+    return frame
+
+
+@st.cache_data(max_entries=16, show_spinner="Sweeping the setting…")
+def sweep(digest: str, reference_digest: str, lead: str, sampling_rate: float, params: tuple, name: str, _signal,
+          _fit):
+    """:func:`ecg_core.tuning.sweep_parameter` against the reference beats of ``_fit``, cached on the recording, the
+    reference and the settings."""
+    from ecg_core.tuning import sweep_parameter
+
+    return sweep_parameter(_signal, sampling_rate, _fit.samples, name, params=dict(params), episodes=_fit.episodes)
 
 
 def show_reference_fit(fit, recording_name: str) -> bool:

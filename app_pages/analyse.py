@@ -116,6 +116,48 @@ def _on_chart_select(key: str):
             return
 
 
+def show_span(t0: float, t1: float):
+    """Move the detail window to the span ``[t0, t1]`` (s): the shortest window length that holds it, from ``t0``."""
+    length = next((w for w in DETAIL_LENGTHS if w >= t1 - t0), DETAIL_LENGTHS[-1])
+    state.detail_len = length
+    state.detail_start = float(max(0.0, round(t0 if t1 - t0 >= length else (t0 + t1) / 2 - length / 2, 1)))
+
+
+def _on_overview_select():
+    """A span dragged on the overview moves the detail window there; a clicked beat is shown and centred."""
+    event = state.get("trace_overview") or {}
+    boxes = event.get("selection", {}).get("box", [])
+    xs = boxes[0].get("x", []) if boxes else []
+    if len(xs) >= 2:
+        show_span(float(min(xs)), float(max(xs)))
+        return
+    _on_chart_select("trace_overview")
+
+
+def _on_goto_time():
+    """The time box: centre the detail window on the time typed (seconds, m:ss or h:mm:ss)."""
+    state.pop("goto_error", None)
+    text = str(state.get("goto_time", "")).strip()
+    if not text:
+        return
+    seconds = app.parse_clock(text)
+    if seconds is None:
+        state.goto_error = f"“{text}” is not a time: type seconds (754.2), m:ss (12:34.2) or h:mm:ss (1:02:03)."
+        return
+    length = float(state.get("detail_len", 10))
+    state.detail_start = float(max(0.0, round(seconds - length / 2, 1)))
+
+
+def step_class(direction: int):
+    """Select the previous (``-1``) or next (``+1``) beat of the class chosen in ``nav_class`` and centre it."""
+    res, peaks, labels = state.get("analyse_result"), state.get("analyse_peaks"), state.get("analyse_labels")
+    if res is None or labels is None or peaks is None:
+        return
+    k = app.step_to_class(labels, int(state.get("selected_beat", 0)), state.get("nav_class", "VEB"), direction)
+    if k is not None:
+        select_beat(k, res.sampling_rate, peaks)
+
+
 def _on_table_select():
     event = state.get("beat_table")
     rows = event.get("selection", {}).get("rows", []) if event else []
@@ -178,17 +220,20 @@ def _edit(action: str):
 
 def beat_editor(selected: int, label: str):
     """Relabel or delete the selected beat, or add a missed one at a time."""
-    with st.expander("Correct the beats", icon=":material/edit:"):
-        st.selectbox("Class", CLASSES, index=CLASSES.index(label) if label in CLASSES else 0, key="edit_label",
-                     format_func=lambda c: f"{c} ({plotting.CLASS_SHORT[c]})")
-        c1, c2 = st.columns(2)
+    with st.container(border=True, key="beat_editor"):
+        st.markdown("**Correct the beats**: relabel or delete this beat, or add one the detector missed.")
+        left, right = st.columns(2, gap="large")
+        left.selectbox("Class", CLASSES, index=CLASSES.index(label) if label in CLASSES else 0, key="edit_label",
+                       format_func=lambda c: f"{c} ({plotting.CLASS_SHORT[c]})")
+        c1, c2 = left.columns(2)
         c1.button("Relabel", key="edit_relabel", on_click=_edit, args=("relabel",), help="Give this beat the class.")
         c2.button("Delete beat", key="edit_delete", on_click=_edit, args=("delete",),
                   help="Not a beat (noise, a T wave): remove it.")
-        st.number_input("Add a missed beat at (s)", min_value=0.0, step=0.1, format="%.3f", key="edit_add_time",
+        a1, a2 = right.columns(2)
+        a1.number_input("Add a missed beat at (s)", min_value=0.0, step=0.1, format="%.3f", key="edit_add_time",
                         help="The beat goes to the largest deflection within 75 ms of this time.")
-        st.selectbox("Its class", CLASSES, key="edit_add_label")
-        st.button("Add beat", key="edit_add", on_click=_edit, args=("add",))
+        a2.selectbox("Its class", CLASSES, key="edit_add_label")
+        right.button("Add beat", key="edit_add", on_click=_edit, args=("add",))
 
 
 def _on_event_select():
@@ -443,12 +488,13 @@ if analysis is not None and len(analysis):
             if j != best:
                 highlights[f"most confident {c} beat ({scored(j)})"] = j
 if state.get("selected_beat") is None or not 0 <= state.selected_beat < len(peaks):
-    # open on the most confident beat, with the detail view around it
-    select_beat(next(iter(highlights.values()), 0 if len(peaks) else None), fs, peaks)
+    # the beat view opens on the most confident beat; the detail view opens at 0 s
+    select_beat(next(iter(highlights.values()), 0 if len(peaks) else None))
 selected = state.get("selected_beat") if len(peaks) else None
 
 st.subheader("ECG trace")
-st.caption("Overview of the whole recording (drag the range slider below it). Click a beat to inspect it; "
+st.caption("Overview of the whole recording: **drag across it** to show that span in the detail view below (the "
+           "range slider under it zooms the overview). Click a beat to inspect it; "
            "★ marks the most confident beat overall and of each class."
            + (f" With more than {plotting.MAX_BEAT_MARKERS} beats the overview shows each class as a row of ticks "
               "above the trace (hover names each beat): click beats in the detail view below."
@@ -458,8 +504,8 @@ app.show_chart(
                       confidence=conf, highlights=highlights, units=res.shown_units, rangeslider=True, height=300,
                       score_kinds=kinds,
                       title="Whole recording (downsampled)" if len(res.signal) > plotting.MAX_TRACE_POINTS
-                      else "Whole recording"),
-    key="trace_overview", on_select=lambda: _on_chart_select("trace_overview"), selection_mode="points")
+                      else "Whole recording", dragmode="select"),
+    key="trace_overview", on_select=_on_overview_select, selection_mode=("points", "box"))
 
 d1, d2 = st.columns([3, 1])
 with d2:
@@ -473,10 +519,25 @@ with d1:
     if max_start > 0:
         st.slider("Detail window start (s)", 0.0, max_start, step=0.1, key="detail_start")
 start = float(state.detail_start)
+n1, n2, n3, n4 = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
+n1.text_input("Go to time", key="goto_time", on_change=_on_goto_time, placeholder="seconds, m:ss or h:mm:ss",
+              help="Centre the detail window on this time.")
+if labels is not None and len(peaks):
+    state.analyse_labels = labels
+    present = [c for c in CLASSES if np.any(labels == c)]
+    if state.get("nav_class") not in present:
+        state.nav_class = "VEB" if "VEB" in present else present[0]
+    n2.selectbox("Beat class", present, key="nav_class")
+    n3.button(f"◀ Previous {state.nav_class}", key="nav_class_prev", on_click=step_class, args=(-1,),
+              disabled=app.step_to_class(labels, selected, state.nav_class, -1) is None)
+    n4.button(f"Next {state.nav_class} ▶", key="nav_class_next", on_click=step_class, args=(1,),
+              disabled=app.step_to_class(labels, selected, state.nav_class, 1) is None)
+if state.get("goto_error"):
+    st.error(state.goto_error, icon=":material/error:")
 app.show_chart(
     plotting.ecg_strip_figure(res.shown, fs, peaks=peaks, labels=labels, confidence=conf, highlights=highlights,
                               selected=selected, units=res.shown_units, start_s=start, stop_s=start + detail_len,
-                              score_kinds=kinds, height=360,
+                              score_kinds=kinds, height=300,
                               title=f"Full detail: {start:.1f}–{start + detail_len:.1f} s"),
     key="trace_detail", on_select=lambda: _on_chart_select("trace_detail"), selection_mode="points")
 st.caption(app.strip_note(res.shown_units, detail_len, res.units_note))
@@ -674,20 +735,21 @@ if analysis is not None:
                "events": [e.to_dict() for e in events]}
     w1, w2, w3, w4, w5 = st.columns(5)
     # files are made when clicked (deferred), so reruns do not pay for them
-    w1.download_button("Per-beat table (CSV)", lambda: analysis.to_frame().to_csv(index=False),
-                       file_name=f"{stem}.beats.csv", mime="text/csv", key="download_csv", icon=":material/download:")
+    w1.download_button("Per-beat table", lambda: analysis.to_frame().to_csv(index=False),
+                       file_name=f"{stem}.beats.csv", mime="text/csv", key="download_csv", icon=":material/download:",
+                       help="CSV with the columns of the CLI's beats.csv.")
     w2.download_button("Summary (JSON)", lambda: app.json_bytes(payload), file_name=f"{stem}.summary.json",
                        mime="application/json", key="download_json", icon=":material/download:")
     edited_note = " With your edits." if edits else ""
     w3.download_button(
-        "Beats as WFDB annotations (.atr)",
+        "Beats (WFDB .atr)",
         lambda: ecg_io.annotation_bytes(stem, fs, analysis.samples, labels, extension="atr"),
         file_name=f"{stem}.atr", mime="application/octet-stream", key="download_wfdb", icon=":material/download:",
         help="Open with wfdb.rdann(record, 'atr') or WAVE; classes as MIT-BIH symbols N, A (SVEB), V, F, Q."
              + edited_note,
     )
     w4.download_button(
-        "Beat positions (peaks.csv)", lambda: ecg_io.peaks_csv_bytes(analysis.samples, labels),
+        "Beats (peaks.csv)", lambda: ecg_io.peaks_csv_bytes(analysis.samples, labels),
         file_name=f"{stem}.peaks.csv", mime="text/csv", key="download_peaks", icon=":material/download:",
         help="Columns sample, label: `python -m ecg_core classify INPUT --peaks-dir DIR` classifies the beats at "
              "these positions." + edited_note,

@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from app_pages import _common as app
-from ecg_core import plotting
+from ecg_core import plotting, tuning
 from ecg_core.peaks import PARAMETERS
 
 app.keep_settings()
@@ -15,6 +15,20 @@ state = st.session_state
 
 def _slider_key(name: str) -> str:
     return f"tune_{name}"
+
+
+def _jump_to_miss():
+    """A row of the missed / extra beats: centre the window on it."""
+    event = state.get("tune_misses")
+    rows = event.get("selection", {}).get("rows", []) if event else []
+    times = state.get("tune_miss_times", [])
+    if rows and rows[0] < len(times):
+        length = float(state.get("tune_len", 10))
+        state.tune_start = float(max(0.0, round(times[rows[0]] - length / 2, 1)))
+
+
+def _run_sweep():
+    state.tune_sweep_wanted = state.get("tune_sweep_param", PARAMETERS[0].name)
 
 
 def _reset():
@@ -94,6 +108,8 @@ def tuner():
             markers = [("missed reference beat", missed, "#d62728", "x-thin-open"),
                        ("extra detection", extra, "#ff7f0e", "triangle-down-open")]
             st.caption(f"Compared with the reference annotations {ref_upload.name} (EC57: 150 ms tolerance).")
+            misses = app.misses_table(missed, extra, fs)
+            state.tune_miss_times = misses["time_s"].tolist()
         elif ref_upload is None:
             st.caption("Upload reference annotations on the Analyse page to see sensitivity and positive predictivity.")
 
@@ -109,6 +125,38 @@ def tuner():
                                   stop_s=start + length, height=340,
                                   title=f"Lead {rec.lead}: {start:.1f}–{start + length:.1f} s"),
             key="tune_trace")
+        flags = tuning.cli_flags(params)
+        st.caption("The same settings on the command line: "
+                   + (f"`python -m ecg_core classify INPUT --out-dir OUT {flags}`" if flags else
+                      "the defaults (no flags)."))
+        if check is not None:
+            shown = st.toggle(f"List the missed and extra beats ({len(misses)}): select a row to show it in the "
+                              "window above", key="tune_show_misses",
+                              help="Off by default: a long list costs a slider move a few tenths of a second.")
+            if shown and len(misses):
+                st.dataframe(misses, key="tune_misses", on_select=_jump_to_miss, selection_mode="single-row",
+                             hide_index=True, width="stretch", height=250,  # fixed: a slider move keeps the layout
+                             column_config={"time_s": st.column_config.NumberColumn("time (s)", format="%.3f"),
+                                            "time": st.column_config.TextColumn("time (m:ss)")})
+            with st.container(border=True, key="tune_sweep"):
+                st.markdown("**Sweep one setting**: sensitivity and positive predictivity over its range, the "
+                            "others as set.")
+                s1, s2 = st.columns([2, 1], vertical_alignment="bottom")
+                s1.selectbox("Setting", [p.name for p in PARAMETERS], key="tune_sweep_param",
+                             format_func=lambda n: tuning.parameter(n).label)
+                s2.button("Run the sweep", key="tune_sweep_run", on_click=_run_sweep, icon=":material/tune:")
+                name = state.get("tune_sweep_wanted")
+                if name:
+                    spec = tuning.parameter(name)
+                    points = app.sweep(upload.digest, ref_upload.digest, rec.lead, fs, app.params_key(params), name,
+                                       x, fit)
+                    app.show_chart(plotting.sweep_figure(points, label=spec.label, unit=spec.unit,
+                                                         current=float(params[name])), key="tune_sweep_chart")
+                    best = max(points, key=lambda p: (p.sensitivity + p.ppv, -abs(p.value - spec.default)))
+                    st.caption(f"Best sum of Se and +P at {spec.label.lower()} {best.value:g}: Se "
+                               f"{100 * best.sensitivity:.2f}%, +P {100 * best.ppv:.2f}% ({best.fn} missed, "
+                               f"{best.fp} extra) on this recording: tuned on one recording, it may not carry to "
+                               "others.")
         app.show_chart(
             plotting.tachogram_figure(peaks, fs, title="RR tachogram of the beats found (outliers show missed or "
                                                        "extra beats)", height=240),

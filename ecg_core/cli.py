@@ -2,13 +2,16 @@
 
 This is a contract other tools call; keep options and output columns stable::
 
-    python -m ecg_core detect   INPUT... --out-dir DIR [--fs HZ] [--lead NAME] [COHORT]
-    python -m ecg_core classify INPUT... --out-dir DIR [--fs HZ] [--lead NAME] [--peaks-dir DIR] [--model PATH] [COHORT]
+    python -m ecg_core detect   INPUT... --out-dir DIR [--fs HZ] [--lead NAME] [DETECTOR] [COHORT]
+    python -m ecg_core classify INPUT... --out-dir DIR [--fs HZ] [--lead NAME] [--peaks-dir DIR] [--model PATH]
+                                [DETECTOR] [COHORT]
 
     python -m ecg_core report   INPUT... --output-dir DIR [--fs HZ] [--lead NAME] [--peaks-dir DIR] [--model PATH]
                                 [--png]
 
     COHORT: [--resume] [--workers [N] | --scheduler ADDRESS]
+    DETECTOR: [--threshold X] [--refractory X] [--search-window X] [--lowcut X] [--highcut X] [--twave-window X]
+              [--searchback X]    (ecg_core.peaks.PARAMETERS; absent: the default, and the output is unchanged)
 
 ``report`` writes ``DIR/<stem>.report.pdf`` (:mod:`ecg_core.report`; with ``--png`` its pages as PNG too).
 ``detect`` writes ``DIR/<stem>.peaks.csv`` (column ``sample``); ``classify`` writes
@@ -57,6 +60,40 @@ def _read_peaks(peaks_dir: Path, stem: str, n_samples: int) -> np.ndarray:
         raise ECGError(f"{path}, column `sample`: {exc}") from None
 
 
+def _detector_options(args) -> dict[str, float]:
+    """The detector settings given as flags (``--threshold`` ...); none given: the defaults, as before the flags."""
+    from .peaks import PARAMETERS
+
+    return {p.name: v for p in PARAMETERS if (v := getattr(args, p.name, None)) is not None}
+
+
+def _in_range(spec):
+    """argparse type of one detector flag: a number within the parameter's documented range."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not spec.minimum <= value <= spec.maximum:
+            raise argparse.ArgumentTypeError(f"{value:g} is outside {spec.minimum:g}-{spec.maximum:g}")
+        return value
+
+    return parse
+
+
+def _add_detector_flags(parser: argparse.ArgumentParser) -> None:
+    """One optional flag per detector parameter (:data:`ecg_core.peaks.PARAMETERS`); absent: the default."""
+    from .peaks import PARAMETERS
+    from .tuning import flag
+
+    group = parser.add_argument_group("detector settings (as the API's and the Tune page's; default when absent)")
+    for spec in PARAMETERS:
+        unit = f" {spec.unit}" if spec.unit else ""
+        group.add_argument(flag(spec.name), dest=spec.name, type=_in_range(spec), default=None,
+                           metavar="X", help=f"{spec.label}: {spec.help} Default {spec.default:g}{unit}, range "
+                                             f"{spec.minimum:g}-{spec.maximum:g}.")
+
+
 def _detect_one(path: Path, args) -> pd.DataFrame:
     from .io import Segments, load
     from .peaks import detect_r_peaks
@@ -64,7 +101,7 @@ def _detect_one(path: Path, args) -> pd.DataFrame:
     rec = load(path, sampling_rate=args.fs, lead=args.lead)
     if isinstance(rec, Segments):
         raise ECGError("this is a segmented file (one beat per row): its beats are already cut. Use `classify`.")
-    frame = pd.DataFrame({"sample": detect_r_peaks(rec.signal, rec.sampling_rate)})
+    frame = pd.DataFrame({"sample": detect_r_peaks(rec.signal, rec.sampling_rate, **_detector_options(args))})
     frame.attrs["duration_s"] = rec.duration_s  # for a cohort's summary.csv
     return frame
 
@@ -78,7 +115,7 @@ def _classify_one(path: Path, args) -> pd.DataFrame:
     if isinstance(rec, Segments):
         return classify_segments(rec.windows, classifier=_classifier(args.model)).to_frame()
     peaks = _read_peaks(args.peaks_dir, _stem(path), rec.signal.size) if args.peaks_dir else None
-    beats = find_beats(rec.signal, rec.sampling_rate, peaks=peaks)
+    beats = find_beats(rec.signal, rec.sampling_rate, peaks=peaks, **_detector_options(args))
     fs, n, duration = rec.sampling_rate, rec.n_samples, rec.duration_s
     del rec  # the signal goes before the classifier (TensorFlow) comes: a 24-hour recording is 250 MB a lead
     analysis = classify_beats(beats, fs, n, classifier=_classifier(args.model))
@@ -129,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--model", type=Path, default=None, metavar="PATH",
                            help="a .keras model (with the model_card.json written beside it by training) "
                                 "instead of the shipped models/beat_classifier.keras")
+        _add_detector_flags(p)
         p.add_argument("--resume", action="store_true", help="skip inputs whose output file already exists")
         where = p.add_mutually_exclusive_group()
         where.add_argument("--workers", type=int, nargs="?", const=0, default=None, metavar="N",
@@ -149,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "detecting them")
     p.add_argument("--model", type=Path, default=None, metavar="PATH", help="another trained .keras model")
     p.add_argument("--png", action="store_true", help="also write each page as <stem>.report-<page>.png")
+    _add_detector_flags(p)
     return parser
 
 
@@ -163,7 +202,8 @@ def _report_one(path: Path, args) -> list[Path]:
         raise ECGError("this is a segmented file (one beat per row): a report needs a continuous recording.")
     stem = _stem(path)
     peaks = _read_peaks(args.peaks_dir, stem, rec.signal.size) if args.peaks_dir else None
-    analysis = analyze(rec.signal, rec.sampling_rate, peaks=peaks, classifier=_classifier(args.model))
+    analysis = analyze(rec.signal, rec.sampling_rate, peaks=peaks, classifier=_classifier(args.model),
+                       **({} if peaks is not None else _detector_options(args)))
     shown, units, note = to_millivolts(rec.signal, rec.units, rec.source_format)
     figures = report_figures(shown, rec.sampling_rate, analysis, name=rec.name or stem, lead=rec.lead, units=units,
                              units_note=note, notes=[f"Beats from {args.peaks_dir / (stem + '.peaks.csv')}."]
@@ -218,6 +258,10 @@ def main(argv=None) -> int:
     from . import batch
 
     inputs, problems = batch.list_inputs(args.inputs)
+    if (args.workers is not None or args.scheduler) and _detector_options(args):
+        print("error: detector settings (--threshold ...) are not passed to cohort workers yet; run without "
+              "--workers/--scheduler.", file=sys.stderr)
+        return 2
     if args.workers is not None or args.scheduler:
         options = batch.Options(args.command, args.fs, args.lead, *(None if p is None else p.absolute() for p in (
             getattr(args, "peaks_dir", None), getattr(args, "model", None))))

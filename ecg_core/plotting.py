@@ -248,7 +248,8 @@ def _clock(seconds: float) -> str:
 def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=None, start_s: float = 0.0,
                  stop_s: float | None = None, highlights: dict | None = None, selected: int | None = None,
                  markers: list | None = None, units: str = "", title: str | None = None, rangeslider: bool = False,
-                 height: int = 340, max_points: int = MAX_TRACE_POINTS, score_kinds=None, rich_hover: bool = False):
+                 height: int = 340, max_points: int = MAX_TRACE_POINTS, score_kinds=None, rich_hover: bool = False,
+                 dragmode: str = "zoom"):
     """Interactive ECG trace with its R-peaks, as a Plotly figure (SVG, or WebGL for many points).
 
     Parameters
@@ -283,6 +284,9 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
     rich_hover : bool
         Beat markers' hover also names the class in words, the time as ``m:ss.sss`` and the RR interval
         before the beat (the detail strip; three more ``customdata`` columns, so not for the overview).
+    dragmode : str
+        ``"zoom"`` (drag to zoom) or ``"select"`` (drag to select a span of time, reported to the page as a
+        box selection; the overview uses it to move the detail window).
     """
     import plotly.graph_objects as go
 
@@ -366,8 +370,9 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
             hovertemplate=f"{name}<br>t = %{{x:.3f}} s<extra></extra>",
         ))
     # room under the plot for the tick labels, the range slider and the axis title
-    _layout(fig, title=title, height=height, hovermode="closest", dragmode="zoom", clickmode="event+select",
-            uirevision=True, margin={"b": 100} if rangeslider else None)
+    _layout(fig, title=title, height=height, hovermode="closest", dragmode=dragmode, clickmode="event+select",
+            uirevision=True, margin={"b": 100} if rangeslider else None,
+            **({"selectdirection": "h"} if dragmode == "select" else {}))
     fig.update_xaxes(title_text="Time (s)", range=[a / fs, (b - 1) / fs], showspikes=False,
                      rangeslider={"visible": rangeslider, "thickness": 0.12})
     fig.update_yaxes(title_text=f"Amplitude ({units})" if units else "Amplitude", fixedrange=False)
@@ -625,6 +630,31 @@ def heart_rate_figure(trend, *, brady_bpm: float | None = None, tachy_bpm: float
     _layout(fig, title=title, height=height, showlegend=False, hovermode="closest")
     fig.update_xaxes(title_text="Time (min)" if minutes else "Time (s)")
     fig.update_yaxes(title_text="Heart rate (bpm)")
+    return fig
+
+
+def sweep_figure(points, *, label: str, unit: str = "", current: float | None = None, title: str | None = None,
+                 height: int = 280):
+    """Sensitivity and positive predictivity (%) against the value of one detector parameter
+    (:func:`ecg_core.tuning.sweep_parameter`), the current value marked."""
+    import plotly.graph_objects as go
+
+    v = np.array([p.value for p in points], dtype=float)
+    fig = _figure()
+    for name, values, colour in (("Sensitivity", [p.sensitivity for p in points], CLASS_COLORS["N"]),
+                                 ("Positive predictivity", [p.ppv for p in points], CLASS_COLORS["SVEB"])):
+        fig.add_trace(go.Scatter(
+            x=v, y=100 * np.asarray(values, dtype=float), mode="lines+markers", name=name, line={"color": colour},
+            customdata=np.c_[[p.beats for p in points], [p.fn for p in points], [p.fp for p in points]],
+            hovertemplate=f"{label} %{{x:g}}<br>{name} %{{y:.2f}}%<br>%{{customdata[0]}} beats, "
+                          "%{customdata[1]} missed, %{customdata[2]} extra<extra></extra>"))
+    if current is not None:
+        fig.add_vline(x=current, line={"dash": "dot", "color": "#6b7280"}, annotation_text="current",
+                      annotation_position="top")
+    _layout(fig, title=title or f"Sensitivity and positive predictivity against {label}", height=height,
+            hovermode="x unified")
+    fig.update_xaxes(title_text=f"{label} ({unit})" if unit else label)
+    fig.update_yaxes(title_text="%")
     return fig
 
 

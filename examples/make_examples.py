@@ -18,6 +18,8 @@ Writes, from MIT-BIH Arrhythmia Database records 208 and 201 (PhysioNet, ODC-By 
   rhythm, sinus rhythm with atrial premature beats, a short fibrillation again, then sinus rhythm
   with ventricular trigeminy), written the same way, annotations shifted to the excerpt's start and
   the rhythm in force there as the first one.
+- ``207_vt_excerpt.hea/.dat/.atr``: record 207 from 24:30 to 29:30 (runs of ventricular tachycardia and
+  pauses over 2 s, with their rhythm annotations), written the same way.
 - ``beat_bank_209.csv``: 30 normal (``N``) and 30 atrial premature (``A``) beats of record 209, MLII
   in mV, each from 250 ms before to 450 ms after its R-peak (252 samples at 360 Hz), the normal ones
   with both neighbouring intervals within 10% of each other. The tests splice them into recordings
@@ -47,6 +49,8 @@ CSV_S = 60  # Kaggle-layout excerpt: first minute
 #: Atrial fibrillation excerpt: record 201 from 5 to 10 min (fibrillation, a nodal rhythm, sinus rhythm
 #: with atrial premature beats, a short fibrillation again, then sinus rhythm with ventricular trigeminy).
 AF_RECORD, AF_NAME, AF_EXCERPT_S = "201", "201_af_excerpt", (300, 600)
+#: Ventricular runs and pauses: record 207 from 1470 to 1770 s.
+VT_RECORD, VT_NAME, VT_EXCERPT_S = "207", "207_vt_excerpt", (1470, 1770)
 #: Segments per class in segments_208.csv (deterministic, evenly spread over the excerpt).
 SEGMENTS_PER_CLASS = {"N": 20, "VEB": 16, "F": 4}
 
@@ -187,6 +191,8 @@ def main(argv=None):
     write_segments(rec, ann, keep, args.out_dir)
     write_wfdb_excerpt(src, args.out_dir, int(AF_EXCERPT_S[1] - AF_EXCERPT_S[0]) * 360, record=AF_RECORD,
                        name=AF_NAME, start=int(AF_EXCERPT_S[0] * 360))
+    write_wfdb_excerpt(src, args.out_dir, int(VT_EXCERPT_S[1] - VT_EXCERPT_S[0]) * 360, record=VT_RECORD,
+                       name=VT_NAME, start=int(VT_EXCERPT_S[0] * 360))
     write_beat_bank(src, args.out_dir)
     for f in sorted(args.out_dir.glob("*")):
         if f.suffix != ".py":

@@ -467,6 +467,40 @@ def test_beat_edits_relabel_delete_add_and_everything_follows():
     assert not [i for i in at.info if "edit" in i.value and "of the beats" in i.value]
 
 
+def test_linked_navigation_time_box_and_beats_of_a_class():
+    at = start()
+    assert at.session_state["detail_start"] == 0.0  # the detail view opens at 0 s
+    at.text_input(key="goto_time").set_value("1:40").run()
+    assert at.session_state["detail_start"] == pytest.approx(100 - at.session_state["detail_len"] / 2)
+    at.text_input(key="goto_time").set_value("soon").run()
+    assert any("is not a time" in e for e in errors(at))
+    if not config.MODEL_PATH.exists():
+        return
+    labels = at.session_state["analyse_result"].analysis.labels
+    at.session_state["selected_beat"] = 0
+    at.run()
+    at.selectbox(key="nav_class").set_value("VEB").run()
+    at.button(key="nav_class_next").click().run()
+    first = int(np.flatnonzero(labels == "VEB")[0])
+    assert at.session_state["selected_beat"] == first and f"Beat #{first}" in [h.value for h in at.subheader]
+    at.button(key="nav_class_next").click().run()
+    second = int(np.flatnonzero(labels == "VEB")[1])
+    assert at.session_state["selected_beat"] == second
+    at.button(key="nav_class_prev").click().run()
+    assert at.session_state["selected_beat"] == first
+    assert at.button(key="nav_class_prev").disabled
+
+
+def test_parse_clock_and_step_to_class():
+    from app_pages._common import parse_clock, step_to_class
+
+    assert parse_clock("754.2") == 754.2 and parse_clock("12:34.5") == 754.5 and parse_clock("1:02:03") == 3723
+    assert parse_clock("1:75") is None and parse_clock("x") is None and parse_clock("-3") is None
+    labels = np.array(["N", "VEB", "N", "N", "VEB"])
+    assert step_to_class(labels, 1, "VEB", 1) == 4 and step_to_class(labels, 4, "VEB", 1) is None
+    assert step_to_class(labels, 4, "VEB", -1) == 1 and step_to_class(labels, 0, "SVEB", 1) is None
+
+
 def test_analyse_refuses_uploads_over_the_limit(monkeypatch):
     at = start()
     monkeypatch.setattr(config, "MAX_UPLOAD_BYTES", 1000)
@@ -543,6 +577,41 @@ def test_tune_slider_changes_peaks_and_carries_over():
     assert at.slider(key="tune_threshold").value == pytest.approx(0.85)
     at.button(key="tune_reset").click().run()
     assert int(metric(at, "Beats found")) == found
+
+
+def test_tune_lists_missed_and_extra_beats_sweeps_a_setting_and_gives_the_cli_flags():
+    at = start("tune")
+    at.slider(key="tune_threshold").set_value(0.85).run()  # fewer beats: some reference beats are missed
+    at.toggle(key="tune_show_misses").set_value(True).run()
+    table = at.dataframe(key="tune_misses").value
+    missed, extra = metric(at, "Missed / extra").split(" / ")
+    assert (table["kind"] == "missed").sum() == int(missed) > 0 and (table["kind"] == "extra").sum() == int(extra)
+    assert table["time_s"].is_monotonic_increasing
+    assert any("--threshold 0.85" in c.value for c in at.caption)
+    # the sweep: Se and +P over the threshold's range, the current value marked
+    at.selectbox(key="tune_sweep_param").set_value("threshold").run()
+    at.button(key="tune_sweep_run").click().run()
+    assert not at.exception and not errors(at), errors(at)
+    chart = json.loads(next(c for c in at.get("plotly_chart") if c.proto.id.endswith("-tune_sweep_chart")).proto.spec)
+    se, ppv = chart["data"]
+    assert se["name"] == "Sensitivity" and 0.05 in se["x"] and 0.85 in se["x"] and 0.9 in se["x"]
+    assert se["y"][0] >= se["y"][-1]  # a lower threshold finds more of the reference beats
+    assert any("Best sum of Se and +P" in c.value for c in at.caption)
+    at.button(key="tune_reset").click().run()
+    assert any("the defaults (no flags)" in c.value for c in at.caption)
+
+
+def test_sweep_and_flags_library():
+    from ecg_core import tuning
+
+    x, rec = example_signal(60)
+    ref = ecg_io.load_annotations(EX / "208_excerpt.atr")
+    ref_s = ref.sample[ref.sample < x.size]
+    points = tuning.sweep_parameter(x, 360.0, ref_s, "threshold", [0.1, 0.3, 0.9])
+    assert [p.value for p in points] == [0.1, 0.3, 0.9] and points[1].sensitivity > 0.98
+    assert points[0].beats >= points[2].beats
+    assert tuning.cli_flags({"threshold": 0.3, "search_window": 0.12}) == "--search-window 0.12"
+    assert 0.3 in tuning.sweep_values("threshold") and tuning.sweep_values("lowcut", 5).size >= 5
 
 
 # ----------------------------------------------------------------------------- segments page

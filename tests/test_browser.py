@@ -300,3 +300,135 @@ def test_api_docs_render_without_internet(page):
         assert {"/predict", "/v1/analyze", "/health"} <= {p.strip() for p in paths}
         assert outside == []
         page.screenshot(path=str(ARTIFACTS / "api_docs.png"))
+        # "Try it out" on /v1/analyze offers a file picker for `file`, not a text box
+        op = page.locator(".opblock").filter(has=page.locator(".opblock-summary-path", has_text="/v1/analyze")).first
+        op.locator(".opblock-summary").click()
+        op.get_by_role("button", name="Try it out").click()
+        picker = op.locator("tr[data-property-name='file'] input[type='file']")
+        picker.first.wait_for(timeout=30_000)
+        assert picker.count() >= 1
+        picker.first.set_input_files(str(config.EXAMPLES_DIR / "208_excerpt.csv"))
+        op.get_by_role("button", name="Execute").click()
+        cell = op.locator(".live-responses-table tr.response .response-col_status").first
+        cell.wait_for(timeout=60_000)
+        status = cell.inner_text().strip()
+        assert status in ("200", "503"), status  # 503 until the model has loaded
+        op.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "api_docs_try_it_out.png"))
+
+
+def choose(page, key: str, option: str) -> None:
+    """Pick ``option`` in the selectbox keyed ``key``."""
+    wait_idle(page)
+    for attempt in range(3):  # a rerun of the page while the list opens closes it again
+        page.locator(f".st-key-{key} input[role='combobox']").click()
+        choice = page.get_by_role("option", name=option, exact=True)
+        try:
+            choice.wait_for(timeout=10_000)
+            choice.click()
+            return
+        except Exception:  # noqa: BLE001 - retried, then raised
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+            wait_idle(page)
+
+
+def detail_span(page) -> tuple[float, float]:
+    title = page.evaluate("() => document.querySelector('.st-key-trace_detail .js-plotly-plot').layout.title.text")
+    return tuple(map(float, re.search(r"([\d.]+)–([\d.]+) s", title).groups()))
+
+
+def test_event_list_of_a_record_with_veb_runs_and_pauses(app_url, page):
+    """The bundled excerpt of MIT-BIH 207 (runs of VEB, pauses): its event list counts both, a VT row jumps the
+    detail strip (ECG paper, beat letters) to that run, and a span dragged on the overview moves the strip there."""
+    if not config.MODEL_PATH.exists():
+        pytest.skip("events need the classifier's labels")
+    page.goto(app_url)
+    wait_idle(page)
+    page.get_by_text("Recording, reference annotations and settings").click()
+    choose(page, "analyse_example", "207: VEB runs and pauses")
+    page.wait_for_function("() => document.body.innerText.includes('record 207')", timeout=60_000)
+    wait_idle(page)
+    body = page.inner_text("body")
+    assert re.search(r"\d+ VT", body) and re.search(r"\d+ pause", body), body[:2000]
+    assert detail_span(page)[0] == 0.0  # the detail view opens at 0 s
+    grid = page.locator(".st-key-events_table")
+    grid.scroll_into_view_if_needed()
+    wait_idle(page)
+    row = 1  # the second event: a run of VEB
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 18, box["y"] + TABLE_ROW_PX * (row + 1.5))
+    page.wait_for_function(f"() => document.body.innerText.includes('Showing event {row + 1} of')", timeout=30_000)
+    wait_idle(page)
+    shown = re.search(r"Showing event \d+ of \d+: ([^,]+), .*?, at (\d+):(\d+\.\d)", page.inner_text("body"))
+    assert shown.group(1) == "VT"
+    at = int(shown.group(2)) * 60 + float(shown.group(3))
+    a, b = detail_span(page)
+    assert a <= at <= b
+    letters = page.evaluate("() => document.querySelector('.st-key-trace_detail .js-plotly-plot').data"
+                            ".find(t => t.mode === 'text').text")
+    assert letters.count("V") >= 3
+    page.locator(".st-key-trace_detail").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "09_vt_event.png"))
+
+    # drag across the overview from 200 s to 215 s: the detail strip shows that span
+    overview = page.locator(".st-key-trace_overview")
+    overview.scroll_into_view_if_needed()
+    wait_idle(page)
+    ends = page.evaluate("""() => { const gd = document.querySelector('.st-key-trace_overview .js-plotly-plot');
+        const L = gd._fullLayout, r = gd.getBoundingClientRect();
+        const px = t => r.left + L._size.l + L.xaxis.l2p(t);
+        return {x0: px(200), x1: px(215), y: r.top + L._size.t + L._size.h * 0.6}; }""")
+    page.mouse.move(ends["x0"], ends["y"])
+    page.mouse.down()
+    page.mouse.move(ends["x1"], ends["y"], steps=8)
+    page.mouse.up()
+    page.wait_for_function("(before) => document.querySelector('.st-key-trace_detail .js-plotly-plot')?.layout"
+                           ".title.text !== before", arg=f"Full detail: {a:.1f}–{b:.1f} s", timeout=30_000)
+    wait_idle(page)
+    a, b = detail_span(page)
+    assert a <= 200.5 and b >= 214.5 and b - a <= 20, (a, b)
+
+
+def test_relabel_a_beat_and_download_annotations_and_report(app_url, page, tmp_path):
+    """Relabel the beat shown, download the .atr (read back by wfdb.rdann with the change) and the peaks CSV, and
+    the PDF report (non-empty)."""
+    if not config.MODEL_PATH.exists():
+        pytest.skip("needs the classifier's labels")
+    import wfdb
+
+    page.goto(app_url)
+    wait_idle(page)
+    heading = page.locator("h3").filter(has_text="Beat #").first.inner_text()
+    beat = int(re.search(r"Beat #(\d+)", heading).group(1))
+    page.locator(".st-key-beat_editor").scroll_into_view_if_needed()
+    current = re.search(r"Class\s+(\w+):", page.inner_text("body")).group(1)
+    new = "Q" if current != "Q" else "N"
+    choose(page, "edit_label", f"{new} ({'paced/unknown' if new == 'Q' else 'normal'})")
+    wait_idle(page)
+    page.locator(".st-key-edit_relabel button:visible").first.click()
+    page.wait_for_function("() => document.body.innerText.includes('1 edit of the beats')", timeout=30_000)
+    wait_idle(page)
+    assert f"relabelled {new}" in page.inner_text("body")
+
+    def download(key: str) -> bytes:
+        button = page.locator(f".st-key-{key} button:visible").first
+        button.scroll_into_view_if_needed()
+        with page.expect_download(timeout=60_000) as info:
+            button.click()
+        path = tmp_path / info.value.suggested_filename
+        info.value.save_as(path)
+        return path
+
+    atr = download("download_wfdb")
+    assert atr.name == "208_excerpt.atr"
+    ann = wfdb.rdann(str(atr.with_suffix("")), "atr")
+    assert ann.symbol[beat] == ecg_io.WFDB_SYMBOL[new]
+    peaks = download("download_peaks")
+    lines = peaks.read_text().splitlines()
+    assert lines[0] == "sample,label" and lines[beat + 1].endswith(f",{new}")
+    pdf = download("download_report")
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and len(data) > 20_000 and b"/Type /Page" in data
+    page.screenshot(path=str(ARTIFACTS / "10_edited_downloads.png"))
