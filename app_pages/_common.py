@@ -69,6 +69,9 @@ EXAMPLES = {e.record: e for e in (
     Example("207_vt_excerpt", "207: VEB runs and pauses",
             "bundled example: 5 min of MIT-BIH record 207 (PhysioNet; 24:30-29:30: ventricular flutter, runs of "
             "ventricular beats, pauses, SVTA), with its reference annotations"),
+    Example("118_noise_excerpt", "118: a burst of muscle noise",
+            "bundled example: first 2 min of MIT-BIH record 118 (PhysioNet) with muscle noise (NSTDB record ma) "
+            "added from 40 to 80 s at 0 dB, with its reference annotations"),
 )}
 DEFAULT_EXAMPLE = next(iter(EXAMPLES))
 EXAMPLE_SEGMENTS = "segments_208.csv"

@@ -123,6 +123,11 @@ def show_span(t0: float, t1: float):
     state.detail_start = float(max(0.0, round(t0 if t1 - t0 >= length else (t0 + t1) / 2 - length / 2, 1)))
 
 
+def _span(seconds: float) -> str:
+    """A duration as the summary shows it: minutes from 2 min on, else seconds."""
+    return f"{seconds / 60:.1f} min" if seconds >= 120 else f"{seconds:.0f} s"
+
+
 def _on_overview_select():
     """A span dragged on the overview moves the detail window there; a clicked beat is shown and centred."""
     event = state.get("trace_overview") or {}
@@ -406,8 +411,8 @@ if ref_upload is not None:
 
 duration = len(res.signal) / fs
 summary = analysis.summary() if analysis is not None else None
-m = st.columns(5)
-m[0].metric("Duration", f"{duration / 60:.1f} min" if duration >= 120 else f"{duration:.0f} s")
+m = st.columns(6)
+m[0].metric("Duration", _span(duration))
 m[1].metric("Beats", f"{len(peaks)}")
 if summary is not None and summary.mean_hr is not None:
     m[2].metric("Mean heart rate (bpm)", f"{summary.mean_hr:.0f}")
@@ -417,6 +422,12 @@ if summary is not None:
     m[4].metric("Low-confidence beats", f"{summary.low_confidence}",
                 help=f"Beats whose predicted class has a probability or decision score below {LOW_CONFIDENCE:g}: "
                      "review these first.")
+    if summary.unreadable_s is not None:
+        m[5].metric("Unreadable", _span(summary.unreadable_s), f"{summary.unreadable_beats} beats (Q)",
+                    delta_color="off", delta_arrow="off",
+                    help="Signal too noisy to read, or a flat lead: shaded grey on the traces. Its beats are labelled "
+                         "Q (unreadable), not given a diagnosis, and left out of the low-confidence count and the "
+                         "most confident beats; an unsure ectopic call where the signal is doubtful is Q too.")
     cm = st.columns(len(CLASSES))
     for col, c in zip(cm, CLASSES, strict=True):
         n = summary.counts[c]
@@ -433,7 +444,7 @@ if summary is not None:
         af_s = float(np.sum(np.diff(peaks)[af[1:]]) / fs) if len(peaks) > 1 else 0.0
         st.info(f"**Atrial fibrillation suspected** in {summary.atrial_fibrillation_beats} beats "
                 f"({100 * summary.atrial_fibrillation_beats / max(summary.beats, 1):.0f}%, about "
-                + (f"{af_s / 60:.1f} min" if af_s >= 120 else f"{af_s:.0f} s")
+                + _span(af_s)
                 + "): an irregular rhythm without a consistent P wave (a run of ventricular tachycardia can look the "
                 "same). No beat is called SVEB there: without sinus P waves there is no atrial rhythm for a beat to be "
                 "premature to. The stretches are shaded in the RR tachogram "
@@ -478,11 +489,13 @@ if analysis is not None:
 # ----------------------------------------------------------------------------- trace
 
 highlights = {}
-if analysis is not None and len(analysis):
-    best = int(np.argmax(conf))
+unreadable_spans = analysis.quality.spans if analysis is not None and analysis.quality is not None else None
+if analysis is not None and analysis.most_confident() is not None:
+    best = analysis.most_confident()
     highlights[f"most confident beat ({labels[best]}, {scored(best)})"] = best
+    readable = ~analysis.unreadable
     for c in CLASSES:
-        k = np.flatnonzero(labels == c)
+        k = np.flatnonzero((labels == c) & readable)
         if k.size:
             j = int(k[np.argmax(conf[k])])
             if j != best:
@@ -502,7 +515,7 @@ st.caption("Overview of the whole recording: **drag across it** to show that spa
 app.show_chart(
     app.cached_figure("trace_figure", ("overview", fig_key), res.shown, fs, peaks=peaks, labels=labels,
                       confidence=conf, highlights=highlights, units=res.shown_units, rangeslider=True, height=300,
-                      score_kinds=kinds,
+                      score_kinds=kinds, unreadable=unreadable_spans,
                       title="Whole recording (downsampled)" if len(res.signal) > plotting.MAX_TRACE_POINTS
                       else "Whole recording", dragmode="select"),
     key="trace_overview", on_select=_on_overview_select, selection_mode=("points", "box"))
@@ -537,7 +550,7 @@ if state.get("goto_error"):
 app.show_chart(
     plotting.ecg_strip_figure(res.shown, fs, peaks=peaks, labels=labels, confidence=conf, highlights=highlights,
                               selected=selected, units=res.shown_units, start_s=start, stop_s=start + detail_len,
-                              score_kinds=kinds, height=300,
+                              score_kinds=kinds, height=300, unreadable=unreadable_spans,
                               title=f"Full detail: {start:.1f}–{start + detail_len:.1f} s"),
     key="trace_detail", on_select=lambda: _on_chart_select("trace_detail"), selection_mode="points")
 st.caption(app.strip_note(res.shown_units, detail_len, res.units_note))

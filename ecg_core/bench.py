@@ -237,11 +237,12 @@ def noise_power(noise: np.ndarray, fs: float) -> float:
     return _trimmed_mean(rms) ** 2
 
 
-def add_noise(clean: np.ndarray, noise: np.ndarray, fs: float, beats: np.ndarray, snr_db: float) -> np.ndarray:
+def add_noise(clean: np.ndarray, noise: np.ndarray, fs: float, beats: np.ndarray, snr_db: float,
+              spans=None) -> np.ndarray:
     """Add ``noise`` scaled to ``snr_db`` in the noisy blocks of nst's protocol.
 
     As nst does, an offset cancels the step at the start and the end of every block (it stays on
-    the clean stretch after it until the next block).
+    the clean stretch after it until the next block). ``spans``: other ``(start, end)`` sample blocks.
     """
     if noise.size < clean.size:
         noise = np.resize(noise, clean.size)  # nst rewinds the noise record
@@ -249,7 +250,7 @@ def add_noise(clean: np.ndarray, noise: np.ndarray, fs: float, beats: np.ndarray
     gain = np.sqrt(signal_power(clean, fs, beats) / (noise_power(noise, fs) * 10.0 ** (snr_db / 10.0)))
     out = clean.copy()
     offset, last = 0.0, 0
-    for a, b in noise_bursts(clean.size, fs):
+    for a, b in noise_bursts(clean.size, fs) if spans is None else spans:
         out[last:a] += offset
         seg = gain * (noise[a:b] - noise[a]) + offset  # nst: offsets cancel the step at every gain change
         out[a:b] += seg

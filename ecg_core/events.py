@@ -24,7 +24,7 @@ Reference rhythm annotations (MIT-BIH ``aux_note`` such as ``(VT``) are compared
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -137,7 +137,50 @@ def _bridged(mask: np.ndarray, gap: int) -> np.ndarray:
     return out
 
 
-def find_events(samples, labels, sampling_rate, *, atrial_fibrillation=None) -> tuple[Event, ...]:
+def readable_stretches(samples, readable, spans=()) -> list[tuple[int, int]]:
+    """``[lo, hi)`` index ranges of consecutive readable beats with no unreadable span between two of them.
+
+    Parameters
+    ----------
+    samples : array_like of int
+        R-peak sample numbers, in time order.
+    readable : array_like of bool
+        Per beat: False for a beat in signal that cannot be read.
+    spans : array_like, optional
+        ``(k, 2)`` ``[start, end)`` sample spans of unreadable signal (a flat lead holds no beats to mark).
+
+    Examples
+    --------
+    >>> readable_stretches([10, 20, 30, 40, 50, 60], [True, True, False, True, True, True], [[42, 48]])
+    [(0, 2), (3, 4), (4, 6)]
+    """
+    s = np.asarray(samples, dtype=np.int64)
+    ok = np.asarray(readable, bool)
+    cut = np.zeros(s.size, bool)  # cut[k]: no event may run from beat k - 1 to beat k
+    sp = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+    if s.size > 1 and len(sp):
+        # a span overlapping the interval (s[k-1], s[k]) lies between the two beats
+        first = np.searchsorted(sp[:, 1], s[:-1], side="right")  # first span ending after s[k-1]
+        cut[1:] = (first < len(sp)) & (sp[np.minimum(first, len(sp) - 1), 0] < s[1:])
+    out, lo = [], None
+    for k in range(s.size):
+        if not ok[k]:
+            if lo is not None:
+                out.append((lo, k))
+            lo = None
+            continue
+        if lo is not None and cut[k]:
+            out.append((lo, k))
+            lo = None
+        if lo is None:
+            lo = k
+    if lo is not None:
+        out.append((lo, s.size))
+    return out
+
+
+def find_events(samples, labels, sampling_rate, *, atrial_fibrillation=None, readable=None,
+                unreadable_spans=()) -> tuple[Event, ...]:
     """The rhythm events of one recording's classified beats, in time order.
 
     Parameters
@@ -151,6 +194,12 @@ def find_events(samples, labels, sampling_rate, *, atrial_fibrillation=None) -> 
     atrial_fibrillation : array_like of bool, optional
         Beats flagged as suspected atrial fibrillation (:attr:`ecg_core.pipeline.Analysis.atrial_fibrillation`);
         None: no AF events.
+    readable : array_like of bool, optional
+        Per beat: False for a beat in unreadable signal (:attr:`ecg_core.pipeline.Analysis.unreadable`). Events
+        are then found in each stretch of :func:`readable_stretches` alone: none contains an unreadable beat or
+        runs across unreadable signal (no pause, tachycardia or AF made of noise).
+    unreadable_spans : array_like, optional
+        ``(k, 2)`` sample spans of unreadable signal, for :func:`readable_stretches`.
 
     Returns
     -------
@@ -161,7 +210,20 @@ def find_events(samples, labels, sampling_rate, *, atrial_fibrillation=None) -> 
     lab = np.asarray(labels).astype(str)
     if s.size != lab.size:
         raise ValueError("samples and labels must have the same length")
-    t = s / float(sampling_rate)
+    if readable is None:
+        return _events(s, lab, float(sampling_rate), atrial_fibrillation)
+    af = None if atrial_fibrillation is None else np.asarray(atrial_fibrillation, bool)
+    events = []
+    for lo, hi in readable_stretches(s, readable, unreadable_spans):
+        part = _events(s[lo:hi], lab[lo:hi], float(sampling_rate), None if af is None else af[lo:hi])
+        events += [replace(e, first_beat=e.first_beat + lo, last_beat=e.last_beat + lo) for e in part]
+    order = {k: i for i, k in enumerate(KINDS)}
+    return tuple(sorted(events, key=lambda e: (e.start_s, order[e.kind])))
+
+
+def _events(s: np.ndarray, lab: np.ndarray, sampling_rate: float, atrial_fibrillation) -> tuple[Event, ...]:
+    """:func:`find_events` of one stretch of beats (indices from its first beat)."""
+    t = s / sampling_rate
     events: list[Event] = []
     for a, b in _runs(lab == "VEB"):
         if b > a:

@@ -137,7 +137,10 @@ class Analysis:
 
         if self.segmented:
             return ()
-        return find_events(self.samples, self.labels, self.sampling_rate, atrial_fibrillation=self.atrial_fibrillation)
+        quality = self.quality
+        return find_events(self.samples, self.labels, self.sampling_rate, atrial_fibrillation=self.atrial_fibrillation,
+                           readable=None if quality is None else ~self.unreadable,
+                           unreadable_spans=() if quality is None else quality.spans)
 
     def hrv(self):
         """Time-domain HRV (SDNN, RMSSD, pNN50) of the N-N intervals (:func:`ecg_core.hrv.time_domain`); None for
@@ -199,7 +202,8 @@ class Analysis:
             min_hr=float(hr.min()) if hr.size else None, max_hr=float(hr.max()) if hr.size else None,
             counts=counts, low_confidence=int(np.sum((self.confidence < LOW_CONFIDENCE) & ~self.unreadable)),
             path=self.path, model_version=self.model_version,
-            atrial_fibrillation_beats=None if self.atrial_fibrillation is None else int(self.atrial_fibrillation.sum()),
+            atrial_fibrillation_beats=None if self.atrial_fibrillation is None
+            else int(np.sum(self.atrial_fibrillation & ~self.unreadable)),
             unreadable_beats=None if self.quality is None else int(self.unreadable.sum()),
             unreadable_s=None if self.quality is None else self.quality.unreadable_s,
         )

@@ -249,7 +249,7 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
                  stop_s: float | None = None, highlights: dict | None = None, selected: int | None = None,
                  markers: list | None = None, units: str = "", title: str | None = None, rangeslider: bool = False,
                  height: int = 340, max_points: int = MAX_TRACE_POINTS, score_kinds=None, rich_hover: bool = False,
-                 dragmode: str = "zoom"):
+                 dragmode: str = "zoom", unreadable=None):
     """Interactive ECG trace with its R-peaks, as a Plotly figure (SVG, or WebGL for many points).
 
     Parameters
@@ -287,6 +287,9 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
     dragmode : str
         ``"zoom"`` (drag to zoom) or ``"select"`` (drag to select a span of time, reported to the page as a
         box selection; the overview uses it to move the detail window).
+    unreadable : array_like, optional
+        ``(k, 2)`` ``[start, end)`` sample spans of unreadable signal (:attr:`ecg_core.quality.Quality.spans`),
+        shaded grey; at most :data:`MAX_SHADED_SPANS` are drawn in a span (the closest ones joined).
     """
     import plotly.graph_objects as go
 
@@ -381,7 +384,36 @@ def trace_figure(signal, sampling_rate, *, peaks=None, labels=None, confidence=N
         for name, y, colour in rows:
             fig.add_annotation(x=0, xref="paper", xanchor="right", y=y, text=name, showarrow=False,
                                font={"size": 10, "color": colour})
+    _shade_unreadable(fig, unreadable, a, b, fs)
     return fig
+
+
+#: Most unreadable spans shaded in one figure (more are joined across their shortest gaps).
+MAX_SHADED_SPANS = 100
+UNREADABLE_FILL = "rgba(120, 120, 120, 0.22)"
+
+
+def _shade_unreadable(fig, spans, a: int, b: int, fs: float) -> None:
+    """Shade the unreadable ``spans`` (samples) that overlap ``[a, b)``, with one legend entry."""
+    if spans is None or not len(spans):
+        return
+    s = np.clip(np.asarray(spans, dtype=np.int64).reshape(-1, 2), a, b)
+    s = s[s[:, 1] > s[:, 0]]
+    while len(s) > MAX_SHADED_SPANS:  # join across the shortest gaps
+        gaps = s[1:, 0] - s[:-1, 1]
+        join = np.argsort(gaps, kind="stable")[: len(s) - MAX_SHADED_SPANS]
+        keep = np.ones(len(s), bool)
+        keep[join + 1] = False
+        ends = np.maximum.reduceat(s[:, 1], np.flatnonzero(keep))
+        s = np.column_stack((s[keep, 0], ends))
+    for start, end in s:
+        fig.add_vrect(x0=start / fs, x1=end / fs, fillcolor=UNREADABLE_FILL, line_width=0, layer="below")
+    if len(s):
+        import plotly.graph_objects as go
+
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="unreadable signal (Q)",
+                                 marker={"symbol": "square", "size": 12, "color": UNREADABLE_FILL},
+                                 hoverinfo="skip"))
 
 
 #: ECG paper: 25 mm/s and 10 mm/mV, small squares of 1 mm (0.04 s, 0.1 mV) and large ones of 5 mm (0.2 s, 0.5 mV).

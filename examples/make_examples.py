@@ -20,6 +20,9 @@ Writes, from MIT-BIH Arrhythmia Database records 208 and 201 (PhysioNet, ODC-By 
   the rhythm in force there as the first one.
 - ``207_vt_excerpt.hea/.dat/.atr``: record 207 from 24:30 to 29:30 (runs of ventricular tachycardia and
   pauses over 2 s, with their rhythm annotations), written the same way.
+- ``118_noise_excerpt.hea/.dat/.atr``: record 118's first 2 minutes, written the same way, with the muscle
+  noise record ``ma`` of the MIT-BIH Noise Stress Test Database added to both leads from 40 to 80 s at
+  0 dB SNR (nst's definition): the dashboard's example of unreadable signal.
 - ``beat_bank_209.csv``: 30 normal (``N``) and 30 atrial premature (``A``) beats of record 209, MLII
   in mV, each from 250 ms before to 450 ms after its R-peak (252 samples at 360 Hz), the normal ones
   with both neighbouring intervals within 10% of each other. The tests splice them into recordings
@@ -51,6 +54,9 @@ CSV_S = 60  # Kaggle-layout excerpt: first minute
 AF_RECORD, AF_NAME, AF_EXCERPT_S = "201", "201_af_excerpt", (300, 600)
 #: Ventricular runs and pauses: record 207 from 1470 to 1770 s.
 VT_RECORD, VT_NAME, VT_EXCERPT_S = "207", "207_vt_excerpt", (1470, 1770)
+#: A noisy stretch: record 118's first 2 min with the NSTDB muscle-noise record ``ma`` added from 40 to 80 s at
+#: 0 dB (nst's definition of SNR, :func:`ecg_core.bench.add_noise`).
+NOISE_RECORD, NOISE_NAME, NOISE_EXCERPT_S, NOISE_SPAN_S, NOISE_SNR_DB = "118", "118_noise_excerpt", 120, (40, 80), 0
 #: Segments per class in segments_208.csv (deterministic, evenly spread over the excerpt).
 SEGMENTS_PER_CLASS = {"N": 20, "VEB": 16, "F": 4}
 
@@ -104,6 +110,28 @@ def write_wfdb_excerpt(src: Path, out: Path, n: int, *, record: str = RECORD, na
         fs=rec.fs, write_dir=str(out),
     )
     return rec, ann, keep
+
+
+def write_noisy_excerpt(data_dir: Path, out: Path):
+    """``118_noise_excerpt``: written like the other excerpts, then muscle noise added to both leads in one span."""
+    from ecg_core.bench import add_noise
+
+    src = data_dir / "mitdb"
+    n = int(NOISE_EXCERPT_S * 360)
+    rec, ann, keep = write_wfdb_excerpt(src, out, n, record=NOISE_RECORD, name=NOISE_NAME)
+    noise = wfdb.rdrecord(str(data_dir / "noise" / "ma"), sampto=n).p_signal
+    beats = ann.sample[keep][np.isin(np.asarray(ann.symbol)[keep], list(AAMI_MAP))]
+    span = [(int(NOISE_SPAN_S[0] * rec.fs), int(NOISE_SPAN_S[1] * rec.fs))]
+    d = rec.d_signal.astype(np.float64)
+    for c in range(rec.n_sig):
+        d[:, c] = add_noise(d[:, c], noise[:, c] * rec.adc_gain[c], rec.fs, beats, NOISE_SNR_DB, spans=span)
+    half = 2 ** (rec.adc_res[0] - 1)  # the ADC's range around its zero (format 212 holds 12 bits)
+    rec.d_signal = np.clip(np.rint(d), rec.adc_zero[0] - half, rec.adc_zero[0] + half - 1).astype(np.int64)
+    rec.init_value = [int(v) for v in rec.d_signal[0]]
+    rec.checksum = [int(c) - 65536 if c > 32767 else int(c) for c in rec.d_signal.sum(0) % 65536]
+    rec.comments.insert(1, f"With muscle noise (MIT-BIH Noise Stress Test Database record ma) added from "
+                           f"{NOISE_SPAN_S[0]} to {NOISE_SPAN_S[1]} s at {NOISE_SNR_DB} dB SNR")
+    rec.wrsamp(write_dir=str(out))
 
 
 def write_kaggle_csv(rec, path: Path, n: int):
@@ -194,6 +222,7 @@ def main(argv=None):
     write_wfdb_excerpt(src, args.out_dir, int(VT_EXCERPT_S[1] - VT_EXCERPT_S[0]) * 360, record=VT_RECORD,
                        name=VT_NAME, start=int(VT_EXCERPT_S[0] * 360))
     write_beat_bank(src, args.out_dir)
+    write_noisy_excerpt(args.data_dir, args.out_dir)
     for f in sorted(args.out_dir.glob("*")):
         if f.suffix != ".py":
             print(f"{f.name:32s} {f.stat().st_size:>8d} bytes")

@@ -2,7 +2,8 @@
 
 ``python tests/screenshots.py [--out docs]`` starts ``streamlit run streamlit_app.py`` on a free
 local port, drives Debian's Chromium (``/usr/bin/chromium``) headless through Playwright and saves
-one PNG per page: ``analyse.png``, ``tune.png``, ``segments.png``, ``model.png``.
+one PNG per page: ``analyse.png``, ``tune.png``, ``segments.png``, ``model.png``, and ``noise.png`` (the
+noisy example's traces, its unreadable stretches shaded).
 ``tests/test_browser.py`` uses the same helpers.
 """
 
@@ -140,6 +141,41 @@ def full_screenshot(page, path) -> None:
     page.screenshot(path=str(path), full_page=True)
 
 
+def choose(page, key: str, option: str) -> None:
+    """Pick ``option`` in the selectbox keyed ``key``."""
+    wait_idle(page)
+    for attempt in range(3):  # a rerun of the page while the list opens closes it again
+        page.locator(f".st-key-{key} input[role='combobox']").click()
+        choice = page.get_by_role("option", name=option, exact=True)
+        try:
+            choice.wait_for(timeout=10_000)
+            choice.click()
+            return
+        except Exception:  # noqa: BLE001 - retried, then raised
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+            wait_idle(page)
+
+
+def noise_screenshot(page, url: str, path) -> None:
+    """The analyse page on the noisy example, scrolled to the traces: the unreadable stretches shaded."""
+    page.set_viewport_size({"width": 1400, "height": 1250})
+    open_page(page, url, "analyse")
+    page.get_by_text("Recording, reference annotations and settings").click()
+    choose(page, "analyse_example", "118: a burst of muscle noise")
+    wait_idle(page)
+    browser_idle(page)
+    page.locator("input[aria-label='Go to time']").fill("55")
+    page.keyboard.press("Enter")
+    wait_idle(page)
+    browser_idle(page)
+    page.locator(".st-key-trace_overview").scroll_into_view_if_needed()
+    page.mouse.wheel(0, 150)
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(path), full_page=False)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "docs")
@@ -152,6 +188,8 @@ def main(argv=None) -> int:
             full_screenshot(page, path)
             page.set_viewport_size({"width": 1400, "height": 1100})
             print(f"wrote {path}")
+        noise_screenshot(page, url, args.out / "noise.png")
+        print(f"wrote {args.out / 'noise.png'}")
     return 0
 
 

@@ -726,3 +726,16 @@ def test_json_summary_is_strict_json():
 
     text = json_bytes({"a": float("nan"), "b": np.float32(0.5), "c": [np.int64(3)], "d": {"x": float("inf")}})
     assert json.loads(text) == {"a": None, "b": 0.5, "c": [3], "d": {"x": None}}
+
+
+@needs_model
+def test_noisy_example_shows_its_unreadable_stretches():
+    at = start()
+    at.selectbox(key="analyse_example").set_value("118_noise_excerpt").run()
+    assert not at.exception, [e.value for e in at.exception]
+    analysis = at.session_state["analyse_result"].analysis
+    assert analysis.summary().unreadable_s > 10 and analysis.unreadable.any()
+    value = metric(at, "Unreadable")
+    assert value.endswith(" s") and float(value[:-2]) == round(analysis.summary().unreadable_s)
+    # the most confident beats are readable ones
+    assert not analysis.unreadable[analysis.most_confident()]

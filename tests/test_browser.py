@@ -19,6 +19,7 @@ from screenshots import (
     CHROMIUM,
     api_server,
     browser_idle,
+    choose,
     chromium_page,
     full_screenshot,
     streamlit_server,
@@ -315,23 +316,6 @@ def test_api_docs_render_without_internet(page):
         assert status in ("200", "503"), status  # 503 until the model has loaded
         op.scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "api_docs_try_it_out.png"))
-
-
-def choose(page, key: str, option: str) -> None:
-    """Pick ``option`` in the selectbox keyed ``key``."""
-    wait_idle(page)
-    for attempt in range(3):  # a rerun of the page while the list opens closes it again
-        page.locator(f".st-key-{key} input[role='combobox']").click()
-        choice = page.get_by_role("option", name=option, exact=True)
-        try:
-            choice.wait_for(timeout=10_000)
-            choice.click()
-            return
-        except Exception:  # noqa: BLE001 - retried, then raised
-            if attempt == 2:
-                raise
-            page.keyboard.press("Escape")
-            wait_idle(page)
 
 
 def detail_span(page) -> tuple[float, float]:

@@ -161,3 +161,30 @@ def test_an_unsure_ectopic_call_on_doubtful_signal_is_unreadable():
     analysis = Analysis(np.arange(4) * 300 + 100, p, "morphology+rhythm", 360.0, 1500, quality=quality)
     assert list(analysis.labels) == ["N", "Q", "VEB", "VEB"]
     assert analysis.summary().unreadable_beats == 1
+
+
+def test_no_event_is_made_of_unreadable_signal():
+    """A disconnected lead holds no beats: without the quality layer it would be a 15-s pause."""
+    syn = synthetic_ecg(120, FS, 75, seed=9, noise_mv=0.01)
+    x = syn.signal.copy()
+    x[40 * FS: 55 * FS] = x[40 * FS]
+    analysis = analyze(x, FS)
+    kinds = [e.kind for e in analysis.events()]
+    assert "pause" not in kinds
+    from ecg_core.events import find_events
+
+    blind = find_events(analysis.samples, analysis.labels, FS)
+    assert "pause" in [e.kind for e in blind]
+
+
+def test_events_keep_their_beat_indices_across_unreadable_stretches():
+    from ecg_core.events import find_events
+
+    fs = 100.0
+    samples = np.arange(40) * 80  # 75 bpm
+    labels = np.array(["N"] * 40, dtype=object)
+    labels[[5, 6, 7, 30, 31, 32]] = "VEB"
+    readable = np.ones(40, bool)
+    readable[15:20] = False
+    events = find_events(samples, labels, fs, readable=readable)
+    assert [(e.kind, e.first_beat, e.last_beat) for e in events] == [("VT", 5, 7), ("VT", 30, 32)]
