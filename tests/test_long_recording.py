@@ -1,5 +1,6 @@
 """Long recordings in bounded memory (issue 19): the blockwise zero-phase filter is scipy's, number for number,
-so the beats of a long recording are those of the one-pass path; the classifier comes after the signal is gone.
+also as blocks from the end (the beat windows are cut from those), so the beats of a long recording are those of
+the one-pass path; the classifier comes after the signal is gone.
 """
 
 from __future__ import annotations
@@ -31,7 +32,12 @@ def long_signal() -> np.ndarray:
 def test_blockwise_filter_is_scipys_number_for_number(band, block):
     x = long_signal() if block == filters.BLOCK else long_signal()[:300_000]
     sos = filters._bandpass_sos(*band, 2)
-    assert np.array_equal(filters.sosfiltfilt(sos, x, block=block), sps.sosfiltfilt(sos, x))
+    expected = sps.sosfiltfilt(sos, x)
+    assert np.array_equal(filters.sosfiltfilt(sos, x, block=block), expected)
+    # the same numbers as blocks from the end, with no full-length output array
+    pieces = list(filters.sosfiltfilt_blocks(sos, x, block=block))
+    assert [a for a, _ in pieces] == list(range(0, x.size, block))[::-1]
+    assert np.array_equal(np.concatenate([v for _, v in pieces[::-1]]), expected)
 
 
 def test_long_recording_beats_are_the_one_pass_beats():
