@@ -12,6 +12,7 @@ from scipy import signal as sps
 
 from ecg_core import filters
 from ecg_core.config import EXAMPLES_DIR
+from ecg_core.model import prepare_beats
 from ecg_core.peaks import detect_r_peaks
 from ecg_core.pipeline import analyze, classify_beats, find_beats
 
@@ -61,3 +62,7 @@ def test_find_then_classify_is_analyze():
     two = classify_beats(find_beats(x, 360.0), 360.0, x.size)
     assert np.array_equal(one.samples, two.samples) and np.array_equal(one.probabilities, two.probabilities)
     assert (one.n_samples, one.sampling_rate) == (two.n_samples, two.sampling_rate)
+    # the command line's way: the windows reduced to the network inputs before the classifier loads
+    three = classify_beats(prepare_beats(find_beats(x, 360.0)), 360.0, x.size)
+    assert np.array_equal(one.samples, three.samples) and np.array_equal(one.probabilities, three.probabilities)
+    assert np.array_equal(one.atrial_fibrillation, three.atrial_fibrillation)
