@@ -859,6 +859,8 @@ class BeatClassifier:
         if len(inputs) == 0:
             return RecordingPrediction(np.zeros((0, len(CLASSES))), None if self.stage is None else np.zeros(0, bool))
         logits, shapes = self._run(inputs, shapes=True)
+        if len(inputs) > CHUNK:
+            _give_back_freed_memory()  # the blocks' freed temporaries, before the stage allocates its own
         r = inputs.rhythm
         probs = softmax(logits, self.temperatures["rhythm"])
         if self.stage is None:
@@ -902,6 +904,20 @@ class BeatClassifier:
         from .beats import segment_beats
 
         return self.predict(segment_beats(signal, sampling_rate, peaks))
+
+
+def _give_back_freed_memory() -> None:
+    """Return the C heap's free pages to the system (glibc ``malloc_trim``; nothing elsewhere).
+
+    The blocks' temporaries, freed, stay in the allocator's arenas (TensorFlow's threads have their
+    own) and count in the process's resident memory; on a 24-hour recording that is ~0.1 GB.
+    """
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _check_windows(windows) -> np.ndarray:
