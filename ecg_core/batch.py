@@ -140,13 +140,31 @@ def run_one(path: Path, options: Options):
         return None, f"could not be processed ({type(exc).__name__}: {exc})"
 
 
+def event_columns() -> list[str]:
+    """The event columns of a ``classify`` summary: ``events`` (all), then ``events_<kind>`` per event kind."""
+    from .events import KINDS
+
+    return ["events", *(f"events_{k.replace(' ', '_')}" for k in KINDS)]
+
+
 def summary_row(path: Path, frame: pd.DataFrame | None, error: str | None, command: str,
                 duration_s: float | None = None) -> dict:
-    """One row of ``summary.csv``: file, beats, duration_s, counts per class (classify), error."""
+    """One row of ``summary.csv``: file, beats, duration_s, counts per class and of events (classify), error.
+
+    The events are those of the beats table (``frame.attrs["events"]``, its ``events.csv``): their number
+    and the number of each kind of :data:`ecg_core.events.KINDS`; a segmented file has none (0).
+    """
+    from .events import KINDS
+
     row: dict = {"file": str(path), "beats": None if frame is None else len(frame), "duration_s": duration_s}
     if command == "classify":
         labels = frame["label"] if frame is not None and "label" in frame else None
         row.update({c: None if labels is None else int((labels == c).sum()) for c in CLASSES})
+        events = None if frame is None else frame.attrs.get("events")
+        kinds = None if frame is None else (events["kind"] if isinstance(events, pd.DataFrame) else pd.Series([]))
+        counts = [None if kinds is None else len(kinds), *(None if kinds is None else int((kinds == k).sum())
+                                                           for k in KINDS)]
+        row.update(dict(zip(event_columns(), counts, strict=True)))
     row["error"] = error or ""
     return row
 
@@ -156,7 +174,11 @@ def _resumed_row(job: Job, previous: dict, command: str) -> dict:
     if str(job.path) in previous:
         return previous[str(job.path)]
     try:
-        return summary_row(job.path, pd.read_csv(job.out), None, command)
+        frame = pd.read_csv(job.out)
+        events = job.out.with_name(job.out.name[: -len(".beats.csv")] + ".events.csv")
+        if command == "classify" and events.exists():
+            frame.attrs["events"] = pd.read_csv(events)
+        return summary_row(job.path, frame, None, command)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         return summary_row(job.path, None, f"its existing output {job.out} cannot be read ({exc}).", command)
 
@@ -213,7 +235,7 @@ def run_cohort(paths: list[Path], out_dir: Path, options: Options, *, workers: i
         failures += _run_jobs(jobs, options, workers, scheduler, rows, _write, tqdm)
     order = [str(p) for p, _ in problems] + [str(p) for p in paths]
     table = pd.DataFrame([rows[k] for k in dict.fromkeys(order) if k in rows])
-    for column in ("beats", *CLASSES):  # counts stay whole numbers where a failed file leaves them empty
+    for column in ("beats", *CLASSES, *event_columns()):  # counts stay whole where a failed file leaves them empty
         if column in table:
             table[column] = pd.to_numeric(table[column]).astype("Int64")
     _write(table, out_dir / SUMMARY, float_format=None)

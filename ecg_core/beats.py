@@ -14,7 +14,7 @@ from scipy import ndimage
 from scipy.signal import resample_poly
 
 from .config import BEAT_WINDOW, FS
-from .filters import clean_ecg
+from .filters import bandpass_blocks, clean_ecg
 
 #: Beats on each side of a beat that form its local rhythm (``local_rr``).
 LOCAL_BEATS = 5
@@ -73,16 +73,30 @@ def cut_windows(signal_fs, positions, *, width: int = BEAT_WINDOW) -> np.ndarray
     same numbers as converting the whole signal first.
     """
     x = np.asarray(signal_fs)
-    half = width // 2
     if x.ndim != 1 or x.size == 0:
         raise ValueError("cut_windows needs a non-empty 1-D signal.")
+    return _cut_from_blocks([(0, x)], x.size, positions, width)
+
+
+def _cut_from_blocks(blocks, n: int, positions, width: int) -> np.ndarray:
+    """:func:`cut_windows` of a signal of ``n`` samples given as ``(start, values)`` blocks from its end to its start.
+
+    ``positions`` must be sorted. A window is cut when the block holding its first sample comes (the
+    block after it supplies the rest: blocks are longer than a window).
+    """
+    half = width // 2
     # the window of position p starts at p - half in the signal padded by repeating its end samples
-    starts = np.clip(np.asarray(positions, dtype=np.int64), 0, x.size) - half
+    starts = np.clip(np.asarray(positions, dtype=np.int64), 0, n) - half
     out = np.empty((starts.size, width), dtype=np.float32)
     offsets = np.arange(width)
-    for a in range(0, starts.size, CUT_BLOCK):
-        index = np.clip(starts[a:a + CUT_BLOCK, None] + offsets, 0, x.size - 1)
-        out[a:a + CUT_BLOCK] = x[index]
+    stop, later = starts.size, None
+    for a, values in blocks:
+        first = 0 if a == 0 else int(np.searchsorted(starts, a, side="left"))
+        buffer = values if later is None else np.concatenate([values, later[:width]])
+        for k in range(first, stop, CUT_BLOCK):
+            rows = slice(k, min(k + CUT_BLOCK, stop))
+            out[rows] = buffer[np.clip(starts[rows, None] + offsets, 0, n - 1) - a]
+        stop, later = first, values
     return out
 
 
@@ -229,7 +243,12 @@ def segment_beats(signal, sampling_rate, peaks, *, clean: bool = True) -> Beats:
         classifier was trained.
     """
     samples = np.sort(np.asarray(peaks, dtype=np.int64))
-    x = clean_ecg(signal, sampling_rate) if clean else signal
-    x = to_internal_rate(x, sampling_rate)
-    windows = cut_windows(x, to_internal_positions(samples, sampling_rate))
+    positions = to_internal_positions(samples, sampling_rate)
+    if clean and float(sampling_rate) == FS and np.size(signal):
+        # at FS the cleaned signal is cut as the filter yields it (:func:`~ecg_core.filters.bandpass_blocks`:
+        # the numbers of clean_ecg), so it never exists at full length (250 MB in 24 hours)
+        windows = _cut_from_blocks(bandpass_blocks(signal, FS), np.size(signal), positions, BEAT_WINDOW)
+    else:
+        x = to_internal_rate(clean_ecg(signal, sampling_rate) if clean else signal, sampling_rate)
+        windows = cut_windows(x, positions)
     return Beats(samples=samples, windows=windows, rr=rr_features(samples, sampling_rate))

@@ -109,13 +109,14 @@ def _detect_one(path: Path, args) -> pd.DataFrame:
 def _classify_one(path: Path, args) -> pd.DataFrame:
     """The beats table; for a recording its events ride along in ``attrs["events"]`` (segments have none)."""
     from .io import Segments, load
+    from .model import prepare_beats
     from .pipeline import classify_beats, classify_segments, find_beats
 
     rec = load(path, sampling_rate=args.fs, lead=args.lead)
     if isinstance(rec, Segments):
         return classify_segments(rec.windows, classifier=_classifier(args.model)).to_frame()
     peaks = _read_peaks(args.peaks_dir, _stem(path), rec.signal.size) if args.peaks_dir else None
-    beats = find_beats(rec.signal, rec.sampling_rate, peaks=peaks, **_detector_options(args))
+    beats = prepare_beats(find_beats(rec.signal, rec.sampling_rate, peaks=peaks, **_detector_options(args)))
     fs, n, duration = rec.sampling_rate, rec.n_samples, rec.duration_s
     del rec  # the signal goes before the classifier (TensorFlow) comes: a 24-hour recording is 250 MB a lead
     analysis = classify_beats(beats, fs, n, classifier=_classifier(args.model))

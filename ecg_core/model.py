@@ -72,7 +72,7 @@ BATCH = 2048
 #: beat of a long recording at once. A multiple of ``BATCH`` and of ``TEMPLATE_BLOCK``, so the network
 #: sees the very batches of one pass over the recording and every block starts a template block: the
 #: numbers are those of one pass (``tests/test_chunked_inputs.py``).
-CHUNK = 4 * BATCH
+CHUNK = BATCH
 #: Values per column block of :func:`_median0` (about 4 MB of float32 for each copy it makes).
 MEDIAN_BLOCK = 1 << 20
 
@@ -279,12 +279,45 @@ def prepare_recording(windows, rr: RRFeatures | None) -> RecordingInputs:
     template, the median of all the segments.
     """
     d = prepare_windows(windows)
+    if len(d) == 0:
+        return RecordingInputs(d, np.zeros((0, MORPH_LEN), np.float32), 1.0, np.zeros((0, N_RHYTHM), np.float32))
     if rr is None:
         template, scale = _template(d)
         templates = np.broadcast_to(template, (-(-len(d) // TEMPLATE_BLOCK), MORPH_LEN))
     else:
         templates, scale = _block_templates(d, regular_beats(rr))
     return RecordingInputs(d, templates, scale, rhythm_input(rr, len(d)))
+
+
+@dataclass(frozen=True)
+class PreparedBeats:
+    """The beats of ONE recording as the classifier needs them: positions and compact network inputs, no windows.
+
+    What :func:`prepare_beats` makes of :class:`~ecg_core.beats.Beats` (``samples``: R-peak indices in
+    the original signal; ``inputs``: :class:`RecordingInputs`), so that a caller holding a long
+    recording can let go of its beat windows (4 bytes x 360 a beat) before the classifier
+    (TensorFlow) is loaded. :meth:`BeatClassifier.predict_recording` takes either.
+    """
+
+    samples: np.ndarray
+    inputs: RecordingInputs
+    quality: object | None = None  # the beats' signal quality (ecg_core.quality.Quality), carried along
+
+    def __len__(self) -> int:
+        return int(self.samples.size)
+
+
+def prepare_beats(beats: Beats | PreparedBeats) -> PreparedBeats:
+    """:class:`PreparedBeats` of ``beats`` (numpy only: TensorFlow is not imported).
+
+    Raises
+    ------
+    ECGError
+        Windows that are not ``BEAT_WINDOW`` samples long or not finite.
+    """
+    if isinstance(beats, PreparedBeats):
+        return beats
+    return PreparedBeats(beats.samples, prepare_recording(_check_windows(beats.windows), beats.rr), beats.quality)
 
 
 def recording_inputs(windows, rr: RRFeatures | None) -> tuple[np.ndarray, np.ndarray]:
@@ -814,21 +847,22 @@ class BeatClassifier:
         """
         return self.predict_recording(beats).probabilities
 
-    def predict_recording(self, beats: Beats) -> RecordingPrediction:
+    def predict_recording(self, beats: Beats | PreparedBeats) -> RecordingPrediction:
         """:meth:`predict`'s probabilities and which of its N beats are N as atrial fibrillation.
 
-        The network inputs are built, and the network run, ``CHUNK`` beats at a time
+        ``beats``: :class:`~ecg_core.beats.Beats`, or the :class:`PreparedBeats` of them. The network
+        inputs are built, and the network run, ``CHUNK`` beats at a time
         (:meth:`RecordingInputs.blocks`), keeping of each block only the measures the rules and the
         second stage read (:class:`BeatShapes`), so a 24-hour recording's inputs are never all in
         memory; the numbers are those of one pass over all of them (``tests/test_chunked_inputs.py``).
         """
-        windows = _check_windows(beats.windows)
-        if len(windows) == 0:
+        inputs = prepare_beats(beats).inputs
+        if len(inputs) == 0:
             return RecordingPrediction(np.zeros((0, len(CLASSES))), None if self.stage is None else np.zeros(0, bool))
-        inputs = prepare_recording(windows, beats.rr)
         logits, shapes = self._run(inputs, shapes=True)
+        if len(inputs) > CHUNK:
+            _give_back_freed_memory()  # the blocks' freed temporaries, before the stage allocates its own
         r = inputs.rhythm
-        del inputs, windows  # the beats at 120 Hz are not needed any more
         probs = softmax(logits, self.temperatures["rhythm"])
         if self.stage is None:
             return atrial_fibrillation_rule(probs, shapes, r)
@@ -871,6 +905,20 @@ class BeatClassifier:
         from .beats import segment_beats
 
         return self.predict(segment_beats(signal, sampling_rate, peaks))
+
+
+def _give_back_freed_memory() -> None:
+    """Return the C heap's free pages to the system (glibc ``malloc_trim``; nothing elsewhere).
+
+    The blocks' temporaries, freed, stay in the allocator's arenas (TensorFlow's threads have their
+    own) and count in the process's resident memory; on a 24-hour recording that is ~0.1 GB.
+    """
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _check_windows(windows) -> np.ndarray:
@@ -949,7 +997,7 @@ def load_for_serving(path: Path | str | None = None) -> BeatClassifier:
 __all__ = ["BeatClassifier", "StackedStage",
            "atrial_fibrillation_rule", "STAGE_FEATURES", "STAGE_CLASSES", "stage_features", "load_classifier",
            "atrial_fibrillation", "p_wave_correlation", "stage_beats", "load_for_serving", "RecordingPrediction",
-           "recording_inputs", "prepare_recording", "RecordingInputs", "BeatShapes",
+           "recording_inputs", "prepare_recording", "RecordingInputs", "BeatShapes", "PreparedBeats", "prepare_beats",
            "morphology_input", "morphology_features", "rhythm_input",
            "recording_template", "local_templates", "regular_beats", "prepare_windows", "build_network", "softmax",
            "rr_features"]

@@ -293,6 +293,9 @@ def _find_beats(x: np.ndarray, fs: float, peaks, detector_options: dict) -> Beat
 def classify_beats(beats: Beats, sampling_rate: float, n_samples: int, *, classifier=None) -> Analysis:
     """The second half of :func:`analyze`: classify the beats of :func:`find_beats` (of a signal of ``n_samples``).
 
+    ``beats`` may also be their :func:`ecg_core.model.prepare_beats` (no windows: a long recording's
+    are let go before the classifier is loaded).
+
     ``classifier`` defaults to the shipped model (loaded once).
     """
     if classifier is None:

@@ -12,6 +12,7 @@ import shutil
 import pandas as pd
 import pytest
 
+from ecg_core.batch import event_columns
 from ecg_core.cli import main
 from ecg_core.config import CLASSES, EXAMPLES_DIR, MODEL_PATH, ROOT
 
@@ -57,12 +58,15 @@ def test_classify_on_the_cluster_is_the_serial_cli_byte_for_byte(cohort, schedul
     assert sorted(outputs(tmp_path / "dask")) == sorted(f"{s}.{k}.csv" for s in ("a208", "c201", "d208")
                                                         for k in ("beats", "events"))
     summary = pd.read_csv(tmp_path / "dask" / "summary.csv")
-    assert list(summary.columns) == ["file", "beats", "duration_s", *CLASSES, "error"]
+    assert list(summary.columns) == ["file", "beats", "duration_s", *CLASSES, *event_columns(), "error"]
     assert list(summary["file"]) == list(map(str, files))
     beats = pd.read_csv(tmp_path / "serial" / "c201.beats.csv")
     row = summary.iloc[2]
     assert row["beats"] == len(beats) and row["duration_s"] == 300.0 and pd.isna(row["error"])
     assert [row[c] for c in CLASSES] == [int((beats["label"] == c).sum()) for c in CLASSES]
+    events = pd.read_csv(tmp_path / "serial" / "c201.events.csv")  # 201: atrial fibrillation, among others
+    assert row["events"] == len(events) > 0 and row["events_AF"] == int((events["kind"] == "AF").sum()) > 0
+    assert sum(row[c] for c in event_columns()[1:]) == row["events"]
     assert pd.isna(summary.iloc[1]["beats"]) and "three" in summary.iloc[1]["error"]
 
 
