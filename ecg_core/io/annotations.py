@@ -211,6 +211,11 @@ def peaks_csv_bytes(samples, labels=None) -> bytes:
     """Beats as the CLI's ``<stem>.peaks.csv`` (column ``sample``; with ``labels``, a ``label`` column after it).
 
     ``python -m ecg_core classify INPUT --peaks-dir DIR`` classifies the beats at the ``sample`` column.
+
+    Examples
+    --------
+    >>> peaks_csv_bytes([10, 370], ["N", "VEB"])
+    b'sample,label\\n10,N\\n370,VEB\\n'
     """
     frame = pd.DataFrame({"sample": np.asarray(samples, dtype=np.int64)})
     if labels is not None:

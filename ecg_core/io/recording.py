@@ -229,6 +229,13 @@ def to_millivolts(signal, units: str, source_format: str = "") -> tuple[np.ndarr
         ``"mV"`` or the input's units (``""`` when unknown).
     note : str
         What was done, for the page to say (``""`` when the file was in mV already or nothing is known).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mv, units, note = to_millivolts(np.array([1024.0, 1224.0]), "adu", "kaggle-csv")
+    >>> mv.tolist(), units
+    ([0.0, 1.0], 'mV')
     """
     x = np.asarray(signal, dtype=np.float64)
     if units == "adu" and source_format == "kaggle-csv":

@@ -48,6 +48,14 @@ def load(source, *, filename: str | None = None, sampling_rate: float | None = N
     ------
     ECGError
         Anything wrong with the file, with a message saying what and what to do.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> text = "ECG\\n" + "\\n".join(f"{v:.4f}" for v in np.sin(np.arange(3600) / 20))
+    >>> rec = load(text.encode(), filename="x.csv")
+    >>> rec.lead, rec.sampling_rate, rec.sampling_rate_from_file, rec.n_samples, rec.source_format
+    ('ECG', 360.0, False, 3600, 'csv')
     """
     data, path, name, ext = _read_bytes(source, filename)
     with _one_message(f"{name}{ext}"):
@@ -133,6 +141,11 @@ def recording_files(files: Mapping[str, bytes]) -> UploadedRecording:
         No recording, several recordings (two CSVs, a WFDB record and a CSV, two headers), or a
         header with the signal file of another record: the message names the files and says which to
         remove. Never a silent choice.
+
+    Examples
+    --------
+    >>> recording_files({"a.csv": b"", "a.atr": b""})
+    UploadedRecording(name='a', files=('a.csv',), ignored=('a.atr',))
     """
     names = [Path(str(k)).name for k in files]
     ignored = tuple(n for n in names if _is_annotation_file(n))
