@@ -6,7 +6,6 @@ Run: ``uvicorn api.app:app --host 127.0.0.1 --port 8000`` (``make api``); OpenAP
 from __future__ import annotations
 
 import logging
-import math
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -17,6 +16,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from ecg_core.config import CLASSES, MODEL_CARD_JSON
+from ecg_core.jsonsafe import json_safe
 
 from .errors import ApiError, BodySizeLimit, install_error_handlers
 from .model_state import ModelHolder
@@ -75,17 +75,6 @@ def _merge(model: type, query, form):
         return model.model_validate({**query.model_dump(exclude_none=True), **form.model_dump(exclude_none=True)})
     except ValidationError as exc:  # both parts were valid alone, so this is not expected; still a 422
         raise ApiError(422, f"Invalid parameters: {exc.errors()[0].get('msg', 'invalid value')}.") from None
-
-
-def _finite(value):
-    """JSON has no NaN/Infinity: undefined figures of the model card (e.g. a class never predicted) become null."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
 
 
 async def _read(files: list[UploadFile]) -> dict[str, bytes]:
@@ -176,7 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except (OSError, ValueError) as exc:
             log.error("model card %s unreadable: %s", card_path, exc)
             card = {}
-        card = _finite(card)
+        card = json_safe(card)  # undefined figures (e.g. a class never predicted) become null
         if not card:
             raise ApiError(503, "The model card is not available on this server (models/model_card.json is "
                                 "missing or unreadable).")

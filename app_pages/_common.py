@@ -37,6 +37,7 @@ import streamlit as st
 
 from ecg_core import config
 from ecg_core.errors import ECGError
+from ecg_core.jsonsafe import json_safe
 
 log = logging.getLogger("ecg_workbench.app")
 
@@ -318,18 +319,8 @@ def reference_episodes(ann, sampling_rate: float):
 
 
 def json_bytes(payload: dict) -> bytes:
-    def clean(v):
-        if isinstance(v, dict):
-            return {str(k): clean(x) for k, x in v.items()}
-        if isinstance(v, list | tuple):
-            return [clean(x) for x in v]
-        if isinstance(v, np.generic):
-            v = v.item()
-        if isinstance(v, float) and not np.isfinite(v):
-            return None
-        return v
-
-    return json.dumps(clean(payload), indent=2).encode()
+    """``payload`` as strict JSON (NaN as null, :func:`ecg_core.jsonsafe.json_safe`), indented."""
+    return json.dumps(json_safe(payload), indent=2).encode()
 
 
 # ----------------------------------------------------------------------------- errors

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from app_pages import _common as app
 from ecg_core import config, plotting
+from ecg_core.model import read_card
 
 st.title("Model")
 st.warning("**Not a medical device.** Research and teaching software: it must not be used to diagnose, treat or "
@@ -19,8 +18,9 @@ st.warning("**Not a medical device.** Research and teaching software: it must no
 
 
 @st.cache_data(show_spinner=False)
-def read_card(path: str, mtime: float) -> tuple[dict, str]:
-    card = json.loads(Path(path).read_text())
+def card_and_markdown(path: str, mtime: float) -> tuple[dict, str]:
+    """The model card (:func:`ecg_core.model.read_card`) and its Markdown, read again when the file changes."""
+    card = read_card(path)
     md = config.MODEL_CARD_MD.read_text() if config.MODEL_CARD_MD.exists() else ""
     return card, md
 
@@ -113,7 +113,7 @@ if not config.MODEL_CARD_JSON.exists():
     st.stop()
 
 try:
-    card, md = read_card(str(config.MODEL_CARD_JSON), config.MODEL_CARD_JSON.stat().st_mtime)
+    card, md = card_and_markdown(str(config.MODEL_CARD_JSON), config.MODEL_CARD_JSON.stat().st_mtime)
 except (OSError, ValueError) as exc:
     st.error(f"The model card (models/model_card.json) cannot be read ({exc}). Train the model again with "
              "`make train`.", icon=":material/error:")

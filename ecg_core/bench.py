@@ -32,9 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import LEAD_PREFERENCE
 from .evaluate import DetectionScore, match_beats, outside_episodes, score_detection
-from .io import load_annotations
+from .io import Recording, load, load_annotations
 from .peaks import detect_r_peaks
 
 #: Per-record error rate above which the per-record table flags a record.
@@ -54,15 +53,10 @@ class Record:
 
 
 def load_record(hea: Path) -> Record:
-    """Read a WFDB record and its ``.atr`` reference the way ``score.py`` does."""
-    import wfdb
-
-    base = str(hea.with_suffix(""))
-    rec = wfdb.rdrecord(base)
-    names = list(rec.sig_name)
-    ch = next((names.index(n) for n in LEAD_PREFERENCE if n in names), 0)
-    ann = load_annotations(Path(base + ".atr"))
-    return Record(hea.stem, rec.p_signal[:, ch].astype(np.float64), float(rec.fs), names[ch],
+    """Read a WFDB record (:func:`ecg_core.io.load`, its default lead) and its ``.atr`` reference."""
+    rec = load(hea)
+    ann = load_annotations(hea.with_suffix(".atr"))
+    return Record(hea.stem, np.array(rec.signal, dtype=np.float64), float(rec.sampling_rate), rec.lead,
                   ann.sample.astype(np.int64), ann.episodes)
 
 
@@ -281,8 +275,6 @@ def bench_noise(data_dir, noise_dir, *, records=("118", "119"), kinds=NOISE_KIND
     keeps the noisy records as WFDB (two leads where the record has two) with the reference beats,
     for ``python -m ecg_core detect|classify`` and ``score.py``.
     """
-    import wfdb
-
     rows = []
     for kind in kinds:
         noise, noise_fs = load_noise(Path(noise_dir), kind)
@@ -291,14 +283,14 @@ def bench_noise(data_dir, noise_dir, *, records=("118", "119"), kinds=NOISE_KIND
             rec = load_record(hea)
             if abs(noise_fs - rec.fs) > 0.1 * rec.fs:
                 raise SystemExit(f"noise at {noise_fs} Hz, record {name} at {rec.fs} Hz: resample first")
-            full = wfdb.rdrecord(str(hea.with_suffix("")))
+            full = load(hea)
             learn = int(NST_LEARNING_S * rec.fs)
             ref = rec.reference[rec.reference >= learn]
             for snr in snrs:
-                leads = full.p_signal.astype(np.float64).copy()
+                leads = np.array(full.signals, dtype=np.float64)
                 for c in range(leads.shape[1]):
                     leads[:, c] = add_noise(leads[:, c], noise[:, c % noise.shape[1]], rec.fs, rec.reference, snr)
-                x = leads[:, full.sig_name.index(rec.lead)]
+                x = leads[:, full.lead_names.index(rec.lead)]
                 tag = f"{name}_{kind.replace('+', '')}_{snr:+d}".replace("+", "p").replace("-", "m")
                 if write_dir is not None:
                     _write_noisy(Path(write_dir), tag, full, leads, hea)
@@ -328,14 +320,14 @@ def bench_noise(data_dir, noise_dir, *, records=("118", "119"), kinds=NOISE_KIND
     return rows
 
 
-def _write_noisy(out: Path, tag: str, full, leads: np.ndarray, hea: Path) -> None:
+def _write_noisy(out: Path, tag: str, full: Recording, leads: np.ndarray, hea: Path) -> None:
     import shutil
 
     import wfdb
 
     out.mkdir(parents=True, exist_ok=True)
-    wfdb.wrsamp(tag, fs=full.fs, units=full.units, sig_name=full.sig_name, p_signal=leads, fmt=["16"] * leads.shape[1],
-                write_dir=str(out))
+    wfdb.wrsamp(tag, fs=full.sampling_rate, units=list(full.lead_units), sig_name=list(full.lead_names),
+                p_signal=leads, fmt=["16"] * leads.shape[1], write_dir=str(out))
     shutil.copyfile(hea.with_suffix(".atr"), out / f"{tag}.atr")
 
 
