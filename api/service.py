@@ -18,8 +18,8 @@ from ecg_core import io as ecg_io
 from ecg_core.beats import cut_windows
 from ecg_core.config import FS
 from ecg_core.errors import ECGError
-from ecg_core.peaks import DEFAULTS
-from ecg_core.pipeline import Analysis, analyze, classify_segments
+from ecg_core.peaks import check_parameters
+from ecg_core.pipeline import Analysis, analyze, check_peaks, classify_segments
 from ecg_core.plotting import beat_png
 
 from .errors import ApiError
@@ -122,18 +122,12 @@ def prepare(files: dict[str, bytes], options: LoadOptions) -> Job:
             raise ApiError(422, "peaks apply to recordings; this upload is a segmented file (one beat per row), "
                                 "whose beats are already cut. Leave peaks empty.")
         return Job(source, None, None)
-    if peaks is not None:
-        n = int(source.signal.size)
-        outside = [p for p in peaks if p >= n]
-        if outside:
-            raise ApiError(422, f"{len(outside)} of the given peaks (e.g. {outside[0]}) lie beyond the end of the "
-                                f"signal; positions must be sample numbers between 0 and {n - 1}.")
-        return Job(source, peaks, None)
-    detector = {**DEFAULTS, **options.detector_options()}
-    if detector["lowcut"] >= detector["highcut"]:
-        raise ApiError(422, f"The QRS band is empty: lowcut {detector['lowcut']:g} Hz must be below highcut "
-                            f"{detector['highcut']:g} Hz.")
-    return Job(source, None, detector)
+    try:  # the core's own checks, so the API and the library say the same
+        if peaks is not None:
+            return Job(source, check_peaks(peaks, int(source.signal.size)).tolist(), None)
+        return Job(source, None, check_parameters(options.detector_options(), source.sampling_rate))
+    except ECGError as exc:
+        raise ApiError(422, str(exc)) from None
 
 
 def run_analysis(job: Job, classifier) -> Analysis:

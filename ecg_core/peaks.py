@@ -49,7 +49,7 @@ from scipy import signal as sps
 from .errors import ECGError, validate_signal
 from .filters import bandpass, block_mean
 
-__all__ = ["PARAMETERS", "Parameter", "DEFAULTS", "detect_r_peaks"]
+__all__ = ["PARAMETERS", "Parameter", "DEFAULTS", "check_parameters", "detect_r_peaks"]
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,14 @@ NOISE_SPLIT_AMPLITUDE = 0.45
 NOISE_SPLIT_RR = 1.15
 
 
-def _check_parameters(params: dict, fs: float) -> dict:
+def check_parameters(params: dict, fs: float) -> dict:
+    """The detector settings ``params`` completed with :data:`DEFAULTS`, each checked against its range.
+
+    Raises
+    ------
+    ECGError
+        An unknown setting, one that is not a number or outside its range, or an empty QRS band.
+    """
     unknown = set(params) - set(DEFAULTS)
     if unknown:
         raise ECGError(
@@ -400,7 +407,7 @@ def detect_r_peaks(signal, sampling_rate, **params) -> np.ndarray:
     array([144, 432, 720])
     """
     x, fs = validate_signal(signal, sampling_rate)
-    p = _check_parameters(params, fs)
+    p = check_parameters(params, fs)
     low, energy, fs_d, q = _qrs_energy(x, fs, p)
     refr = max(1, int(round(p["refractory"] * fs_d)))
     cand, _ = sps.find_peaks(energy, distance=refr)

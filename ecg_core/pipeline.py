@@ -247,8 +247,11 @@ def check_peaks(peaks, n_samples: int) -> np.ndarray:
     if p.ndim != 1 or (p.size and not np.issubdtype(p.dtype, np.number)):
         raise ECGError("Beat positions must be a list of sample numbers.")
     if p.size and (not np.all(np.isfinite(p)) or np.any(p % 1 != 0) or p.min() < 0 or p.max() >= n_samples):
+        beyond = p[np.isfinite(p) & (p >= n_samples)] if np.all(np.isfinite(p)) else np.zeros(0)
+        where = (f" {beyond.size} of them (e.g. {beyond[0]:g}) lie beyond the end of the signal." if beyond.size
+                 else "")
         raise ECGError(f"Beat positions must be whole, non-negative sample numbers below {n_samples} "
-                       "(the signal's length).")
+                       f"(the signal's length).{where}")
     p = p.astype(np.int64)
     if np.unique(p).size != p.size:
         raise ECGError("Some beat positions appear twice; give each beat once.")
