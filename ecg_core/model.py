@@ -900,12 +900,6 @@ class BeatClassifier:
         for n in (3, 7):
             self.predict_segments(np.exp(-0.5 * (t / 6.0) ** 2)[None, :] + 0.02 * rng.standard_normal((n, BEAT_WINDOW)))
 
-    def predict_signal(self, signal, sampling_rate, peaks) -> np.ndarray:
-        """Probabilities for the beats at ``peaks`` of one lead (convenience wrapper)."""
-        from .beats import segment_beats
-
-        return self.predict(segment_beats(signal, sampling_rate, peaks))
-
 
 def _give_back_freed_memory() -> None:
     """Return the C heap's free pages to the system (glibc ``malloc_trim``; nothing elsewhere).

@@ -34,6 +34,7 @@ from .errors import ECGError
 from .evaluate import ClassificationScore, confusion_from_labels, empty_classification_score
 from .filters import clean_ecg
 from .io import load_annotations
+from .jsonsafe import json_safe
 from .model import (
     AF_BEATS,
     AF_IRREGULARITY,
@@ -1341,7 +1342,7 @@ def main(argv=None) -> int:
     ap.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                     help="override a training-schedule field (see Schedule), e.g. --set class_weight_power=0.7")
     ap.add_argument("--card-only", action="store_true", help="only re-render MODEL_CARD.md from model_card.json")
-    ap.add_argument("--fit-stage", "--fit-sveb-stage", dest="fit_stage", type=Path, default=None, metavar="PRED_DIR",
+    ap.add_argument("--fit-stage", dest="fit_stage", type=Path, default=None, metavar="PRED_DIR",
                     help="fit the second stage on the network's out-of-fold <rec>.beats.csv in PRED_DIR (from --cv "
                          "--e2e-dir), evaluate it leave-one-record-out, store it in model_card.json; no training")
     ap.add_argument("--evaluate-only", action="store_true",
@@ -1474,7 +1475,7 @@ def save_card(card: dict, out: Path) -> None:
     """Write model_card.json and MODEL_CARD.md into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     (out / MODEL_CARD_JSON.name).write_text(
-        json.dumps(_finite(card), indent=1, allow_nan=False, default=_json_default) + "\n")
+        json.dumps(json_safe(card), indent=1, allow_nan=False, default=_json_default) + "\n")
     write_model_card_md(card, out / MODEL_CARD_MD.name)
 
 
@@ -1486,17 +1487,6 @@ def _overrides(items) -> dict:
             raise SystemExit(f"unknown schedule field {key!r}; fields: {', '.join(Schedule.__dataclass_fields__)}")
         out[key] = json.loads(value)
     return out
-
-
-def _finite(o):
-    """Replace NaN (undefined figures, e.g. +P of a class never predicted) by None for JSON."""
-    if isinstance(o, dict):
-        return {k: _finite(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_finite(v) for v in o]
-    if isinstance(o, (float, np.floating)) and not np.isfinite(o):
-        return None
-    return o
 
 
 def _json_default(o):
