@@ -48,6 +48,7 @@ from scipy import signal as sps
 
 from .errors import ECGError, validate_signal
 from .filters import bandpass, block_mean
+from .quality import QRS_BAND, QUALITY_FS, measure
 
 __all__ = ["PARAMETERS", "Parameter", "DEFAULTS", "check_parameters", "detect_r_peaks"]
 
@@ -187,15 +188,15 @@ def _window_index(centres: np.ndarray, before: int, after: int, n: int) -> np.nd
 def _qrs_energy(x: np.ndarray, fs: float, p: dict):
     """QRS energy envelope at the detection rate.
 
-    Returns the block-averaged lead, its RMS-slope envelope in the QRS band, the detection rate
-    and the block length ``q`` (detection sample ``k`` covers samples ``k*q .. k*q+q-1``).
+    Returns the block-averaged lead, its RMS-slope envelope in the QRS band, the detection rate,
+    the block length ``q`` (detection sample ``k`` covers samples ``k*q .. k*q+q-1``) and the
+    band-passed lead (for stage 4).
     """
     low, fs_d, q = block_mean(x, fs, target_rate=DETECTION_FS)
     n = low.size
     qrs = bandpass(low, fs_d, lowcut=p["lowcut"], highcut=min(p["highcut"], 0.45 * fs_d))
     slope = np.empty_like(qrs)
     np.subtract(qrs[2:], qrs[:-2], out=slope[1:-1])
-    del qrs  # full-length intermediates go as soon as they are used (a 24-hour recording: 60 MB each)
     slope[0], slope[-1] = slope[1], slope[-2]
     w = min(max(1, int(round(INTEGRATION_S * fs_d))), n)
     c = np.empty(n + 1)
@@ -209,7 +210,7 @@ def _qrs_energy(x: np.ndarray, fs: float, p: dict):
     energy[:a] = c[np.arange(a) - a + w] - c[0]
     energy[n - w + a + 1:] = c[n] - c[np.arange(n - w + a + 1, n) - a]
     np.sqrt(np.maximum(energy, 0.0, out=energy) * (0.25 / w), out=energy)  # RMS slope: amplitude domain
-    return low, energy, fs_d, q
+    return low, energy, fs_d, q, qrs
 
 
 def _decide(t, h, s, fs_d, p, init_signal, init_noise, block_max, block):
@@ -408,7 +409,7 @@ def detect_r_peaks(signal, sampling_rate, **params) -> np.ndarray:
     """
     x, fs = validate_signal(signal, sampling_rate)
     p = check_parameters(params, fs)
-    low, energy, fs_d, q = _qrs_energy(x, fs, p)
+    low, energy, fs_d, q, qrs = _qrs_energy(x, fs, p)
     refr = max(1, int(round(p["refractory"] * fs_d)))
     cand, _ = sps.find_peaks(energy, distance=refr)
     if cand.size == 0:
@@ -428,14 +429,16 @@ def detect_r_peaks(signal, sampling_rate, **params) -> np.ndarray:
     if peaks.size > 1:
         keep = np.concatenate(([True], np.diff(peaks) >= min_gap))
         peaks = peaks[keep]
-    return _drop_noise_bumps(x, fs, peaks.astype(np.int64), (low, fs_d, q))
+    default_band = (p["lowcut"], p["highcut"]) == QRS_BAND
+    return _drop_noise_bumps(x, fs, peaks.astype(np.int64), (low, fs_d, q), qrs if default_band else None)
 
 
-def _drop_noise_bumps(x: np.ndarray, fs: float, peaks: np.ndarray, block_means) -> np.ndarray:
-    """Stage 4: drop small premature detections in noisy stretches (see :data:`NOISE_STRETCH_DB`)."""
+def _drop_noise_bumps(x: np.ndarray, fs: float, peaks: np.ndarray, block_means, qrs_band=None) -> np.ndarray:
+    """Stage 4: drop small premature detections in noisy stretches (see :data:`NOISE_STRETCH_DB`).
+
+    ``block_means``, ``qrs_band``: the detector's block means and their QRS band-pass, reused.
+    """
     from scipy.ndimage import median_filter
-
-    from .quality import QUALITY_FS, measure
 
     if peaks.size < NOISE_RR_BEATS:
         return peaks
@@ -443,8 +446,9 @@ def _drop_noise_bumps(x: np.ndarray, fs: float, peaks: np.ndarray, block_means) 
     pre = np.concatenate(([rr[0]], rr)).astype(np.float64)
     premature = pre < NOISE_PREMATURE * median_filter(pre, NOISE_RR_BEATS, mode="nearest")
     same_rate = DETECTION_FS == QUALITY_FS
-    m = measure(x, fs, peaks, flat=False, block_means=block_means if same_rate else None)
-    stretch = m.stretch_db[m.at]
+    m = measure(x, fs, peaks, flat=False, block_means=block_means if same_rate else None,
+                qrs_band=qrs_band if same_rate else None)
+    stretch = m.beat_stretch_db
     size_db = m.beat_db - stretch  # the beat's amplitude against the typical QRS, in dB
     post = np.concatenate((rr, [rr[-1]])).astype(np.float64)
     median = median_filter(pre, NOISE_RR_BEATS, mode="nearest")

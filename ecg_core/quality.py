@@ -94,11 +94,10 @@ class Quality:
         return float(np.sum(self.spans[:, 1] - self.spans[:, 0]) / self.sampling_rate) if self.spans.size else 0.0
 
 
-def _moving_sum(x: np.ndarray, half: int) -> np.ndarray:
-    """Sum of ``x`` over ``[i - half, i + half]``, clipped at the ends."""
+def _window_sums(x: np.ndarray, half: int, points: np.ndarray) -> np.ndarray:
+    """Sum of ``x`` over ``[i - half, i + half]`` (clipped at the ends) at each of ``points``."""
     c = np.concatenate(([0.0], np.cumsum(x)))
-    i = np.arange(x.size)
-    return c[np.minimum(i + half + 1, x.size)] - c[np.maximum(i - half, 0)]
+    return c[np.minimum(points + half + 1, x.size)] - c[np.maximum(points - half, 0)]
 
 
 def _spans(bad: np.ndarray) -> np.ndarray:
@@ -141,9 +140,15 @@ def _flat(low: np.ndarray, fs_d: float, limit: float) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Measures:
-    """The raw measures behind :class:`Quality`, at the quality rate ``rate`` (``q`` input samples per point)."""
+    """The raw measures behind :class:`Quality`, at the quality rate ``rate`` (``q`` input samples per point).
+
+    ``beat_db`` and ``beat_stretch_db``: per beat (at point ``at``); ``stretch_db``: at the points
+    ``grid`` (every ``STEP_S``); ``flat``: per point.
+    """
 
     beat_db: np.ndarray
+    beat_stretch_db: np.ndarray
+    grid: np.ndarray
     stretch_db: np.ndarray
     flat: np.ndarray
     at: np.ndarray
@@ -151,46 +156,52 @@ class Measures:
     q: int
 
 
-def measure(signal, sampling_rate, peaks, *, flat: bool = True, block_means=None) -> Measures:
-    """Beat SNR (dB, per beat), stretch SNR (dB) and the flat-line mask (per point at about :data:`QUALITY_FS`).
+def measure(signal, sampling_rate, peaks, *, flat: bool = True, block_means=None, qrs_band=None) -> Measures:
+    """Beat SNR (dB, per beat), stretch SNR (dB, at beats and every ``STEP_S``) and the flat-line mask.
 
     ``flat=False`` skips the flat-line mask (all False); ``block_means``: ``signal``'s
-    :func:`ecg_core.filters.block_mean` at :data:`QUALITY_FS` where the caller has it already.
+    :func:`ecg_core.filters.block_mean` at :data:`QUALITY_FS` where the caller has it already, and
+    ``qrs_band`` their :data:`QRS_BAND` band-pass.
     """
     x = np.asarray(signal, dtype=np.float64)
     fs = float(sampling_rate)
     p = np.asarray(peaks, dtype=np.int64)
     low, fs_d, q = block_means if block_means is not None else block_mean(x, fs, target_rate=QUALITY_FS)
     n = low.size
-    band = bandpass(low, fs_d, lowcut=QRS_BAND[0], highcut=min(QRS_BAND[1], 0.45 * fs_d))
+    band = qrs_band if qrs_band is not None else bandpass(low, fs_d, lowcut=QRS_BAND[0],
+                                                           highcut=min(QRS_BAND[1], 0.45 * fs_d))
     at = np.clip(p // q, 0, n - 1)
     h = max(1, int(round(QRS_HALF_S * fs_d)))
     idx = np.clip(at[:, None] + np.arange(-h, h + 1)[None, :], 0, n - 1)
     amplitude = np.ptp(band[idx], axis=1)
     typical = float(np.median(amplitude))
+    del band
 
-    keep = np.ones(n, bool)
     m = max(1, int(round(MASK_HALF_S * fs_d)))
     starts, ends = np.clip(at - m, 0, n), np.clip(at + m + 1, 0, n)
     cover = np.bincount(starts, minlength=n + 1) - np.bincount(ends, minlength=n + 1)
-    keep &= np.cumsum(cover[:-1]) == 0
+    keep = np.cumsum(cover[:-1]) == 0
     half = max(1, int(round(NOISE_HALF_S * fs_d)))
-    if NOISE_BAND is not None:
-        hf = bandpass(low, fs_d, lowcut=NOISE_BAND[0], highcut=min(NOISE_BAND[1], 0.45 * fs_d))
-        width = min(NOISE_BAND[1], 0.45 * fs_d) - NOISE_BAND[0]
-        noise_src = hf * np.sqrt((QRS_BAND[1] - QRS_BAND[0]) / width)
-    else:
-        noise_src = band
-    power = _moving_sum(np.where(keep, noise_src * noise_src, 0.0), half)
-    count = _moving_sum(keep.astype(np.float64), half)
+    hf = bandpass(low, fs_d, lowcut=NOISE_BAND[0], highcut=min(NOISE_BAND[1], 0.45 * fs_d))
+    width = min(NOISE_BAND[1], 0.45 * fs_d) - NOISE_BAND[0]
+    hf *= np.sqrt((QRS_BAND[1] - QRS_BAND[0]) / width)  # white noise of the same density in the QRS band
+    np.multiply(hf, hf, out=hf)
+    hf[~keep] = 0.0
+    step = max(1, int(round(STEP_S * fs_d)))
+    grid = np.arange(0, n, step)
+    points = np.concatenate((at, grid))
+    power = _window_sums(hf, half, points)
+    count = _window_sums(keep.astype(np.float64), half, points)
     noise = np.sqrt(power / np.maximum(count, 1.0))
     noise[count < 0.2 * half] = np.nan  # hardly any inter-beat signal: no measure here
+    on_grid = noise[at.size:]
+    fill = np.nanmedian(on_grid) if np.isfinite(on_grid).any() else 0.0
+    noise = np.where(np.isnan(noise), fill, noise)
 
     flat_mask = _flat(low, fs_d, FLAT_FRACTION * typical) if flat else np.zeros(n, bool)
-    noise_f = np.where(np.isnan(noise), np.nanmedian(noise) if np.isfinite(noise).any() else 0.0, noise)
-    beat_db = _snr_db(amplitude, noise_f[at])
-    stretch_db = _snr_db(typical, noise_f)
-    return Measures(beat_db, stretch_db, flat_mask, at, fs_d, q)
+    beat_db = _snr_db(amplitude, noise[:at.size])
+    stretch = _snr_db(typical, noise)
+    return Measures(beat_db, stretch[:at.size], grid, stretch[at.size:], flat_mask, at, fs_d, q)
 
 
 def assess_quality(signal, sampling_rate, peaks) -> Quality:
@@ -227,7 +238,7 @@ def assess_quality(signal, sampling_rate, peaks) -> Quality:
     if p.size == 0 or x.size < 3 * fs / QUALITY_FS:
         return Quality(np.zeros(0), np.zeros(0, bool), empty, fs)
     m = measure(x, fs, p)
-    stretch = m.stretch_db[m.at]
+    stretch = m.beat_stretch_db
     beat_quality = np.minimum(quality_index(m.beat_db, BEAT_UNREADABLE_DB),
                               quality_index(stretch, STRETCH_UNREADABLE_DB))
     # in noise, a "beat" much smaller than the recording's QRS is more likely a bump of the noise
@@ -237,8 +248,7 @@ def assess_quality(signal, sampling_rate, peaks) -> Quality:
     beat_quality[m.flat[m.at]] = 0.0
     n, q, fs_d = m.flat.size, m.q, m.rate
     step = max(1, int(round(STEP_S * fs_d)))
-    grid = np.arange(0, n, step)
-    bad_grid = (m.stretch_db[grid] < STRETCH_UNREADABLE_DB) | m.flat[grid]
+    bad_grid = (m.stretch_db < STRETCH_UNREADABLE_DB) | m.flat[m.grid]
     bad = np.repeat(bad_grid, step)[:n] | m.flat
     spans = _join(_spans(bad), int(round(JOIN_S * fs_d)))
     spans = np.clip(spans * q, 0, x.size).astype(np.int64) if len(spans) else empty
