@@ -16,6 +16,10 @@ left out; 150 ms matching, pooled over records) with :mod:`ecg_core.evaluate`, a
   ratio against NeuroKit2;
 - per record, our detector's FN and FP, flagged (``!``) where errors exceed 0.5 % of the beats.
 
+``python -m ecg_core.bench noise --data-dir ../shared/data/mitdb --noise-dir ../shared/data/noise [--write-dir DIR]``
+runs the EC57 noise stress test (:func:`bench_noise`); ``python -m ecg_core.bench quality --records-dir DIR``
+compares our signal quality with NeuroKit2's on those records (:func:`bench_quality`).
+
 ``--out-dir`` writes ``<rec>.peaks.csv`` (one column ``sample``) for our detector, which
 ``score.py detect`` can score independently.
 """
@@ -320,6 +324,55 @@ def bench_noise(data_dir, noise_dir, *, records=("118", "119"), kinds=NOISE_KIND
     return rows
 
 
+def _neurokit_quality(x: np.ndarray, fs: float, peaks: np.ndarray) -> np.ndarray:
+    """NeuroKit2's ``ecg_quality`` (``averageQRS``: each beat's correlation with the average beat) at ``peaks``."""
+    import neurokit2 as nk
+
+    cleaned = nk.ecg_clean(x, sampling_rate=int(round(fs)))
+    return np.asarray(nk.ecg_quality(cleaned, rpeaks=peaks, sampling_rate=int(round(fs)), method="averageQRS"))[peaks]
+
+
+def bench_quality(records_dir, *, stream=sys.stdout):
+    """Signal quality on noise-stress records (``bench noise --write-dir``): ours against NeuroKit2's.
+
+    For every record, on our detector's beats after the learning period: the share marked unreadable
+    by :func:`ecg_core.quality.assess_quality` inside the noise bursts and outside them, and the same
+    for NeuroKit2's ``averageQRS`` quality under 0.5, with its mean inside and outside.
+    """
+    from .quality import assess_quality
+
+    heas = sorted(Path(records_dir).glob("*.hea"))
+    if not heas:
+        raise SystemExit(f"No WFDB records in {records_dir}: run `bench noise --write-dir {records_dir}` first")
+    header = (f"{'record':<14} {'beats':>6} {'ours: unreadable in / out %':>28} "
+              f"{'NK2 < 0.5 in / out %':>21} {'NK2 mean in / out':>18}")
+    print(f"Signal quality on the noise-stress records of {records_dir} (our detector's beats after the learning "
+          "period; in = inside the noise bursts)\n", file=stream)
+    print(header, file=stream)
+    print("-" * len(header), file=stream)
+    rows = []
+    for hea in heas:
+        rec = load_record(hea)
+        peaks = detect_r_peaks(rec.signal, rec.fs)
+        peaks = peaks[peaks >= NST_LEARNING_S * rec.fs]
+        inside = np.zeros(peaks.size, bool)
+        for a, b in noise_bursts(rec.signal.size, rec.fs):
+            inside |= (peaks >= a) & (peaks < b)
+        ours = assess_quality(rec.signal, rec.fs, peaks).unreadable
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            nk = _neurokit_quality(rec.signal, rec.fs, peaks)
+        row = {"record": rec.name, "beats": int(peaks.size),
+               "ours_in": float(ours[inside].mean()), "ours_out": float(ours[~inside].mean()),
+               "nk_in": float((nk[inside] < 0.5).mean()), "nk_out": float((nk[~inside] < 0.5).mean()),
+               "nk_mean_in": float(np.nanmean(nk[inside])), "nk_mean_out": float(np.nanmean(nk[~inside]))}
+        rows.append(row)
+        print(f"{rec.name:<14} {row['beats']:>6} {100 * row['ours_in']:>16.1f} / {100 * row['ours_out']:<9.1f} "
+              f"{100 * row['nk_in']:>11.1f} / {100 * row['nk_out']:<7.1f} "
+              f"{row['nk_mean_in']:>9.2f} / {row['nk_mean_out']:<6.2f}", file=stream)
+    return rows
+
+
 def _write_noisy(out: Path, tag: str, full: Recording, leads: np.ndarray, hea: Path) -> None:
     import shutil
 
@@ -347,7 +400,12 @@ def main(argv=None) -> int:
     n.add_argument("--snr", nargs="+", type=int, default=[24, 18, 12, 6, 0], help="SNRs in dB")
     n.add_argument("--write-dir", type=Path, help="keep the noisy records here (WFDB, with the reference .atr)")
     n.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of: " + ", ".join(METHODS))
+    qa = sub.add_parser("quality", help="signal quality on noise-stress records: ours vs NeuroKit2's ecg_quality")
+    qa.add_argument("--records-dir", required=True, type=Path, help="the folder `bench noise --write-dir` wrote")
     args = ap.parse_args(argv)
+    if args.what == "quality":
+        bench_quality(args.records_dir)
+        return 0
     methods = tuple(m for m in args.methods.split(",") if m)
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
