@@ -10,6 +10,8 @@
 ``network``        the Keras network: build, load, batched logits, ``softmax`` (the only module
                    that imports TensorFlow, lazily)
 ``inference``      :class:`BeatClassifier` (network, then the steps), :func:`load_classifier`
+``settings``       the run-time file ``classifier.json`` (version, temperatures, stage) that
+                   loading reads, written from the model card
 =================  ==============================================================================
 
 Importing the package does not import TensorFlow.
@@ -29,7 +31,6 @@ from .inference import (
     atrial_fibrillation_rule,
     load_classifier,
     load_for_serving,
-    read_card,
 )
 from .inputs import (
     CHUNK,
@@ -84,6 +85,7 @@ from .rules import (
     stage_beats,
     wide_qrs_beats,
 )
+from .settings import SETTINGS_FORMAT, read_card, read_settings, settings_from_card, write_settings
 from .stage import (
     STAGE_FEATURES,
     StackedStage,
@@ -121,6 +123,7 @@ __all__ = [
     "RELATIVE_BEATS",
     "RHYTHM_FEATURES",
     "RecordingInputs",
+    "SETTINGS_FORMAT",
     "RecordingPrediction",
     "STAGE_CLASSES",
     "STAGE_FEATURES",
@@ -150,11 +153,14 @@ __all__ = [
     "read_card",
     "recording_inputs",
     "recording_template",
+    "read_settings",
     "regular_beats",
     "rhythm_input",
+    "settings_from_card",
     "softmax",
     "stage_beats",
     "stage_features",
     "weights_digest",
     "wide_qrs_beats",
+    "write_settings",
 ]

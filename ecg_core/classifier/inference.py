@@ -9,18 +9,18 @@ a stage). :func:`load_classifier` reads the shipped model and its calibration.
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..beats import Beats
-from ..config import BEAT_WINDOW, CLASSES, MODEL_CARD_JSON, MODEL_PATH
+from ..config import BEAT_WINDOW, CLASSES, MODEL_PATH
 from .features import BeatShapes
 from .inputs import PreparedBeats, RecordingInputs, check_windows, prepare_beats, prepare_recording
 from .network import batched_logits, inference_call, load_network, softmax, weights_digest
 from .rules import Decision
+from .settings import read_settings
 from .stage import StackedStage, pipeline, run
 
 
@@ -155,12 +155,6 @@ def _give_back_freed_memory() -> None:
         pass
 
 
-def read_card(path: Path | str = MODEL_CARD_JSON) -> dict:
-    """The machine-readable model card (empty dict if absent)."""
-    p = Path(path)
-    return json.loads(p.read_text()) if p.exists() else {}
-
-
 @functools.lru_cache(maxsize=4)
 def load_classifier(path: Path | str | None = None) -> BeatClassifier:
     """Load the shipped classifier once (cached per path).
@@ -168,8 +162,9 @@ def load_classifier(path: Path | str | None = None) -> BeatClassifier:
     Parameters
     ----------
     path : path-like, optional
-        ``.keras`` file; defaults to ``config.MODEL_PATH``. Temperatures and version come from
-        ``model_card.json`` beside it.
+        ``.keras`` file; defaults to ``config.MODEL_PATH``. Version, temperatures and second stage
+        come from ``classifier.json`` beside it, or from ``model_card.json`` where there is none
+        (:func:`~ecg_core.classifier.settings.read_settings`).
 
     Raises
     ------
@@ -178,11 +173,10 @@ def load_classifier(path: Path | str | None = None) -> BeatClassifier:
     """
     p = Path(path) if path is not None else MODEL_PATH
     network = load_network(p)
-    card = read_card(p.parent / MODEL_CARD_JSON.name)
-    cal = card.get("calibration", {})
-    temps = {k: float(v["temperature"]) for k, v in cal.items() if isinstance(v, dict) and "temperature" in v}
-    stage = card.get("second_stage", {}).get("stage")
-    return BeatClassifier(network, temps, card.get("version", ""), StackedStage.from_dict(stage) if stage else None)
+    settings = read_settings(p.parent)
+    stage = settings["stage"]
+    return BeatClassifier(network, settings["temperatures"], settings["version"],
+                          StackedStage.from_dict(stage) if stage else None)
 
 
 def load_for_serving(path: Path | str | None = None) -> BeatClassifier:
