@@ -48,7 +48,11 @@ MODELS_DIR = ROOT / "models"
 #: The classifier: beat morphology + patient-relative RR features; its "rhythm unknown" input
 #: serves segments without rhythm (the morphology-only path).
 MODEL_PATH = MODELS_DIR / "beat_classifier.keras"
-#: Machine-readable model card (figures, calibration temperatures, version).
+#: What loading the classifier reads beside the network: version, calibration temperatures, second
+#: stage coefficients and rule settings (written from the model card: ``ecg_core.classifier.settings``).
+CLASSIFIER_JSON = MODELS_DIR / "classifier.json"
+#: Machine-readable model card (figures, calibration temperatures, version): a report; a model
+#: without ``classifier.json`` (one passed with --model) is loaded from it.
 MODEL_CARD_JSON = MODELS_DIR / "model_card.json"
 MODEL_CARD_MD = MODELS_DIR / "MODEL_CARD.md"
 

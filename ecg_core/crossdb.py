@@ -332,12 +332,14 @@ def ship(dbs: dict[str, list[XRecord]], noise, schedule: Schedule, seeds, cv_dir
     card["inputs"] = {"morphology": "beat and beat minus local template of regular beats, over template "
                                     "peak-to-peak, 120 Hz", "rhythm": [*RHYTHM_FEATURES, "rhythm_known"],
                       "n_rhythm": N_RHYTHM}
+    from .classifier.settings import write_settings
     from .jsonsafe import json_safe
     from .train import _json_default
 
     (out / "model_card.json").write_text(
         json.dumps(json_safe(card), indent=1, allow_nan=False, default=_json_default) + "\n")
     write_card_md(card, out / "MODEL_CARD.md")
+    write_settings(card, out)  # what loading reads: the card is a report
     log(f"saved {model_path} ({model_path.stat().st_size / 1e6:.2f} MB), version {version}")
     return card
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .beats import RRFeatures, cut_windows, rr_features
+from .classifier.settings import write_settings
 from .config import BEAT_WINDOW, CLASSES, DS1_RECORDS, FS, MODEL_CARD_JSON, MODEL_CARD_MD, ROOT
 from .errors import ECGError
 from .evaluate import ClassificationScore, confusion_from_labels, empty_classification_score
@@ -1472,11 +1473,12 @@ def _command(argv: list[str]) -> str:
 
 
 def save_card(card: dict, out: Path) -> None:
-    """Write model_card.json and MODEL_CARD.md into ``out``."""
+    """Write model_card.json, MODEL_CARD.md and the run-time classifier.json (:func:`write_settings`) into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     (out / MODEL_CARD_JSON.name).write_text(
         json.dumps(json_safe(card), indent=1, allow_nan=False, default=_json_default) + "\n")
     write_model_card_md(card, out / MODEL_CARD_MD.name)
+    write_settings(card, out)
 
 
 def _overrides(items) -> dict:

@@ -1,8 +1,8 @@
 """The classifier's recording path, block by block (issue 19), gives the numbers of one pass over all beats.
 
-``BeatClassifier.predict_recording`` builds the network inputs and runs the network ``model.CHUNK`` beats at
-a time and keeps only each block's :class:`~ecg_core.model.BeatShapes`; templates are medians taken a few
-columns at a time (``model.MEDIAN_BLOCK``). Here the same recording, long enough for several blocks, goes
+``BeatClassifier.predict_recording`` builds the network inputs and runs the network ``inputs.CHUNK`` beats at
+a time and keeps only each block's :class:`~ecg_core.classifier.features.BeatShapes`; templates are medians
+taken a few columns at a time (``inputs.MEDIAN_BLOCK``). Here the same recording, long enough for several blocks, goes
 through that path with small blocks and through one pass (one block as large as the recording, and the
 whole-array functions that training uses); labels, probabilities and the atrial fibrillation flags must be
 equal, not close.
@@ -16,6 +16,7 @@ from test_long_recording import long_signal
 
 from ecg_core import model
 from ecg_core.beats import segment_beats
+from ecg_core.classifier import inputs, network
 from ecg_core.peaks import detect_r_peaks
 
 ONE_PASS = 1 << 30
@@ -42,14 +43,14 @@ def whole_arrays(classifier, beats):
 
 @pytest.mark.parametrize(("batch", "chunk", "median_block"), [(model.BATCH, model.BATCH, 4096), (256, 768, 999)])
 def test_blocks_give_the_numbers_of_one_pass(classifier, beats, monkeypatch, batch, chunk, median_block):
-    monkeypatch.setattr(model, "BATCH", batch)  # the network's batches: the same in both paths
-    monkeypatch.setattr(model, "CHUNK", ONE_PASS)
-    monkeypatch.setattr(model, "MEDIAN_BLOCK", ONE_PASS)
+    monkeypatch.setattr(network, "BATCH", batch)  # the network's batches: the same in both paths
+    monkeypatch.setattr(inputs, "CHUNK", ONE_PASS)
+    monkeypatch.setattr(inputs, "MEDIAN_BLOCK", ONE_PASS)
     one = classifier.predict_recording(beats)
     reference = whole_arrays(classifier, beats)
     segments = classifier.predict_segments(beats.windows)
-    monkeypatch.setattr(model, "CHUNK", chunk)
-    monkeypatch.setattr(model, "MEDIAN_BLOCK", median_block)
+    monkeypatch.setattr(inputs, "CHUNK", chunk)
+    monkeypatch.setattr(inputs, "MEDIAN_BLOCK", median_block)
     assert len(beats) > 3 * chunk  # several blocks, the last one partial
     chunked = classifier.predict_recording(beats)
     assert np.array_equal(chunked.probabilities, one.probabilities)
@@ -62,10 +63,10 @@ def test_blocks_give_the_numbers_of_one_pass(classifier, beats, monkeypatch, bat
 
 
 def test_expanded_blocks_are_the_whole_inputs(beats, monkeypatch):
-    monkeypatch.setattr(model, "CHUNK", 640)
-    inputs = model.prepare_recording(beats.windows, beats.rr)
+    monkeypatch.setattr(inputs, "CHUNK", 640)
+    prepared = model.prepare_recording(beats.windows, beats.rr)
     whole, rhythm = model.recording_inputs(beats.windows, beats.rr)
-    parts = list(inputs.blocks())
+    parts = list(prepared.blocks())
     assert [p[0] for p in parts] == list(range(0, len(beats), 640))
     assert np.array_equal(np.concatenate([p[2] for p in parts]), whole)
     assert np.array_equal(np.concatenate([p[3] for p in parts]), rhythm)
@@ -73,4 +74,4 @@ def test_expanded_blocks_are_the_whole_inputs(beats, monkeypatch):
     assert np.array_equal(shapes.features, model.morphology_features(whole))
     assert np.array_equal(shapes.p_wave, model.p_wave_correlation(whole))
     with pytest.raises(ValueError, match="multiple of TEMPLATE_BLOCK"):
-        inputs.morphology(10, 20)
+        prepared.morphology(10, 20)
