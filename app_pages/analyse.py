@@ -14,6 +14,7 @@ from ecg_core import io as ecg_io
 from ecg_core.config import CLASSES
 from ecg_core.edits import Edit, apply_edits, edited_score_kinds, snap_to_peak
 from ecg_core.errors import ECGError
+from ecg_core.evaluate import agreement, fit_annotations, percent
 from ecg_core.events import BRADY_BPM, PAUSE_S, TACHY_BPM
 from ecg_core.pipeline import LOW_CONFIDENCE
 
@@ -403,9 +404,9 @@ ref_upload = app.current_reference()
 if ref_upload is not None:
     with app.user_errors(f"reading the reference annotations {ref_upload.name}"):
         reference = app.load_reference(ref_upload.digest, fs, ref_upload)
-        fit = app.reference_fit(reference, fs, peaks, n_samples=len(res.signal), recording_name=res.upload.name)
+        fit = fit_annotations(reference, peaks, fs, n_samples=len(res.signal), recording_name=res.upload.name)
         if analysis is not None and fit.fits:
-            score, disagreements = app.agreement(fit, fs, analysis.samples, labels)
+            score, disagreements = agreement(fit, analysis.samples, labels, fs)
 
 # ----------------------------------------------------------------------------- summary
 
@@ -431,7 +432,7 @@ if summary is not None:
     cm = st.columns(len(CLASSES))
     for col, c in zip(cm, CLASSES, strict=True):
         n = summary.counts[c]
-        col.metric(f"{c} · {plotting.CLASS_SHORT[c]}", f"{n}", f"{100 * n / max(summary.beats, 1):.1f}%",
+        col.metric(f"{c} · {plotting.CLASS_SHORT[c]}", f"{n}", percent(n / max(summary.beats, 1)),
                    delta_color="off", delta_arrow="off", help=plotting.CLASS_NAMES[c] + CLASS_HELP.get(c, ""))
     hrv = app.hrv_of(fig_key, analysis)
     h = st.columns(5)
@@ -454,7 +455,7 @@ if summary is not None:
 
 events = app.events_of(fig_key, analysis) if analysis is not None else ()
 state.analyse_events = events
-rhythms = app.reference_rhythms(reference, duration) if reference is not None and fit is not None and fit.fits else []
+rhythms = reference.rhythms_within(duration) if reference is not None and fit is not None and fit.fits else []
 if analysis is not None:
     st.subheader(f"Events ({len(events)})")
     counts = app.event_counts(events)
@@ -710,7 +711,7 @@ if score is not None:
     per = score.per_class()
     a1, a2, a3 = st.columns(3)
     a1.metric("Reference beats", f"{score.beats}")
-    a2.metric("Same class as the reference", f"{100 * score.accuracy:.1f}%",
+    a2.metric("Same class as the reference", percent(score.accuracy),
               help="Reference beats matched within 150 ms by a detected beat of the same class.")
     a3.metric("Disagreeing beats", f"{len(disagreements)}")
     c1, c2 = st.columns([1, 1])
@@ -719,7 +720,7 @@ if score is not None:
                    key="agreement_confusion", where=c1)
     c2.dataframe(
         pd.DataFrame([{"class": s.label, "reference": s.reference, "predicted": s.predicted,
-                       "Se": app.percent(s.sensitivity), "+P": app.percent(s.ppv)} for s in per]),
+                       "Se": percent(s.sensitivity), "+P": percent(s.ppv)} for s in per]),
         hide_index=True, key="agreement_table", width="stretch",
         column_config={
             "Se": st.column_config.TextColumn(help="Sensitivity: share of the reference beats of this class given "

@@ -77,7 +77,7 @@ m[2].metric("Classes found", " ".join(c for c in CLASSES if summary.counts[c]) o
 if not len(analysis):
     st.stop()
 
-best = int(np.argmax(conf))
+best = analysis.most_confident()
 selected = state.get("segment_selected", best)
 selected = selected if 0 <= selected < len(analysis) else best
 c1, c2 = st.columns([3, 2])

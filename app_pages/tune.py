@@ -7,6 +7,8 @@ import streamlit as st
 
 from app_pages import _common as app
 from ecg_core import plotting, tuning
+from ecg_core.evaluate import detection_check, fit_annotations, percent
+from ecg_core.hrv import mean_rate
 from ecg_core.peaks import PARAMETERS
 
 app.keep_settings()
@@ -86,21 +88,21 @@ def tuner():
         if ref_upload is not None:
             with app.user_errors(f"reading the reference annotations {ref_upload.name}"):
                 ann = app.load_reference(ref_upload.digest, fs, ref_upload)
-                fit = app.reference_fit(ann, fs, peaks, n_samples=len(x), recording_name=upload.name)
+                fit = fit_annotations(ann, peaks, fs, n_samples=len(x), recording_name=upload.name)
                 if app.show_reference_fit(fit, upload.name):
-                    check = app.detection_check(fit, fs, peaks)
+                    check = detection_check(fit, peaks, fs)
 
         m = st.columns(3) + st.columns(3)
         m[0].metric("Beats found", f"{len(peaks)}")
         duration = len(x) / fs
         if len(peaks) > 1:
-            m[3].metric("Mean heart rate", f"{60 * (len(peaks) - 1) / (np.ptp(peaks) / fs):.0f} bpm")
+            m[3].metric("Mean heart rate", f"{mean_rate(peaks, fs):.0f} bpm")
         markers = []
         if check is not None:
             score, missed, extra = check
-            m[1].metric("Sensitivity", f"{100 * score.sensitivity:.2f}%",
+            m[1].metric("Sensitivity", percent(score.sensitivity, 2),
                         help="Share of the reference beats found (within 150 ms).")
-            m[2].metric("Positive predictivity", f"{100 * score.ppv:.2f}%",
+            m[2].metric("Positive predictivity", percent(score.ppv, 2),
                         help="Share of the beats found that are real reference beats.")
             m[4].metric("Missed / extra", f"{score.fn} / {score.fp}",
                         help="Reference beats not found (red ×) / beats found that are not in the reference "
@@ -154,7 +156,7 @@ def tuner():
                                                          current=float(params[name])), key="tune_sweep_chart")
                     best = max(points, key=lambda p: (p.sensitivity + p.ppv, -abs(p.value - spec.default)))
                     st.caption(f"Best sum of Se and +P at {spec.label.lower()} {best.value:g}: Se "
-                               f"{100 * best.sensitivity:.2f}%, +P {100 * best.ppv:.2f}% ({best.fn} missed, "
+                               f"{percent(best.sensitivity, 2)}, +P {percent(best.ppv, 2)} ({best.fn} missed, "
                                f"{best.fp} extra) on this recording: tuned on one recording, it may not carry to "
                                "others.")
         app.show_chart(
