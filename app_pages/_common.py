@@ -301,21 +301,8 @@ def load_reference(digest: str, sampling_rate: float, _upload: Upload):
     return io.load_annotations(data, filename=name, sampling_rate=sampling_rate)
 
 
-def reference_beats(ann, sampling_rate: float):
-    """``(samples, labels)`` of the annotated beats, at ``sampling_rate``."""
-    labels = np.asarray(ann.label, dtype=object)
-    keep = np.array([lab in config.CLASSES for lab in labels], dtype=bool)
-    samples = np.asarray(ann.sample, dtype=np.int64)[keep]
-    ann_fs = getattr(ann, "sampling_rate", None)
-    if ann_fs and float(ann_fs) != float(sampling_rate):
-        samples = np.rint(samples * float(sampling_rate) / float(ann_fs)).astype(np.int64)
-    return samples, labels[keep].astype(str)
 
 
-def reference_episodes(ann, sampling_rate: float):
-    ann_fs = getattr(ann, "sampling_rate", None)
-    scale = float(sampling_rate) / float(ann_fs) if ann_fs else 1.0
-    return [(int(a * scale), int(b * scale)) for a, b in (getattr(ann, "episodes", ()) or ())]
 
 
 def json_bytes(payload: dict) -> bytes:
@@ -443,13 +430,6 @@ def step_to_class(labels, current: int | None, label: str, direction: int) -> in
     return int(before[-1]) if before.size else None
 
 
-def reference_rhythms(ann, duration_s: float) -> list[tuple[float, float, str]]:
-    """The reference's rhythm episodes (``Annotations.rhythms``) within the recording, in seconds."""
-    fs = getattr(ann, "sampling_rate", None)
-    if not fs:
-        return []
-    return [(a / fs, min(b / fs, duration_s), note) for a, b, note in getattr(ann, "rhythms", ())
-            if a / fs < duration_s]
 
 
 def events_table(events, rhythms):
@@ -495,61 +475,14 @@ def strip_note(units: str, length_s: float, conversion: str = "") -> str:
     return scale + f"Letters above the beats name their class ({letters}). " + (conversion + " " if conversion else "")
 
 
-def percent(value) -> str:
-    """A share as a percentage; "—" where it is not defined (NaN or None), never "None"."""
-    return "—" if value is None or not np.isfinite(value) else f"{100 * value:.1f}%"
 
 
 def params_key(params: dict) -> tuple:
     return tuple(sorted((k, float(v)) for k, v in params.items()))
 
 
-def reference_fit(ann, sampling_rate: float, peaks, *, n_samples: int, recording_name: str = ""):
-    """:func:`ecg_core.evaluate.fit_reference` of annotations ``ann`` for a recording whose beats are ``peaks``."""
-    from ecg_core.evaluate import fit_reference
-
-    ref_s, ref_l = reference_beats(ann, sampling_rate)
-    return fit_reference(ref_s, ref_l, peaks, sampling_rate, n_samples=n_samples,
-                         episodes=reference_episodes(ann, sampling_rate), recording_name=recording_name,
-                         reference_name=getattr(ann, "name", "") or "")
 
 
-def agreement(fit, sampling_rate: float, samples, labels):
-    """Agreement of the predicted beats with reference annotations (EC57 matching, 150 ms).
-
-    ``fit``: :func:`reference_fit` of the annotations (only its beats within the recording are compared).
-
-    Returns
-    -------
-    score : ecg_core.evaluate.ClassificationScore
-    disagreements : pandas.DataFrame
-        One row per disagreeing beat: wrong class, missed reference beat or extra detection.
-    """
-    import pandas as pd
-
-    from ecg_core.evaluate import match_beats, outside_episodes, score_classification
-
-    ref_s, ref_l, episodes = fit.samples, fit.labels, fit.episodes
-    samples = np.asarray(samples, dtype=np.int64)
-    labels = np.asarray(labels).astype(str)
-    score = score_classification(ref_s, ref_l, samples, labels, sampling_rate, episodes=episodes)
-    keep = np.flatnonzero(outside_episodes(samples, episodes))
-    pairs = match_beats(ref_s, samples[keep], sampling_rate)
-    rows = []
-    for i, j in pairs:
-        k = keep[j]
-        if ref_l[i] != labels[k]:
-            rows.append((k, samples[k] / sampling_rate, ref_l[i], labels[k], "different class"))
-    hit_ref = np.zeros(ref_s.size, bool)
-    hit_ref[pairs[:, 0]] = True
-    hit_det = np.zeros(keep.size, bool)
-    hit_det[pairs[:, 1]] = True
-    rows += [(-1, ref_s[i] / sampling_rate, ref_l[i], "—", "missed (no beat detected)")
-             for i in np.flatnonzero(~hit_ref)]
-    rows += [(keep[j], samples[keep[j]] / sampling_rate, "—", labels[keep[j]], "extra (not in reference)")
-             for j in np.flatnonzero(~hit_det)]
-    frame = pd.DataFrame(rows, columns=["beat", "time_s", "reference", "predicted", "kind"])
-    return score, frame.sort_values("time_s", kind="stable").reset_index(drop=True)
 
 
 def detector_defaults() -> dict:
@@ -558,19 +491,6 @@ def detector_defaults() -> dict:
     return dict(DEFAULTS)
 
 
-def detection_check(fit, sampling_rate: float, peaks):
-    """Detection figures against the reference beats of ``fit`` (:func:`reference_fit`), with the missed and
-    the extra beats' samples."""
-    from ecg_core.evaluate import match_beats, outside_episodes, score_detection
-
-    ref_s, episodes = fit.samples, fit.episodes
-    score = score_detection(ref_s, peaks, sampling_rate, episodes=episodes)
-    det = np.asarray(peaks, dtype=np.int64)
-    det = det[outside_episodes(det, episodes)]
-    pairs = match_beats(ref_s, det, sampling_rate)
-    missed = np.delete(ref_s, pairs[:, 0]) if ref_s.size else ref_s
-    extra = np.delete(det, pairs[:, 1]) if det.size else det
-    return score, missed, extra
 
 
 def misses_table(missed, extra, sampling_rate: float):

@@ -1,29 +1,28 @@
-"""Analyse a recording: upload, find and classify every beat, explore them (the landing page)."""
+"""Analyse a recording: upload, find and classify every beat, explore them (the landing page).
+
+The page is the ``render_*`` calls at the bottom, in the order drawn. The results come from ``ecg_core``
+(:class:`ecg_core.pipeline.Analysis`, :mod:`ecg_core.evaluate`); the analysed recording and what a run shows of
+it (``Result``, ``View``, ``Reference``) and the widgets' callbacks from ``app_pages/_analyse.py``.
+"""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from app_pages import _analyse as cb
 from app_pages import _common as app
+from app_pages._analyse import DETAIL_LENGTHS, TABLE_FILTERS, Reference, View, select_beat
 from ecg_core import config, plotting, report
 from ecg_core import io as ecg_io
 from ecg_core.config import CLASSES
-from ecg_core.edits import Edit, apply_edits, edited_score_kinds, snap_to_peak
-from ecg_core.errors import ECGError
+from ecg_core.evaluate import percent
 from ecg_core.events import BRADY_BPM, PAUSE_S, TACHY_BPM
-from ecg_core.pipeline import LOW_CONFIDENCE
+from ecg_core.pipeline import LOW_CONFIDENCE, beat_times, beat_window
 
 app.keep_settings()
 state = st.session_state
-#: The beat table's filter widgets: kept while their tab is closed (Streamlit drops the state of widgets
-#: that are not drawn).
-TABLE_FILTERS = ("table_classes", "table_conf", "table_sort")
-#: Lengths of the detail window (s).
-DETAIL_LENGTHS = [5, 10, 20, 30, 60]
 #: What a class means in this product, beyond its name (the class counts' help).
 CLASS_HELP = {"F": ". Called by a heuristic where a beat that looks ventricular comes on time with the running "
                    "rhythm after a P wave like the usual one (Model page). Cross-validated, about a quarter of "
@@ -31,394 +30,137 @@ CLASS_HELP = {"F": ". Called by a heuristic where a beat that looks ventricular 
                    "ventricular, so count F with VEB when estimating the ventricular burden."}
 
 
-@dataclass(frozen=True)
-class Result:
-    """What the page shows: one analysed recording (kept so that a failed upload leaves it on screen)."""
-
-    key: tuple
-    upload: app.Upload
-    signal: np.ndarray
-    sampling_rate: float
-    rate_from_file: bool
-    lead: str
-    lead_names: tuple
-    units: str
-    peaks: np.ndarray
-    analysis: object | None
-    model_error: str | None
-    params: dict
-    shown: np.ndarray  # the lead as drawn: in mV where the file says how (ecg_core.io.to_millivolts)
-    shown_units: str
-    units_note: str  # what was converted, for the page to say
-
-
-# ----------------------------------------------------------------------------- callbacks
-
-
-def _on_recording_upload():
-    for key in ("upload_error", "upload_refused", "upload_note"):
-        state.pop(key, None)
-    try:
-        files = app.upload_from_widget(state.get(app.widget_key("analyse_upload")))
-        ref = app.upload_from_widget(state.get(app.widget_key("analyse_reference")))
-    except ECGError as exc:  # too large: the previous results stay
-        state.upload_error = str(exc)
-        return
-    try:
-        up, ignored = app.recording_of(files)
-    except ECGError as exc:  # not one recording: nothing is analysed until the box holds one
-        state.upload_refused = str(exc)
-        return
-    if ignored:
-        state.upload_note = (f"{', '.join(ignored)}: reference annotations, not a recording, so set aside. Upload "
-                             "them in the reference box to compare.")
-    state.recording_upload = up
-    state.reference_upload = ref
-    state.pop("selected_beat", None)
-    state.detail_start = 0.0
-
-
-def _on_reference_upload():
-    app.take_upload(app.widget_key("analyse_reference"), "reference_upload", "upload_error")
-
-
-def _use_example():
-    state.example_name = state.get("analyse_example", app.DEFAULT_EXAMPLE)
-    state.recording_upload = None
-    state.reference_upload = None
-    app.clear_uploaders()  # the previous upload's file names leave the upload boxes
-    for key in ("selected_beat", "upload_error", "upload_refused", "upload_note"):
-        state.pop(key, None)
-    state.detail_start = 0.0
-
-
-def select_beat(k: int | None, fs: float | None = None, peaks=None):
-    """Show beat ``k`` in the beat panel and centre the detail view on it."""
-    if k is None:
-        return
-    state.selected_beat = int(k)
-    if fs and peaks is not None and 0 <= k < len(peaks):
-        length = float(state.get("detail_len", 10))
-        state.detail_start = float(max(0.0, round(peaks[k] / fs - length / 2, 1)))
-
-
-def _on_chart_select(key: str):
-    res = state.get("analyse_result")
-    event = state.get(key)
-    if res is None or not event:
-        return
-    for point in event.get("selection", {}).get("points", []):
-        data = point.get("customdata")
-        if isinstance(data, list | tuple):
-            data = data[0] if data else None
-        if data is not None:
-            select_beat(int(data), res.sampling_rate, state.get("analyse_peaks", res.peaks))
-            return
-
-
-def show_span(t0: float, t1: float):
-    """Move the detail window to the span ``[t0, t1]`` (s): the shortest window length that holds it, from ``t0``."""
-    length = next((w for w in DETAIL_LENGTHS if w >= t1 - t0), DETAIL_LENGTHS[-1])
-    state.detail_len = length
-    state.detail_start = float(max(0.0, round(t0 if t1 - t0 >= length else (t0 + t1) / 2 - length / 2, 1)))
-
-
 def _span(seconds: float) -> str:
     """A duration as the summary shows it: minutes from 2 min on, else seconds."""
     return f"{seconds / 60:.1f} min" if seconds >= 120 else f"{seconds:.0f} s"
 
 
-def _on_overview_select():
-    """A span dragged on the overview moves the detail window there; a clicked beat is shown and centred."""
-    event = state.get("trace_overview") or {}
-    boxes = event.get("selection", {}).get("box", [])
-    xs = boxes[0].get("x", []) if boxes else []
-    if len(xs) >= 2:
-        show_span(float(min(xs)), float(max(xs)))
-        return
-    _on_chart_select("trace_overview")
-
-
-def _on_goto_time():
-    """The time box: centre the detail window on the time typed (seconds, m:ss or h:mm:ss)."""
-    state.pop("goto_error", None)
-    text = str(state.get("goto_time", "")).strip()
-    if not text:
-        return
-    seconds = app.parse_clock(text)
-    if seconds is None:
-        state.goto_error = f"“{text}” is not a time: type seconds (754.2), m:ss (12:34.2) or h:mm:ss (1:02:03)."
-        return
-    length = float(state.get("detail_len", 10))
-    state.detail_start = float(max(0.0, round(seconds - length / 2, 1)))
-
-
-def step_class(direction: int):
-    """Select the previous (``-1``) or next (``+1``) beat of the class chosen in ``nav_class`` and centre it."""
-    res, peaks, labels = state.get("analyse_result"), state.get("analyse_peaks"), state.get("analyse_labels")
-    if res is None or labels is None or peaks is None:
-        return
-    k = app.step_to_class(labels, int(state.get("selected_beat", 0)), state.get("nav_class", "VEB"), direction)
-    if k is not None:
-        select_beat(k, res.sampling_rate, peaks)
-
-
-def _on_table_select():
-    event = state.get("beat_table")
-    rows = event.get("selection", {}).get("rows", []) if event else []
-    index = state.get("beat_table_index", [])
-    res = state.get("analyse_result")
-    if rows and res is not None and rows[0] < len(index):
-        select_beat(index[rows[0]], res.sampling_rate, state.get("analyse_peaks", res.peaks))
-    state.rerun_page = True  # the table is in the tabs fragment; the beat view above must follow
-
-
-def _on_tachogram_select():
-    _on_chart_select("tachogram")
-    state.rerun_page = True  # in the tabs fragment, like the table
-
-
-def show_event(k: int):
-    """Select event ``k``'s first beat and centre the detail view (widened to hold it) on the event (from its
-    onset when it is longer than the longest window)."""
-    res, events = state.get("analyse_result"), state.get("analyse_events") or ()
-    if res is None or not 0 <= k < len(events):
-        return
-    event = events[k]
-    state.event_index = int(k)
-    state.selected_beat = int(event.first_beat)
-    length = float(state.get("detail_len", 10))
-    if event.duration_s + 2 > length:
-        length = next((w for w in DETAIL_LENGTHS if w >= event.duration_s + 2), DETAIL_LENGTHS[-1])
-        state.detail_len = length
-    # centred on the event; one longer than the longest window is shown from its onset
-    centre = event.centre_s if event.duration_s + 2 <= length else event.start_s - 1 + length / 2
-    state.detail_start = float(max(0.0, round(centre - length / 2, 1)))
-
-
-def _edit(action: str):
-    """Apply one correction to the selected beat (``relabel``, ``delete``) or add a missed one (``add``)."""
-    res, peaks = state.get("analyse_result"), state.get("analyse_peaks")
-    state.pop("edit_error", None)
-    if res is None or res.analysis is None or peaks is None:
-        return
-    fs = res.sampling_rate
-    if action == "add":
-        sample = snap_to_peak(res.shown, fs, int(round(float(state.get("edit_add_time", 0.0)) * fs)))
-        edit = Edit("add", sample, state.get("edit_add_label", "N"))
-    else:
-        k = int(state.get("selected_beat", 0))
-        edit = Edit(action, int(peaks[k]), state.get("edit_label", "N") if action == "relabel" else "")
-    edits = (*state.get("beat_edits", ()), edit)
-    try:
-        after, _ = apply_edits(res.analysis, edits)
-    except ECGError as exc:
-        state.edit_error = str(exc)
-        return
-    state.beat_edits = edits
-    samples = after.samples
-    if action == "delete":
-        state.selected_beat = min(int(state.get("selected_beat", 0)), max(len(samples) - 1, 0))
-    else:
-        select_beat(int(np.searchsorted(samples, edit.sample)), fs, samples)
-
-
-def beat_editor(selected: int, label: str):
-    """Relabel or delete the selected beat, or add a missed one at a time."""
-    with st.container(border=True, key="beat_editor"):
-        st.markdown("**Correct the beats**: relabel or delete this beat, or add one the detector missed.")
-        left, right = st.columns(2, gap="large")
-        left.selectbox("Class", CLASSES, index=CLASSES.index(label) if label in CLASSES else 0, key="edit_label",
-                       format_func=lambda c: f"{c} ({plotting.CLASS_SHORT[c]})")
-        c1, c2 = left.columns(2)
-        c1.button("Relabel", key="edit_relabel", on_click=_edit, args=("relabel",), help="Give this beat the class.")
-        c2.button("Delete beat", key="edit_delete", on_click=_edit, args=("delete",),
-                  help="Not a beat (noise, a T wave): remove it.")
-        a1, a2 = right.columns(2)
-        a1.number_input("Add a missed beat at (s)", min_value=0.0, step=0.1, format="%.3f", key="edit_add_time",
-                        help="The beat goes to the largest deflection within 75 ms of this time.")
-        a2.selectbox("Its class", CLASSES, key="edit_add_label")
-        right.button("Add beat", key="edit_add", on_click=_edit, args=("add",))
-
-
-def _on_event_select():
-    event = state.get("events_table")
-    rows = event.get("selection", {}).get("rows", []) if event else []
-    if rows:
-        show_event(int(rows[0]))
-
-
 # ----------------------------------------------------------------------------- inputs
 
-st.title("Analyse a recording")
-st.caption(
-    "Upload an ECG to find every heartbeat and classify it (AAMI classes N, SVEB, VEB, F, Q). "
-    "Research software: **not a medical device**; a clinician must review every result."
-)
 
-with st.expander("Recording, reference annotations and settings", expanded=False, icon=":material/upload_file:"):
-    c1, c2 = st.columns(2)
-    c1.file_uploader(
-        "Recording: CSV (ECG column, Kaggle MIT-BIH layout or numeric columns), WFDB pair (.hea + .dat) or EDF",
-        type=app.RECORDING_TYPES, accept_multiple_files=True, key=app.widget_key("analyse_upload"),
-        on_change=_on_recording_upload,
-        help=f"One recording at a time; for a WFDB record select both its .hea and .dat files. Up to "
-             f"{app.MAX_UPLOAD_MB} MB.",
+def render_inputs():
+    """The title, the upload boxes and settings; returns the rate setting and the slot of the lead selector."""
+    st.title("Analyse a recording")
+    st.caption(
+        "Upload an ECG to find every heartbeat and classify it (AAMI classes N, SVEB, VEB, F, Q). "
+        "Research software: **not a medical device**; a clinician must review every result."
     )
-    c2.file_uploader(
-        "Reference annotations (optional): WFDB .atr or Kaggle NNNannotations.txt",
-        type=app.ANNOTATION_TYPES, accept_multiple_files=False, key=app.widget_key("analyse_reference"),
-        on_change=_on_reference_upload,
-        help="The cardiologists' beat labels, to measure how well the detected and classified beats agree.",
-    )
-    s1, s2, s3, s4 = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
-    if "analyse_fs" not in state:
-        state.analyse_fs = float(state.sampling_rate_setting)
-    fs_setting = s1.number_input(
-        "Sampling rate (Hz) if the file does not state it", min_value=float(config.MIN_FS),
-        max_value=float(config.MAX_FS), step=10.0, format="%g", key="analyse_fs",
-        help=f"WFDB, EDF and CSVs with a time column state their rate. Other files are read at this rate "
-             f"(default {config.DEFAULT_FS:g} Hz, the MIT-BIH rate).",
-    )
-    state.sampling_rate_setting = float(fs_setting)
-    lead_slot = s2.empty()
-    if "analyse_example" not in state:
-        state.analyse_example = state.get("example_name", app.DEFAULT_EXAMPLE)
-    s3.selectbox("Bundled example", list(app.EXAMPLES), format_func=lambda k: app.EXAMPLES[k].title,
-                 key="analyse_example", on_change=_use_example,
-                 help="Excerpts of MIT-BIH records (PhysioNet) with the cardiologists' annotations.")
-    s4.button("Show the bundled example", key="analyse_use_example", on_click=_use_example,
-              icon=":material/restart_alt:")
+    with st.expander("Recording, reference annotations and settings", expanded=False, icon=":material/upload_file:"):
+        c1, c2 = st.columns(2)
+        c1.file_uploader(
+            "Recording: CSV (ECG column, Kaggle MIT-BIH layout or numeric columns), WFDB pair (.hea + .dat) or EDF",
+            type=app.RECORDING_TYPES, accept_multiple_files=True, key=app.widget_key("analyse_upload"),
+            on_change=cb.on_recording_upload,
+            help=f"One recording at a time; for a WFDB record select both its .hea and .dat files. Up to "
+                 f"{app.MAX_UPLOAD_MB} MB.",
+        )
+        c2.file_uploader(
+            "Reference annotations (optional): WFDB .atr or Kaggle NNNannotations.txt",
+            type=app.ANNOTATION_TYPES, accept_multiple_files=False, key=app.widget_key("analyse_reference"),
+            on_change=cb.on_reference_upload,
+            help="The cardiologists' beat labels, to measure how well the detected and classified beats agree.",
+        )
+        s1, s2, s3, s4 = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
+        if "analyse_fs" not in state:
+            state.analyse_fs = float(state.sampling_rate_setting)
+        fs_setting = s1.number_input(
+            "Sampling rate (Hz) if the file does not state it", min_value=float(config.MIN_FS),
+            max_value=float(config.MAX_FS), step=10.0, format="%g", key="analyse_fs",
+            help=f"WFDB, EDF and CSVs with a time column state their rate. Other files are read at this rate "
+                 f"(default {config.DEFAULT_FS:g} Hz, the MIT-BIH rate).",
+        )
+        state.sampling_rate_setting = float(fs_setting)
+        lead_slot = s2.empty()
+        if "analyse_example" not in state:
+            state.analyse_example = state.get("example_name", app.DEFAULT_EXAMPLE)
+        s3.selectbox("Bundled example", list(app.EXAMPLES), format_func=lambda k: app.EXAMPLES[k].title,
+                     key="analyse_example", on_change=cb.use_example,
+                     help="Excerpts of MIT-BIH records (PhysioNet) with the cardiologists' annotations.")
+        s4.button("Show the bundled example", key="analyse_use_example", on_click=cb.use_example,
+                  icon=":material/restart_alt:")
+    if state.get("upload_error"):
+        st.error(state.upload_error, icon=":material/error:")
+    if state.get("upload_note"):
+        st.info(state.upload_note, icon=":material/info:")
+    app.refused_upload()
+    return fs_setting, lead_slot
 
-if state.get("upload_error"):
-    st.error(state.upload_error, icon=":material/error:")
-if state.get("upload_note"):
-    st.info(state.upload_note, icon=":material/info:")
-app.refused_upload()
 
 # ----------------------------------------------------------------------------- analysis
 
-upload = app.current_recording()
-params = dict(state.detector_params)
 
-
-def analyse(upload: app.Upload, fs_setting: float, lead: str | None, status=None) -> Result:
-    def step(text):
-        if status is not None:
-            status.update(label=text)
-
-    step(f"Reading {upload.name}…")
-    rec = app.load_recording(upload, fs_setting, lead)
-    x = np.asarray(rec.signal, dtype=np.float64)
-    fs = float(rec.sampling_rate)
-    pk = app.params_key(params)
-    step(f"Finding beats in {x.size / fs / 60:.1f} min of ECG…")
-    peaks = app.detect(upload.digest, rec.lead, fs, pk, x)
-    analysis, model_error = None, None
-    step(f"Classifying {len(peaks)} beats…")
-    try:
-        analysis = app.classify(upload.digest, rec.lead, fs, pk, x, peaks)
-    except ECGError as exc:
-        model_error = str(exc)
-    key = (upload.digest, rec.lead, fs, pk)
-    units = getattr(rec, "units", "") or ""
-    shown, shown_units, note = ecg_io.to_millivolts(x, units, rec.source_format)
-    return Result(key, upload, x, fs, bool(rec.sampling_rate_from_file), rec.lead, tuple(rec.lead_names),
-                  units, np.asarray(peaks), analysis, model_error, params, shown, shown_units, note)
-
-
-lead_wanted = state.get("lead_setting")
-result = None
-with app.user_errors(f"analysing {upload.name}"):
-    previous = state.get("analyse_result")
-    fresh = previous is None or previous.upload.digest != upload.digest or previous.params != params
-    if fresh:
-        with st.status(f"Analysing {upload.name}…", expanded=False) as status:
-            try:
-                result = analyse(upload, fs_setting, lead_wanted, status)
-            except Exception:
-                status.update(label=f"Could not analyse {upload.name}: see the message below", state="error")
-                raise
-            status.update(label=f"Analysed {upload.name}: {len(result.peaks)} beats", state="complete")
-    else:
-        result = analyse(upload, fs_setting, lead_wanted)
-
-if result is None:
-    result = state.get("analyse_result")
+def render_source(fs_setting: float, lead_slot) -> cb.Result:
+    """Analyse the current recording (with a status box when it is new), or keep the previous result on screen
+    when it fails; stops the page when there is nothing to show."""
+    upload = app.current_recording()
+    params = dict(state.detector_params)
+    result = None
+    with app.user_errors(f"analysing {upload.name}"):
+        previous = state.get("analyse_result")
+        fresh = previous is None or previous.upload.digest != upload.digest or previous.params != params
+        if fresh:
+            with st.status(f"Analysing {upload.name}…", expanded=False) as status:
+                try:
+                    result = cb.analyse(upload, fs_setting, state.get("lead_setting"), params, status)
+                except Exception:
+                    status.update(label=f"Could not analyse {upload.name}: see the message below", state="error")
+                    raise
+                status.update(label=f"Analysed {upload.name}: {len(result.peaks)} beats", state="complete")
+        else:
+            result = cb.analyse(upload, fs_setting, state.get("lead_setting"), params)
     if result is None:
-        st.stop()
-    st.caption(f"Still showing the previous results ({result.upload.name}).")
-    # go back to what is on screen, so the next click does not retry the file that failed
-    state.recording_upload = None if result.upload.example else result.upload
-    if result.upload.example:
-        state.example_name = result.upload.example
-    state.lead_setting = result.lead
-else:
-    if state.get("analyse_result") is None or state.analyse_result.key != result.key:
-        for key in ("selected_beat", *TABLE_FILTERS):  # a new recording starts unfiltered
-            state.pop(key, None)
-    state.analyse_result = result
-
-if len(result.lead_names) > 1:
-    lead_slot.selectbox("Lead", result.lead_names, index=result.lead_names.index(result.lead), key="analyse_lead",
-                        on_change=lambda: state.update(lead_setting=state.analyse_lead))
-else:
-    lead_slot.caption(f"Lead: {result.lead}")
-
-res = result
-fs = res.sampling_rate
-#: the reviewer's corrections of this recording's beats (ecg_core.edits), replayed on the analysis
-edits = app.current_edits(res.key) if res.analysis is not None else ()
-analysis, edited = app.edited_analysis(res.key, edits, res.analysis)
-peaks = analysis.samples if analysis is not None else res.peaks
-state.analyse_peaks = peaks  # the callbacks' beat numbers are those on screen
-labels = analysis.labels if analysis is not None else None
-conf = analysis.confidence if analysis is not None else None
-#: per beat, whether its share is the network's calibrated probability, a decision score (stage, rules) or the
-#: reviewer's edit
-kinds = edited_score_kinds(analysis, edited) if analysis is not None else None
+        result = state.get("analyse_result")
+        if result is None:
+            st.stop()
+        st.caption(f"Still showing the previous results ({result.upload.name}).")
+        # go back to what is on screen, so the next click does not retry the file that failed
+        state.recording_upload = None if result.upload.example else result.upload
+        if result.upload.example:
+            state.example_name = result.upload.example
+        state.lead_setting = result.lead
+    else:
+        if state.get("analyse_result") is None or state.analyse_result.key != result.key:
+            for key in ("selected_beat", *TABLE_FILTERS):  # a new recording starts unfiltered
+                state.pop(key, None)
+        state.analyse_result = result
+    if len(result.lead_names) > 1:
+        lead_slot.selectbox("Lead", result.lead_names, index=result.lead_names.index(result.lead),
+                            key="analyse_lead", on_change=lambda: state.update(lead_setting=state.analyse_lead))
+    else:
+        lead_slot.caption(f"Lead: {result.lead}")
+    return result
 
 
-def scored(k: int, digits: int = 3) -> str:
-    """Beat ``k``'s share, named for what it is ("probability 0.972" or "decision score 0.992")."""
-    return f"{kinds[k]} {conf[k]:.{digits}f}"
+def render_header(v: View) -> None:
+    """The recording, its lead and rate, and the detector settings, in one line."""
+    res, fs = v.res, v.fs
+    custom = res.params != dict(app.detector_defaults())
+    st.markdown(
+        f"**{res.upload.name}** · " + app.example_note(res.upload)
+        + f" · lead **{res.lead}** · {fs:g} Hz " + ("(from the file)" if res.rate_from_file else
+                                                     f"(the file states no rate: set in the settings above, default "
+                                                     f"{config.DEFAULT_FS:g} Hz)")
+        + (" · detector: **custom settings** from *Tune detection*" if custom else " · detector: default settings")
+    )
+    if res.model_error:
+        st.warning(f"Beats were found but not classified: {res.model_error}", icon=":material/warning:")
 
-custom = res.params != dict(app.detector_defaults())
-#: figures that depend only on the analysed recording are built once per (recording, settings, model)
-fig_key = (res.key, analysis.model_version if analysis is not None else None, edits)
-st.markdown(
-    f"**{res.upload.name}** · " + app.example_note(res.upload)
-    + f" · lead **{res.lead}** · {fs:g} Hz " + ("(from the file)" if res.rate_from_file else
-                                                 f"(the file states no rate: set in the settings above, default "
-                                                 f"{config.DEFAULT_FS:g} Hz)")
-    + (" · detector: **custom settings** from *Tune detection*" if custom else " · detector: default settings")
-)
-if res.model_error:
-    st.warning(f"Beats were found but not classified: {res.model_error}", icon=":material/warning:")
 
-# ----------------------------------------------------------------------------- reference
+# ----------------------------------------------------------------------------- summary and events
 
-reference, fit, score, disagreements = None, None, None, None
-ref_upload = app.current_reference()
-if ref_upload is not None:
-    with app.user_errors(f"reading the reference annotations {ref_upload.name}"):
-        reference = app.load_reference(ref_upload.digest, fs, ref_upload)
-        fit = app.reference_fit(reference, fs, peaks, n_samples=len(res.signal), recording_name=res.upload.name)
-        if analysis is not None and fit.fits:
-            score, disagreements = app.agreement(fit, fs, analysis.samples, labels)
 
-# ----------------------------------------------------------------------------- summary
-
-duration = len(res.signal) / fs
-summary = analysis.summary() if analysis is not None else None
-m = st.columns(6)
-m[0].metric("Duration", _span(duration))
-m[1].metric("Beats", f"{len(peaks)}")
-if summary is not None and summary.mean_hr is not None:
-    m[2].metric("Mean heart rate (bpm)", f"{summary.mean_hr:.0f}")
-    m[3].metric("Min / max rate (bpm)", f"{summary.min_hr:.0f} / {summary.max_hr:.0f}",
-                help="From single RR intervals, so one ectopic beat sets the extremes.")
-if summary is not None:
+def render_summary(v: View) -> None:
+    """Duration, beats, rates, classes, HRV, and the atrial fibrillation note."""
+    analysis, summary = v.analysis, v.summary
+    m = st.columns(6)
+    m[0].metric("Duration", _span(v.duration))
+    m[1].metric("Beats", f"{len(v.peaks)}")
+    if summary is not None and summary.mean_hr is not None:
+        m[2].metric("Mean heart rate (bpm)", f"{summary.mean_hr:.0f}")
+        m[3].metric("Min / max rate (bpm)", f"{summary.min_hr:.0f} / {summary.max_hr:.0f}",
+                    help="From single RR intervals, so one ectopic beat sets the extremes.")
+    if summary is None:
+        return
     m[4].metric("Low-confidence beats", f"{summary.low_confidence}",
                 help=f"Beats whose predicted class has a probability or decision score below {LOW_CONFIDENCE:g}: "
                      "review these first.")
@@ -431,31 +173,31 @@ if summary is not None:
     cm = st.columns(len(CLASSES))
     for col, c in zip(cm, CLASSES, strict=True):
         n = summary.counts[c]
-        col.metric(f"{c} · {plotting.CLASS_SHORT[c]}", f"{n}", f"{100 * n / max(summary.beats, 1):.1f}%",
+        col.metric(f"{c} · {plotting.CLASS_SHORT[c]}", f"{n}", percent(n / max(summary.beats, 1)),
                    delta_color="off", delta_arrow="off", help=plotting.CLASS_NAMES[c] + CLASS_HELP.get(c, ""))
-    hrv = app.hrv_of(fig_key, analysis)
+    hrv = app.hrv_of(v.fig_key, analysis)
     h = st.columns(5)
     h[0].metric("N-N intervals", f"{hrv.nn_intervals}",
                 help="RR intervals between two beats labelled N (30-200 bpm): the HRV figures use only these.")
     for col, (label, value, unit, text) in zip(h[1:], app.hrv_figures(hrv), strict=True):
         col.metric(label, "—" if value is None else f"{value:.{1 if unit == '%' else 0}f}{' ' + unit}", help=text)
     if summary.atrial_fibrillation_beats:
-        af = analysis.atrial_fibrillation
-        af_s = float(np.sum(np.diff(peaks)[af[1:]]) / fs) if len(peaks) > 1 else 0.0
         st.info(f"**Atrial fibrillation suspected** in {summary.atrial_fibrillation_beats} beats "
-                f"({100 * summary.atrial_fibrillation_beats / max(summary.beats, 1):.0f}%, about "
-                + _span(af_s)
+                f"({percent(summary.atrial_fibrillation_beats / max(summary.beats, 1), 0)}, about "
+                + _span(analysis.af_duration_s())
                 + "): an irregular rhythm without a consistent P wave (a run of ventricular tachycardia can look the "
                 "same). No beat is called SVEB there: without sinus P waves there is no atrial rhythm for a beat to be "
                 "premature to. The stretches are shaded in the RR tachogram "
                 "(*Classes and rhythm*) and marked in the beat table; review them.", icon=":material/monitor_heart:")
 
-# ----------------------------------------------------------------------------- events
 
-events = app.events_of(fig_key, analysis) if analysis is not None else ()
-state.analyse_events = events
-rhythms = app.reference_rhythms(reference, duration) if reference is not None and fit is not None and fit.fits else []
-if analysis is not None:
+def render_events(v: View, ref: Reference) -> tuple:
+    """The rhythm events as a table (select one to show it), and the reference's rhythm annotations."""
+    events = app.events_of(v.fig_key, v.analysis) if v.analysis is not None else ()
+    state.analyse_events = events
+    if v.analysis is None:
+        return events
+    rhythms = ref.annotations.rhythms_within(v.duration) if ref.fits else []
     st.subheader(f"Events ({len(events)})")
     counts = app.event_counts(events)
     st.caption((" · ".join(f"**{n}** {kind}" for kind, n in counts.items()) + ". " if events else
@@ -465,7 +207,7 @@ if analysis is not None:
                  f"fibrillation; brady- / tachycardia: the rate over 8 beats below {BRADY_BPM:g} / above "
                  f"{TACHY_BPM:g} bpm. Select a row to show the event in the detail view below.")
     if events:
-        st.dataframe(app.events_table(events, rhythms), key="events_table", on_select=_on_event_select,
+        st.dataframe(app.events_table(events, rhythms), key="events_table", on_select=cb.on_event_select,
                      selection_mode="single-row", hide_index=True, width="stretch",
                      height=min(300, 38 + 35 * len(events)),
                      column_config={"start": st.column_config.TextColumn("start (m:ss)"),
@@ -473,9 +215,9 @@ if analysis is not None:
                                     "rate_bpm": st.column_config.NumberColumn("rate (bpm)", format="%.0f")})
         current = int(state.get("event_index", -1))
         e1, e2, e3 = st.columns([1, 1, 4])
-        e1.button("◀ Previous event", key="event_prev", disabled=current <= 0, on_click=show_event,
+        e1.button("◀ Previous event", key="event_prev", disabled=current <= 0, on_click=cb.show_event,
                   args=(current - 1,))
-        e2.button("Next event ▶", key="event_next", disabled=current + 1 >= len(events), on_click=show_event,
+        e2.button("Next event ▶", key="event_next", disabled=current + 1 >= len(events), on_click=cb.show_event,
                   args=(current + 1,))
         if 0 <= current < len(events):
             e3.caption(f"Showing event {current + 1} of {len(events)}: {events[current].kind}, "
@@ -485,92 +227,98 @@ if analysis is not None:
             st.dataframe(app.rhythms_table(rhythms), hide_index=True, key="reference_rhythms", width="stretch")
             st.caption("The cardiologists' rhythm annotations (aux_note in the .atr): each from its mark to the next. "
                        "The events table names those that overlap each event.")
+    return events
 
-# ----------------------------------------------------------------------------- trace
 
-highlights = {}
-unreadable_spans = analysis.quality.spans if analysis is not None and analysis.quality is not None else None
-if analysis is not None and analysis.most_confident() is not None:
-    best = analysis.most_confident()
-    highlights[f"most confident beat ({labels[best]}, {scored(best)})"] = best
-    readable = ~analysis.unreadable
-    for c in CLASSES:
-        k = np.flatnonzero((labels == c) & readable)
-        if k.size:
-            j = int(k[np.argmax(conf[k])])
-            if j != best:
-                highlights[f"most confident {c} beat ({scored(j)})"] = j
-if state.get("selected_beat") is None or not 0 <= state.selected_beat < len(peaks):
-    # the beat view opens on the most confident beat; the detail view opens at 0 s
-    select_beat(next(iter(highlights.values()), 0 if len(peaks) else None))
-selected = state.get("selected_beat") if len(peaks) else None
+# ----------------------------------------------------------------------------- trace and beat
 
-st.subheader("ECG trace")
-st.caption("Overview of the whole recording: **drag across it** to show that span in the detail view below (the "
-           "range slider under it zooms the overview). Click a beat to inspect it; "
-           "★ marks the most confident beat overall and of each class."
-           + (f" With more than {plotting.MAX_BEAT_MARKERS} beats the overview shows each class as a row of ticks "
-              "above the trace (hover names each beat): click beats in the detail view below."
-              if len(peaks) > plotting.MAX_BEAT_MARKERS else ""))
-app.show_chart(
-    app.cached_figure("trace_figure", ("overview", fig_key), res.shown, fs, peaks=peaks, labels=labels,
-                      confidence=conf, highlights=highlights, units=res.shown_units, rangeslider=True, height=300,
-                      score_kinds=kinds, unreadable=unreadable_spans,
-                      title="Whole recording (downsampled)" if len(res.signal) > plotting.MAX_TRACE_POINTS
-                      else "Whole recording", dragmode="select"),
-    key="trace_overview", on_select=_on_overview_select, selection_mode=("points", "box"))
 
-d1, d2 = st.columns([3, 1])
-with d2:
-    if "detail_len" not in state:
-        state.detail_len = 10
-    st.select_slider("Detail window (s)", options=DETAIL_LENGTHS, key="detail_len")
-detail_len = float(state.detail_len)
-max_start = max(0.0, float(np.floor((duration - detail_len) * 10) / 10))
-state.detail_start = min(float(state.get("detail_start", 0.0)), max_start)
-with d1:
-    if max_start > 0:
-        st.slider("Detail window start (s)", 0.0, max_start, step=0.1, key="detail_start")
-start = float(state.detail_start)
-n1, n2, n3, n4 = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
-n1.text_input("Go to time", key="goto_time", on_change=_on_goto_time, placeholder="seconds, m:ss or h:mm:ss",
-              help="Centre the detail window on this time.")
-if labels is not None and len(peaks):
-    state.analyse_labels = labels
-    present = [c for c in CLASSES if np.any(labels == c)]
-    if state.get("nav_class") not in present:
-        state.nav_class = "VEB" if "VEB" in present else present[0]
-    n2.selectbox("Beat class", present, key="nav_class")
-    n3.button(f"◀ Previous {state.nav_class}", key="nav_class_prev", on_click=step_class, args=(-1,),
-              disabled=app.step_to_class(labels, selected, state.nav_class, -1) is None)
-    n4.button(f"Next {state.nav_class} ▶", key="nav_class_next", on_click=step_class, args=(1,),
-              disabled=app.step_to_class(labels, selected, state.nav_class, 1) is None)
-if state.get("goto_error"):
-    st.error(state.goto_error, icon=":material/error:")
-app.show_chart(
-    plotting.ecg_strip_figure(res.shown, fs, peaks=peaks, labels=labels, confidence=conf, highlights=highlights,
-                              selected=selected, units=res.shown_units, start_s=start, stop_s=start + detail_len,
-                              score_kinds=kinds, height=300, unreadable=unreadable_spans,
-                              title=f"Full detail: {start:.1f}–{start + detail_len:.1f} s"),
-    key="trace_detail", on_select=lambda: _on_chart_select("trace_detail"), selection_mode="points")
-st.caption(app.strip_note(res.shown_units, detail_len, res.units_note))
+def highlights_of(v: View) -> dict[str, int]:
+    """The starred beats (:meth:`ecg_core.pipeline.Analysis.highlights`), named as the traces' legend says."""
+    if v.analysis is None:
+        return {}
+    return {(f"most confident beat ({v.labels[k]}, {v.scored(k)})" if c is None
+             else f"most confident {c} beat ({v.scored(k)})"): k for c, k in v.analysis.highlights()}
 
-# ----------------------------------------------------------------------------- selected beat
 
-if selected is not None and len(peaks):
+def render_trace(v: View) -> int | None:
+    """The overview of the whole recording and the detail window with its navigation; returns the selected beat."""
+    res, fs, peaks, labels, analysis = v.res, v.fs, v.peaks, v.labels, v.analysis
+    highlights = highlights_of(v)
+    unreadable_spans = analysis.quality.spans if analysis is not None and analysis.quality is not None else None
+    if state.get("selected_beat") is None or not 0 <= state.selected_beat < len(peaks):
+        # the beat view opens on the most confident beat; the detail view opens at 0 s
+        select_beat(next(iter(highlights.values()), 0 if len(peaks) else None))
+    selected = state.get("selected_beat") if len(peaks) else None
+
+    st.subheader("ECG trace")
+    st.caption("Overview of the whole recording: **drag across it** to show that span in the detail view below (the "
+               "range slider under it zooms the overview). Click a beat to inspect it; "
+               "★ marks the most confident beat overall and of each class."
+               + (f" With more than {plotting.MAX_BEAT_MARKERS} beats the overview shows each class as a row of ticks "
+                  "above the trace (hover names each beat): click beats in the detail view below."
+                  if len(peaks) > plotting.MAX_BEAT_MARKERS else ""))
+    app.show_chart(
+        app.cached_figure("trace_figure", ("overview", v.fig_key), res.shown, fs, peaks=peaks, labels=labels,
+                          confidence=v.conf, highlights=highlights, units=res.shown_units, rangeslider=True,
+                          height=300, score_kinds=v.kinds, unreadable=unreadable_spans,
+                          title="Whole recording (downsampled)" if len(res.signal) > plotting.MAX_TRACE_POINTS
+                          else "Whole recording", dragmode="select"),
+        key="trace_overview", on_select=cb.on_overview_select, selection_mode=("points", "box"))
+
+    d1, d2 = st.columns([3, 1])
+    with d2:
+        if "detail_len" not in state:
+            state.detail_len = 10
+        st.select_slider("Detail window (s)", options=DETAIL_LENGTHS, key="detail_len")
+    detail_len = float(state.detail_len)
+    max_start = max(0.0, float(np.floor((v.duration - detail_len) * 10) / 10))
+    state.detail_start = min(float(state.get("detail_start", 0.0)), max_start)
+    with d1:
+        if max_start > 0:
+            st.slider("Detail window start (s)", 0.0, max_start, step=0.1, key="detail_start")
+    start = float(state.detail_start)
+    n1, n2, n3, n4 = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
+    n1.text_input("Go to time", key="goto_time", on_change=cb.on_goto_time, placeholder="seconds, m:ss or h:mm:ss",
+                  help="Centre the detail window on this time.")
+    if labels is not None and len(peaks):
+        state.analyse_labels = labels
+        present = [c for c in CLASSES if np.any(labels == c)]
+        if state.get("nav_class") not in present:
+            state.nav_class = "VEB" if "VEB" in present else present[0]
+        n2.selectbox("Beat class", present, key="nav_class")
+        n3.button(f"◀ Previous {state.nav_class}", key="nav_class_prev", on_click=cb.step_class, args=(-1,),
+                  disabled=app.step_to_class(labels, selected, state.nav_class, -1) is None)
+        n4.button(f"Next {state.nav_class} ▶", key="nav_class_next", on_click=cb.step_class, args=(1,),
+                  disabled=app.step_to_class(labels, selected, state.nav_class, 1) is None)
+    if state.get("goto_error"):
+        st.error(state.goto_error, icon=":material/error:")
+    app.show_chart(
+        plotting.ecg_strip_figure(res.shown, fs, peaks=peaks, labels=labels, confidence=v.conf, highlights=highlights,
+                                  selected=selected, units=res.shown_units, start_s=start,
+                                  stop_s=start + detail_len, score_kinds=v.kinds, height=300,
+                                  unreadable=unreadable_spans,
+                                  title=f"Full detail: {start:.1f}–{start + detail_len:.1f} s"),
+        key="trace_detail", on_select=lambda: cb.on_chart_select("trace_detail"), selection_mode="points")
+    st.caption(app.strip_note(res.shown_units, detail_len, res.units_note))
+    return selected
+
+
+def render_beat(v: View, selected: int | None) -> None:
+    """The selected beat: its 1-s window, class, share and RR intervals, stepping, and the beat editor."""
+    peaks, fs, analysis, kinds, conf = v.peaks, v.fs, v.analysis, v.kinds, v.conf
+    if selected is None or not len(peaks):
+        return
     st.subheader(f"Beat #{selected}")
-    half = int(round(0.5 * fs))
-    a, b = max(0, peaks[selected] - half), min(len(res.signal), peaks[selected] + half)
-    window = np.full(2 * half, np.nan)
-    window[a - (peaks[selected] - half): b - (peaks[selected] - half)] = res.shown[a:b]
     b1, b2 = st.columns([3, 1])
-    lab = str(labels[selected]) if labels is not None else ""
+    lab = str(v.labels[selected]) if v.labels is not None else ""
     with b1:
+        window = beat_window(v.res.shown, peaks[selected], fs, 0.5)
         app.show_chart(
             plotting.beat_figure(window, fs, probabilities=analysis.probabilities[selected] if analysis else None,
-                                 classes=CLASSES, label=lab, units=res.shown_units,
+                                 classes=CLASSES, label=lab, units=v.res.shown_units,
                                  score_kind=kinds[selected] if lab else "probability",
-                                 title=f"{lab} beat, {scored(selected, 2)}" if lab else "Beat"),
+                                 title=f"{lab} beat, {v.scored(selected, 2)}" if lab else "Beat"),
             key="beat_view")
     with b2:
         t = peaks[selected] / fs
@@ -591,36 +339,54 @@ if selected is not None and len(peaks):
         nav[1].button("Next ▶", key="beat_next", disabled=selected + 1 >= len(peaks),
                       on_click=select_beat, args=(selected + 1, fs, peaks))
     if analysis is not None:
-        beat_editor(selected, lab)
+        render_editor(lab)
 
-# ----------------------------------------------------------------------------- beat table, classes, rhythm
 
-if analysis is not None:
+def render_editor(label: str) -> None:
+    """Relabel or delete the selected beat, or add a missed one at a time."""
+    with st.container(border=True, key="beat_editor"):
+        st.markdown("**Correct the beats**: relabel or delete this beat, or add one the detector missed.")
+        left, right = st.columns(2, gap="large")
+        left.selectbox("Class", CLASSES, index=CLASSES.index(label) if label in CLASSES else 0, key="edit_label",
+                       format_func=lambda c: f"{c} ({plotting.CLASS_SHORT[c]})")
+        c1, c2 = left.columns(2)
+        c1.button("Relabel", key="edit_relabel", on_click=cb.edit_beats, args=("relabel",),
+                  help="Give this beat the class.")
+        c2.button("Delete beat", key="edit_delete", on_click=cb.edit_beats, args=("delete",),
+                  help="Not a beat (noise, a T wave): remove it.")
+        a1, a2 = right.columns(2)
+        a1.number_input("Add a missed beat at (s)", min_value=0.0, step=0.1, format="%.3f", key="edit_add_time",
+                        help="The beat goes to the largest deflection within 75 ms of this time.")
+        a2.selectbox("Its class", CLASSES, key="edit_add_label")
+        right.button("Add beat", key="edit_add", on_click=cb.edit_beats, args=("add",))
+
+
+def render_edits(v: View) -> None:
+    """The edits made so far, with undo and discard."""
+    if v.analysis is None:
+        return
     if state.get("edit_error"):
         st.error(state.edit_error, icon=":material/error:")
+    edits = v.edits
     if edits:
         st.info(f"**{len(edits)} edit{'s' if len(edits) > 1 else ''} of the beats** (summary, events, tables and "
-                "downloads show the corrected beats): " + "; ".join(e.describe(fs) for e in edits[-5:])
+                "downloads show the corrected beats): " + "; ".join(e.describe(v.fs) for e in edits[-5:])
                 + (" …" if len(edits) > 5 else "") + ".", icon=":material/edit_note:")
         u1, u2, _ = st.columns([1, 1, 3])
         u1.button("Undo last edit", key="edit_undo", on_click=app.undo_edit, icon=":material/undo:")
         u2.button("Discard all edits", key="edit_discard", on_click=app.discard_edits, icon=":material/delete_sweep:")
 
 
-def beat_table():
+# ----------------------------------------------------------------------------- beat table, classes, rhythm
+
+
+def beat_table(v: View) -> None:
     """The beats as a table: filter, sort, and select a row to show that beat above."""
-    table = pd.DataFrame({"beat": np.arange(len(peaks)), "time_s": peaks / fs, "sample": peaks})
-    table["rr_before_ms"] = np.concatenate(([np.nan], np.diff(peaks) * 1000.0 / fs)) if len(peaks) else []
+    analysis = v.analysis
+    table = analysis.beat_table(v.kinds) if analysis is not None else beat_times(v.peaks, v.fs)
     if analysis is not None:
-        table["label"] = labels
-        table["probability"] = conf
-        table["score_kind"] = kinds
-        if analysis.atrial_fibrillation is not None and analysis.atrial_fibrillation.any():
-            table["af"] = analysis.atrial_fibrillation
-        for k, c in enumerate(CLASSES):
-            table[f"p_{c}"] = analysis.probabilities[:, k]
         f1, f2, f3 = st.columns([2, 2, 1])
-        present = [c for c in CLASSES if summary.counts[c]]
+        present = [c for c in CLASSES if v.summary.counts[c]]
         if "table_classes" in state:  # a chip only for a class this recording has
             kept = [c for c in state.table_classes if c in present]
             state.table_classes = kept if kept or not state.table_classes else present
@@ -638,14 +404,14 @@ def beat_table():
     matching = len(table)
     table = table.head(app.TABLE_ROWS)
     state.beat_table_index = table["beat"].tolist()
-    st.caption(f"{matching} of {len(peaks)} beats. Select a row to show the beat above."
+    st.caption(f"{matching} of {len(v.peaks)} beats. Select a row to show the beat above."
                + (f" The table shows the first {app.TABLE_ROWS:,} in this order: narrow the filters, change the order, "
                   "or download the per-beat CSV below for all of them." if matching > app.TABLE_ROWS else ""))
     prob_cols = {f"p_{c}": st.column_config.NumberColumn(f"p {c}", format="%.3f",
                                                          help=f"Share of class {c} (a probability or a decision "
                                                               "score, as “score is” says).") for c in CLASSES}
     st.dataframe(
-        table, key="beat_table", on_select=_on_table_select, selection_mode="single-row", hide_index=True,
+        table, key="beat_table", on_select=cb.on_table_select, selection_mode="single-row", hide_index=True,
         height=300, width="stretch",
         column_config={
             "time_s": st.column_config.NumberColumn("time (s)", format="%.3f"),
@@ -661,24 +427,25 @@ def beat_table():
     )
 
 
-def classes_and_rhythm():
+def classes_and_rhythm(v: View) -> None:
     """Beats per class, confidence per class and the RR tachogram."""
+    analysis, fig_key = v.analysis, v.fig_key
     if analysis is not None and len(analysis):
         g1, g2 = st.columns(2)
-        app.show_chart(app.cached_figure("class_counts_figure", fig_key, summary.counts), key="class_counts",
-                       where=g1)
-        app.show_chart(app.cached_figure("confidence_figure", fig_key, labels, conf, threshold=LOW_CONFIDENCE),
+        app.show_chart(app.cached_figure("class_counts_figure", fig_key, v.summary.counts),
+                       key="class_counts", where=g1)
+        app.show_chart(app.cached_figure("confidence_figure", fig_key, v.labels, v.conf, threshold=LOW_CONFIDENCE),
                        key="confidence_dist", where=g2)
     if analysis is not None and len(analysis) >= 2:
         app.show_chart(app.cached_figure("heart_rate_figure", fig_key, analysis.heart_rate_trend(),
                                          brady_bpm=BRADY_BPM, tachy_bpm=TACHY_BPM), key="hr_trend")
     af = analysis.atrial_fibrillation if analysis is not None else None
-    app.show_chart(app.cached_figure("tachogram_figure", fig_key, peaks, fs, labels, atrial_fibrillation=af),
-                   key="tachogram", on_select=_on_tachogram_select, selection_mode="points")
+    app.show_chart(app.cached_figure("tachogram_figure", fig_key, v.peaks, v.fs, v.labels, atrial_fibrillation=af),
+                   key="tachogram", on_select=cb.on_tachogram_select, selection_mode="points")
 
 
 @st.fragment
-def lower_tabs():
+def render_tables(v: View) -> None:
     """The beat table and the class and rhythm charts, as tabs.
 
     Only the open tab runs and is drawn (``on_change="rerun"``), and a fragment: switching tabs or
@@ -693,33 +460,37 @@ def lower_tabs():
     tab_beats, tab_classes = st.tabs(["Beats", "Classes and rhythm"], key="analyse_tab", on_change="rerun")
     if tab_beats.open:
         with tab_beats:
-            beat_table()
+            beat_table(v)
     if tab_classes.open:
         with tab_classes:
-            classes_and_rhythm()
+            classes_and_rhythm(v)
 
 
-lower_tabs()
+# ----------------------------------------------------------------------------- agreement and downloads
 
-# ----------------------------------------------------------------------------- agreement
 
-if fit is not None and analysis is not None:
-    st.subheader(f"Agreement with the reference annotations ({ref_upload.name})")
-    app.show_reference_fit(fit, res.upload.name)
-if score is not None:
-    per = score.per_class()
+def render_agreement(v: View, ref: Reference) -> None:
+    """How the beats agree with the reference annotations: accuracy, confusion, per class, disagreeing beats."""
+    if ref.fit is not None and v.analysis is not None:
+        st.subheader(f"Agreement with the reference annotations ({ref.upload.name})")
+        app.show_reference_fit(ref.fit, v.res.upload.name)
+    score = ref.score
+    if score is None:
+        if ref.upload is None and v.analysis is not None:
+            st.caption("Upload reference annotations above to see the agreement with a cardiologist's labels.")
+        return
     a1, a2, a3 = st.columns(3)
     a1.metric("Reference beats", f"{score.beats}")
-    a2.metric("Same class as the reference", f"{100 * score.accuracy:.1f}%",
+    a2.metric("Same class as the reference", percent(score.accuracy),
               help="Reference beats matched within 150 ms by a detected beat of the same class.")
-    a3.metric("Disagreeing beats", f"{len(disagreements)}")
+    a3.metric("Disagreeing beats", f"{len(ref.disagreements)}")
     c1, c2 = st.columns([1, 1])
     app.show_chart(plotting.confusion_figure(score.confusion, CLASSES, [*CLASSES, "missed"],
                                              title="Reference (rows) vs. this analysis (columns)"),
                    key="agreement_confusion", where=c1)
     c2.dataframe(
         pd.DataFrame([{"class": s.label, "reference": s.reference, "predicted": s.predicted,
-                       "Se": app.percent(s.sensitivity), "+P": app.percent(s.ppv)} for s in per]),
+                       "Se": percent(s.sensitivity), "+P": percent(s.ppv)} for s in score.per_class()]),
         hide_index=True, key="agreement_table", width="stretch",
         column_config={
             "Se": st.column_config.TextColumn(help="Sensitivity: share of the reference beats of this class given "
@@ -731,20 +502,22 @@ if score is not None:
     c2.caption("EC57 matching: a detected beat within 150 ms of a reference beat; beats inside ventricular "
                "flutter episodes are left out. “—”: not defined (Se: no reference beat of the class; +P: no beat "
                "given the class here).")
-    with st.expander(f"Disagreeing beats ({len(disagreements)})", expanded=False):
-        st.dataframe(disagreements, hide_index=True, key="disagreements", width="stretch",
+    with st.expander(f"Disagreeing beats ({len(ref.disagreements)})", expanded=False):
+        st.dataframe(ref.disagreements, hide_index=True, key="disagreements", width="stretch",
                      column_config={"time_s": st.column_config.NumberColumn("time (s)", format="%.3f")})
-elif ref_upload is None and analysis is not None:
-    st.caption("Upload reference annotations above to see the agreement with a cardiologist's labels.")
 
-# ----------------------------------------------------------------------------- downloads
 
-if analysis is not None:
+def render_downloads(v: View, ref: Reference, events: tuple) -> None:
+    """The per-beat CSV, the JSON summary, the beats as WFDB annotations and peaks CSV, and the PDF report."""
+    analysis, res, fs, edits = v.analysis, v.res, v.fs, v.edits
+    if analysis is None:
+        return
     st.subheader("Downloads")
     stem = res.upload.name.replace(" ", "_")
+    labels = v.labels
     payload = {"recording": res.upload.name, "lead": res.lead, "sampling_rate": fs, "detector": res.params,
-               "summary": summary.to_dict(), "hrv": app.hrv_of(fig_key, analysis).to_dict(),
-               "agreement": score.to_dict() if score is not None else None,
+               "summary": v.summary.to_dict(), "hrv": app.hrv_of(v.fig_key, analysis).to_dict(),
+               "agreement": ref.score.to_dict() if ref.score is not None else None,
                "events": [e.to_dict() for e in events]}
     w1, w2, w3, w4, w5 = st.columns(5)
     # files are made when clicked (deferred), so reruns do not pay for them
@@ -777,3 +550,18 @@ if analysis is not None:
         help="A printable report: the recording, summary, heart-rate trend, classes, the event table and one ECG "
              "strip per event kind at 25 mm/s, 10 mm/mV." + edited_note,
     )
+
+
+# ----------------------------------------------------------------------------- the page
+
+fs_setting, lead_slot = render_inputs()
+view = cb.view_of(render_source(fs_setting, lead_slot))
+render_header(view)
+reference = cb.reference_of(view)
+render_summary(view)
+events = render_events(view, reference)
+render_beat(view, render_trace(view))
+render_edits(view)
+render_tables(view)
+render_agreement(view, reference)
+render_downloads(view, reference, events)

@@ -9,6 +9,7 @@ import streamlit as st
 
 from app_pages import _common as app
 from ecg_core import config, plotting
+from ecg_core.evaluate import percent
 from ecg_core.model import read_card
 
 st.title("Model")
@@ -91,12 +92,12 @@ def score_view(score: dict, key: str, caption: str) -> None:
     st.caption(caption)
     c1, c2 = st.columns([1, 1])
     with c1:
-        st.metric("Overall accuracy", app.percent(score["accuracy"]),
+        st.metric("Overall accuracy", percent(score["accuracy"]),
                   help=f"{score.get('beats', 0):,} beats, pooled over folds.")
         st.dataframe(
             pd.DataFrame([{"class": c, "reference beats": v.get("ref"), "predicted": v.get("pred"),
-                           "Se": app.percent(v.get("se")), "+P": app.percent(v.get("ppv")),
-                           "F1": app.percent(v.get("f1"))} for c, v in score["classes"].items()]),
+                           "Se": percent(v.get("se")), "+P": percent(v.get("ppv")),
+                           "F1": percent(v.get("f1"))} for c, v in score["classes"].items()]),
             hide_index=True, key=f"{key}_table", width="stretch",
         )
         st.caption("Se: sensitivity (share of the class's beats found); +P: positive predictivity (share of the "
@@ -146,9 +147,9 @@ if isinstance(cross, dict):
                 f"what ships. Reproduce: `{cross.get('command', 'python -m ecg_core.crossdb --out out/xdb')}`.")
     runs = [(p, p, cross.get(p)) for p in ("ds1->svdb", "svdb->ds1")]
     runs += [(f"both-cv {db}", db, section(cross, "both-cv", db)) for db in ("ds1", "svdb")]
-    rows = [{"protocol": title, "procedure": name, "accuracy": app.percent(section(v, "score", "accuracy")),
-             **{f"{c} Se / +P": f"{app.percent(section(v, 'score', 'classes', c, 'se'))} / "
-                                f"{app.percent(section(v, 'score', 'classes', c, 'ppv'))}" for c in ("SVEB", "VEB")}}
+    rows = [{"protocol": title, "procedure": name, "accuracy": percent(section(v, "score", "accuracy")),
+             **{f"{c} Se / +P": f"{percent(section(v, 'score', 'classes', c, 'se'))} / "
+                                f"{percent(section(v, 'score', 'classes', c, 'ppv'))}" for c in ("SVEB", "VEB")}}
             for title, _, variants in runs if isinstance(variants, dict)
             for name, v in variants.items() if isinstance(v, dict) and is_score(v.get("score"))]
     if rows:

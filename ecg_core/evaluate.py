@@ -325,3 +325,139 @@ def fit_reference(ref_samples, ref_labels, detected, sampling_rate, *, n_samples
                      "line up.")
         problems = []
     return ReferenceFit(ref, lab, kept_episodes, bool(fits), share, after, tuple(problems), tuple(notes))
+
+
+def fit_annotations(ann, detected, sampling_rate, *, n_samples: int, recording_name: str = "") -> ReferenceFit:
+    """:func:`fit_reference` of reference annotations read by :func:`ecg_core.io.load_annotations`.
+
+    Parameters
+    ----------
+    ann : ecg_core.io.Annotations
+        The reference; its beats and flutter episodes are taken at ``sampling_rate``
+        (:meth:`~ecg_core.io.Annotations.beats_at`, :meth:`~ecg_core.io.Annotations.episodes_at`).
+    detected : array_like of int
+        The beats found in the recording.
+    sampling_rate : float
+        The recording's rate (Hz).
+    n_samples : int
+        Length of the recording in samples.
+    recording_name : str
+        The recording's record name ('' when unknown).
+
+    Returns
+    -------
+    ReferenceFit
+    """
+    ref_s, ref_l = ann.beats_at(sampling_rate)
+    return fit_reference(ref_s, ref_l, detected, sampling_rate, n_samples=n_samples,
+                         episodes=ann.episodes_at(sampling_rate), recording_name=recording_name,
+                         reference_name=getattr(ann, "name", "") or "")
+
+
+#: Columns of :func:`disagreements`' table.
+DISAGREEMENT_COLUMNS = ("beat", "time_s", "reference", "predicted", "kind")
+
+
+def disagreements(fit: ReferenceFit, samples, labels, sampling_rate):
+    """The beats where a classified recording and its reference disagree (EC57 matching, 150 ms).
+
+    Parameters
+    ----------
+    fit : ReferenceFit
+        The reference cut to the recording (:func:`fit_reference`); beats inside its flutter episodes
+        are left out.
+    samples, labels : array_like
+        The recording's beats and their classes.
+    sampling_rate : float
+        Hz.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per disagreement (:data:`DISAGREEMENT_COLUMNS`), in time order: a matched beat of
+        another class (``"different class"``), a reference beat with no beat found
+        (``beat`` -1, ``"missed (no beat detected)"``), or a beat not in the reference
+        (``"extra (not in reference)"``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fit = fit_reference([100, 400, 700], ["N", "VEB", "N"], [100, 400], 360.0, n_samples=1000)
+    >>> disagreements(fit, [100, 400], ["N", "N"], 360.0)["kind"].tolist()
+    ['different class', 'missed (no beat detected)']
+    """
+    import pandas as pd
+
+    ref_s, ref_l = fit.samples, fit.labels
+    samples = np.asarray(samples, dtype=np.int64)
+    labels = np.asarray(labels).astype(str)
+    keep = np.flatnonzero(outside_episodes(samples, fit.episodes))
+    pairs = match_beats(ref_s, samples[keep], sampling_rate)
+    rows = [(keep[j], samples[keep[j]] / sampling_rate, ref_l[i], labels[keep[j]], "different class")
+            for i, j in pairs if ref_l[i] != labels[keep[j]]]
+    hit_ref = np.zeros(ref_s.size, bool)
+    hit_ref[pairs[:, 0]] = True
+    hit_det = np.zeros(keep.size, bool)
+    hit_det[pairs[:, 1]] = True
+    rows += [(-1, ref_s[i] / sampling_rate, ref_l[i], "—", "missed (no beat detected)")
+             for i in np.flatnonzero(~hit_ref)]
+    rows += [(keep[j], samples[keep[j]] / sampling_rate, "—", labels[keep[j]], "extra (not in reference)")
+             for j in np.flatnonzero(~hit_det)]
+    frame = pd.DataFrame(rows, columns=list(DISAGREEMENT_COLUMNS))
+    return frame.sort_values("time_s", kind="stable").reset_index(drop=True)
+
+
+def agreement(fit: ReferenceFit, samples, labels, sampling_rate):
+    """The classification score of a recording's beats against its reference, and where they disagree.
+
+    Returns
+    -------
+    score : ClassificationScore
+        :func:`score_classification` of the reference beats of ``fit`` (flutter episodes left out).
+    disagreements : pandas.DataFrame
+        :func:`disagreements`.
+    """
+    samples = np.asarray(samples, dtype=np.int64)
+    labels = np.asarray(labels).astype(str)
+    score = score_classification(fit.samples, fit.labels, samples, labels, sampling_rate, episodes=fit.episodes)
+    return score, disagreements(fit, samples, labels, sampling_rate)
+
+
+def detection_check(fit: ReferenceFit, peaks, sampling_rate):
+    """Detection figures against the reference beats of ``fit``, with the missed and the extra beats.
+
+    Returns
+    -------
+    score : DetectionScore
+        :func:`score_detection` (flutter episodes left out).
+    missed : numpy.ndarray
+        Samples of the reference beats with no detected beat within 150 ms.
+    extra : numpy.ndarray
+        Samples of the detected beats (outside flutter episodes) with no reference beat.
+
+    Examples
+    --------
+    >>> fit = fit_reference([100, 400, 700], ["N", "N", "N"], [100, 400], 360.0, n_samples=1000)
+    >>> score, missed, extra = detection_check(fit, [100, 400, 900], 360.0)
+    >>> missed.tolist(), extra.tolist()
+    ([700], [900])
+    """
+    ref_s, episodes = fit.samples, fit.episodes
+    score = score_detection(ref_s, peaks, sampling_rate, episodes=episodes)
+    det = np.asarray(peaks, dtype=np.int64)
+    det = det[outside_episodes(det, episodes)]
+    pairs = match_beats(ref_s, det, sampling_rate)
+    missed = np.delete(ref_s, pairs[:, 0]) if ref_s.size else ref_s
+    extra = np.delete(det, pairs[:, 1]) if det.size else det
+    return score, missed, extra
+
+
+def percent(value, digits: int = 1) -> str:
+    """A share (0-1) as a percentage with ``digits`` decimals; "—" where it is not defined (NaN or None).
+
+    Examples
+    --------
+    >>> percent(0.9731), percent(0.9731, 2), percent(float("nan")), percent(None)
+    ('97.3%', '97.31%', '—', '—')
+    """
+    return "—" if value is None or not np.isfinite(value) else f"{100 * value:.{digits}f}%"

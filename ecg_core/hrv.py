@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-__all__ = ["HRV", "HeartRateTrend", "heart_rate_trend", "nn_intervals", "time_domain"]
+__all__ = ["HRV", "HeartRateTrend", "heart_rate_trend", "mean_rate", "nn_intervals", "time_domain"]
 
 #: N-N intervals outside this range (seconds; 30-200 bpm) are left out as implausible (missed or extra beats).
 NN_RANGE_S = (0.3, 2.0)
@@ -103,6 +103,18 @@ def time_domain(samples, labels, sampling_rate) -> HRV:
         rmssd_ms=float(np.sqrt(np.mean(diffs ** 2))) if diffs.size else None,
         pnn50=float(100.0 * np.count_nonzero(np.abs(diffs) > NN50_MS) / nn.size) if diffs.size else None,
     )
+
+
+def mean_rate(samples, sampling_rate) -> float | None:
+    """The mean heart rate in bpm from the first beat to the last (every beat counted); None under two beats.
+
+    Examples
+    --------
+    >>> mean_rate([0, 360, 720], 360.0)
+    60.0
+    """
+    s = np.asarray(samples)
+    return float(60 * (s.size - 1) / (np.ptp(s) / float(sampling_rate))) if s.size >= 2 else None
 
 
 def trend_bin_s(duration_s: float) -> float:

@@ -188,6 +188,61 @@ class Analysis:
             frame["quality"] = np.asarray(self.quality.beat_quality, dtype=np.float64) if len(self) else []
         return frame
 
+    def af_duration_s(self) -> float | None:
+        """Seconds of suspected atrial fibrillation: the RR intervals that end on a beat in it; None for segments
+        and where the atrial fibrillation rule did not run.
+
+        Examples
+        --------
+        >>> a = Analysis(np.array([0, 360, 720, 1080]), np.full((4, len(CLASSES)), 0.2), PATH_RHYTHM, 360.0, 1440,
+        ...              atrial_fibrillation=np.array([False, False, True, True]))
+        >>> a.af_duration_s()
+        2.0
+        """
+        af = self.atrial_fibrillation
+        if af is None or self.segmented:
+            return None
+        af = np.asarray(af, bool)
+        return float(np.sum(np.diff(self.samples)[af[1:]]) / self.sampling_rate) if len(self) > 1 else 0.0
+
+    def highlights(self) -> list[tuple[str | None, int]]:
+        """The beats worth showing first: the most confident readable beat (class None), then the most
+        confident readable beat of each class in :data:`CLASSES` order, where it is another beat.
+
+        Returns
+        -------
+        list of (str or None, int)
+            ``(class, beat index)``; empty when no beat is readable.
+        """
+        best = self.most_confident()
+        if best is None:
+            return []
+        out: list[tuple[str | None, int]] = [(None, best)]
+        labels, conf, readable = self.labels, self.confidence, ~self.unreadable
+        for c in CLASSES:
+            k = np.flatnonzero((labels == c) & readable)
+            if k.size and (j := int(k[np.argmax(conf[k])])) != best:
+                out.append((c, j))
+        return out
+
+    def beat_table(self, score_kinds=None) -> pd.DataFrame:
+        """The dashboard's beat table: :func:`beat_times` and :meth:`to_frame`'s classes and shares.
+
+        Columns ``beat, time_s, sample, rr_before_ms, label, probability, score_kind``, ``af`` where
+        some beat lies in suspected atrial fibrillation, then ``p_N ... p_Q``. ``score_kinds``: what
+        each share is (default :attr:`score_kinds`; the dashboard passes its edited kinds).
+        """
+        table = beat_times(self.samples, self.sampling_rate)
+        frame = self.to_frame()
+        table["label"] = frame["label"].to_numpy()
+        table["probability"] = frame["probability"].to_numpy()
+        table["score_kind"] = self.score_kinds if score_kinds is None else score_kinds
+        if self.atrial_fibrillation is not None and self.atrial_fibrillation.any():
+            table["af"] = self.atrial_fibrillation
+        for c in CLASSES:
+            table[f"p_{c}"] = frame[f"p_{c}"].to_numpy()
+        return table
+
     def summary(self) -> Summary:
         counts = {c: int(np.sum(self.labels == c)) for c in CLASSES}
         hr = np.array([])
@@ -233,6 +288,40 @@ class Summary:
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def beat_window(signal, sample: int, sampling_rate: float, half_s: float = 0.5) -> np.ndarray:
+    """``signal`` from ``half_s`` before to ``half_s`` after ``sample`` (a beat), to draw it.
+
+    ``2 * round(half_s * sampling_rate)`` samples, NaN where the window runs past either end of the
+    signal.
+
+    Examples
+    --------
+    >>> beat_window(np.arange(6.0), 1, 4.0).tolist()
+    [nan, 0.0, 1.0, 2.0]
+    """
+    x = np.asarray(signal)
+    half = int(round(half_s * sampling_rate))
+    centre = int(sample)
+    a, b = max(0, centre - half), min(len(x), centre + half)
+    window = np.full(2 * half, np.nan)
+    window[a - (centre - half): b - (centre - half)] = x[a:b]
+    return window
+
+
+def beat_times(samples, sampling_rate: float) -> pd.DataFrame:
+    """Beats as a table: ``beat`` (index), ``time_s``, ``sample`` and ``rr_before_ms`` (NaN for the first).
+
+    Examples
+    --------
+    >>> beat_times(np.array([0, 180, 540]), 360.0)["rr_before_ms"].tolist()
+    [nan, 500.0, 1000.0]
+    """
+    peaks = np.asarray(samples)
+    table = pd.DataFrame({"beat": np.arange(len(peaks)), "time_s": peaks / sampling_rate, "sample": peaks})
+    table["rr_before_ms"] = np.concatenate(([np.nan], np.diff(peaks) * 1000.0 / sampling_rate)) if len(peaks) else []
+    return table
 
 
 def check_peaks(peaks, n_samples: int) -> np.ndarray:

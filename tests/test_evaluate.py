@@ -129,3 +129,46 @@ def test_fit_reference_a_renamed_reference_that_lines_up_fits_with_a_note():
     fit = fit_reference(ref, ["N"] * ref.size, ref, 360, n_samples=int(ref[-1]) + 1, recording_name="mine",
                         reference_name="208")
     assert fit.fits and not fit.problems and "line up" in fit.message()
+
+
+def test_agreement_lists_wrong_class_missed_and_extra_beats_outside_flutter():
+    from ecg_core.evaluate import agreement, fit_reference
+
+    fs = 360.0
+    ref = [100, 1000, 2000, 3000, 4000, 5000]
+    fit = fit_reference(ref, ["N", "VEB", "N", "N", "N", "N"], ref, fs, n_samples=6000, episodes=[(5400, 5600)])
+    det = [100, 1000, 2000, 3500, 4000, 5000, 5500]  # 3000 missed, 3500 extra, 5500 in flutter (not scored)
+    score, table = agreement(fit, det, ["N", "N", "N", "N", "N", "N", "VEB"], fs)
+    assert list(table.columns) == ["beat", "time_s", "reference", "predicted", "kind"]
+    assert table["kind"].tolist() == ["different class", "missed (no beat detected)", "extra (not in reference)"]
+    assert table["beat"].tolist() == [1, -1, 3]
+    assert table["time_s"].is_monotonic_increasing
+    assert score.beats == 6
+
+
+def test_detection_check_names_the_missed_and_extra_samples():
+    from ecg_core.evaluate import detection_check, fit_reference
+
+    ref = np.arange(1, 9) * 360
+    fit = fit_reference(ref, ["N"] * 8, ref, 360.0, n_samples=4000)
+    score, missed, extra = detection_check(fit, np.r_[ref[:-1], 3900], 360.0)
+    assert (score.tp, score.fn, score.fp) == (7, 1, 1)
+    assert missed.tolist() == [2880] and extra.tolist() == [3900]
+
+
+def test_fit_annotations_takes_the_beats_at_the_recording_rate():
+    from ecg_core.evaluate import fit_annotations
+    from ecg_core.io import Annotations
+
+    ann = Annotations(np.arange(1, 9) * 720, np.array(["N"] * 8), np.array(["N"] * 8), ((1440, 2880),), 720.0,
+                      name="100")
+    fit = fit_annotations(ann, np.arange(1, 9) * 360, 360.0, n_samples=4000, recording_name="100")
+    assert fit.fits and fit.samples.tolist() == (np.arange(1, 9) * 360).tolist()
+    assert fit.episodes == ((720, 1440),)
+
+
+def test_percent_is_a_dash_where_undefined():
+    from ecg_core.evaluate import percent
+
+    assert percent(0.5) == "50.0%" and percent(1.0, 2) == "100.00%"
+    assert percent(float("nan")) == "—" and percent(None) == "—" and percent(np.float64("inf")) == "—"

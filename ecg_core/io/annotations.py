@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import AAMI_MAP
+from ..config import AAMI_MAP, CLASSES
 from ..errors import ECGError, validate_sampling_rate
 from ._common import _data, _one_message, _read_bytes, _short
 from .table import _KAGGLE_ANN_HEADER, _TIME_STR, _decode
@@ -52,6 +52,63 @@ class Annotations:
 
     def __len__(self) -> int:
         return int(self.sample.size)
+
+    def _scale(self, sampling_rate: float) -> float:
+        """The factor from this file's sample numbers to ``sampling_rate`` (1 where the file's rate is unknown)."""
+        fs = self.sampling_rate
+        return float(sampling_rate) / float(fs) if fs else 1.0
+
+    def beats_at(self, sampling_rate: float) -> tuple[np.ndarray, np.ndarray]:
+        """The beats with an AAMI class, as sample numbers at ``sampling_rate``.
+
+        Parameters
+        ----------
+        sampling_rate : float
+            The recording's rate (Hz); the samples are rescaled (rounded) where the file's rate differs.
+
+        Returns
+        -------
+        samples : numpy.ndarray
+            int64 sample numbers.
+        labels : numpy.ndarray
+            Their classes (``str``).
+
+        Examples
+        --------
+        >>> ann = Annotations(np.array([360, 720]), np.array(["N", "V"]), np.array(["N", "VEB"]), (), 360.0)
+        >>> ann.beats_at(180.0)[0].tolist()
+        [180, 360]
+        """
+        labels = np.asarray(self.label, dtype=object)
+        keep = np.array([lab in CLASSES for lab in labels], dtype=bool)
+        samples = np.asarray(self.sample, dtype=np.int64)[keep]
+        fs = self.sampling_rate
+        if fs and float(fs) != float(sampling_rate):
+            samples = np.rint(samples * float(sampling_rate) / float(fs)).astype(np.int64)
+        return samples, labels[keep].astype(str)
+
+    def episodes_at(self, sampling_rate: float) -> list[tuple[int, int]]:
+        """The ventricular flutter episodes as ``(start, end)`` sample numbers at ``sampling_rate`` (truncated)."""
+        scale = self._scale(sampling_rate)
+        return [(int(a * scale), int(b * scale)) for a, b in (self.episodes or ())]
+
+    def rhythms_within(self, duration_s: float) -> list[tuple[float, float, str]]:
+        """The rhythm episodes (:attr:`rhythms`) that start within a recording of ``duration_s``, in seconds.
+
+        Each is ``(start_s, end_s, aux_note)``, its end cut to the recording's; none where the file's rate
+        is unknown.
+
+        Examples
+        --------
+        >>> ann = Annotations(np.array([0]), np.array(["N"]), np.array(["N"]), (), 100.0,
+        ...                   rhythms=((0, 500, "(N"), (500, 2000, "(AFIB"), (2000, 3000, "(N")))
+        >>> ann.rhythms_within(12.0)
+        [(0.0, 5.0, '(N'), (5.0, 12.0, '(AFIB')]
+        """
+        fs = self.sampling_rate
+        if not fs:
+            return []
+        return [(a / fs, min(b / fs, duration_s), note) for a, b, note in self.rhythms if a / fs < duration_s]
 
 
 # --------------------------------------------------------------------------------------------- annotations
