@@ -32,13 +32,19 @@ def _muscle_noise(n: int, fs: float, seed: int, std_mv: float) -> np.ndarray:
     return std_mv * x / x.std()
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-@pytest.mark.parametrize("fs", [128, 360])
-def test_noise_burst_is_unreadable_and_clean_stretches_are_not(seed, fs):
+def _noisy_recording(seed: int, fs: float = FS):
+    """150 s of synthetic ECG with muscle noise as large as the QRS over :data:`BURST`; also the burst's samples."""
     syn = synthetic_ecg(150, fs, 72, seed=seed, noise_mv=0.01)
     x = syn.signal.copy()
     a, b = (int(s * fs) for s in BURST)
-    x[a:b] += _muscle_noise(b - a, fs, seed, std_mv=0.8)  # noise as large as the QRS: about -1 dB
+    x[a:b] += _muscle_noise(b - a, fs, seed, std_mv=0.8)  # about -1 dB
+    return syn, x, a, b
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("fs", [128, 360])
+def test_noise_burst_is_unreadable_and_clean_stretches_are_not(seed, fs):
+    syn, x, a, b = _noisy_recording(seed, fs)
     q = assess_quality(x, fs, syn.r_peaks)
     inside = _beats_in(syn.r_peaks, fs, BURST[0] + 2, BURST[1] - 2)
     clean = ~_beats_in(syn.r_peaks, fs, BURST[0] - 3, BURST[1] + 3)
@@ -93,10 +99,7 @@ def test_real_excerpt_is_readable_throughout():
 
 
 def test_unreadable_beats_are_q_and_left_out_of_confidence():
-    syn = synthetic_ecg(150, FS, 72, seed=6, noise_mv=0.01)
-    x = syn.signal.copy()
-    a, b = (int(s * FS) for s in BURST)
-    x[a:b] += _muscle_noise(b - a, FS, 6, std_mv=0.8)
+    syn, x, a, b = _noisy_recording(6)
     analysis = analyze(x, FS)
     u = analysis.unreadable
     assert u.any() and (analysis.labels[u] == "Q").all()
@@ -111,10 +114,7 @@ def test_unreadable_beats_are_q_and_left_out_of_confidence():
 
 
 def test_cli_quality_column_is_last_and_the_scorer_columns_are_unchanged(tmp_path):
-    syn = synthetic_ecg(150, FS, 72, seed=7, noise_mv=0.01)
-    x = syn.signal.copy()
-    a, b = (int(s * FS) for s in BURST)
-    x[a:b] += _muscle_noise(b - a, FS, 7, std_mv=0.8)
+    syn, x, a, b = _noisy_recording(7)
     path = tmp_path / "noisy.csv"
     pd.DataFrame({"MLII": x}).to_csv(path, index=False)
     assert cli_main(["classify", str(path), "--out-dir", str(tmp_path / "out"), "--fs", str(FS)]) == 0
@@ -129,10 +129,7 @@ def test_cli_quality_column_is_last_and_the_scorer_columns_are_unchanged(tmp_pat
 def test_edits_carry_the_quality_along():
     from ecg_core.edits import Edit, apply_edits
 
-    syn = synthetic_ecg(150, FS, 72, seed=8, noise_mv=0.01)
-    x = syn.signal.copy()
-    a, b = (int(s * FS) for s in BURST)
-    x[a:b] += _muscle_noise(b - a, FS, 8, std_mv=0.8)
+    syn, x, a, b = _noisy_recording(8)
     analysis = analyze(x, FS)
     u = np.flatnonzero(analysis.unreadable)
     clean = np.flatnonzero(~analysis.unreadable)
