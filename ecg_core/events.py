@@ -162,21 +162,10 @@ def readable_stretches(samples, readable, spans=()) -> list[tuple[int, int]]:
         # a span overlapping the interval (s[k-1], s[k]) lies between the two beats
         first = np.searchsorted(sp[:, 1], s[:-1], side="right")  # first span ending after s[k-1]
         cut[1:] = (first < len(sp)) & (sp[np.minimum(first, len(sp) - 1), 0] < s[1:])
-    out, lo = [], None
-    for k in range(s.size):
-        if not ok[k]:
-            if lo is not None:
-                out.append((lo, k))
-            lo = None
-            continue
-        if lo is not None and cut[k]:
-            out.append((lo, k))
-            lo = None
-        if lo is None:
-            lo = k
-    if lo is not None:
-        out.append((lo, s.size))
-    return out
+    # a stretch starts at a readable beat after an unreadable one or a cut, and ends before the next such
+    starts = np.flatnonzero(ok & (np.concatenate(([True], ~ok[:-1])) | cut))
+    ends = np.flatnonzero(ok & (np.concatenate((~ok[1:], [True])) | np.concatenate((cut[1:], [False])))) + 1
+    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
 
 
 def find_events(samples, labels, sampling_rate, *, atrial_fibrillation=None, readable=None,
@@ -210,19 +199,18 @@ def find_events(samples, labels, sampling_rate, *, atrial_fibrillation=None, rea
     lab = np.asarray(labels).astype(str)
     if s.size != lab.size:
         raise ValueError("samples and labels must have the same length")
-    if readable is None:
-        return _events(s, lab, float(sampling_rate), atrial_fibrillation)
     af = None if atrial_fibrillation is None else np.asarray(atrial_fibrillation, bool)
+    stretches = [(0, s.size)] if readable is None else readable_stretches(s, readable, unreadable_spans)
     events = []
-    for lo, hi in readable_stretches(s, readable, unreadable_spans):
+    for lo, hi in stretches:
         part = _events(s[lo:hi], lab[lo:hi], float(sampling_rate), None if af is None else af[lo:hi])
         events += [replace(e, first_beat=e.first_beat + lo, last_beat=e.last_beat + lo) for e in part]
     order = {k: i for i, k in enumerate(KINDS)}
     return tuple(sorted(events, key=lambda e: (e.start_s, order[e.kind])))
 
 
-def _events(s: np.ndarray, lab: np.ndarray, sampling_rate: float, atrial_fibrillation) -> tuple[Event, ...]:
-    """:func:`find_events` of one stretch of beats (indices from its first beat)."""
+def _events(s: np.ndarray, lab: np.ndarray, sampling_rate: float, atrial_fibrillation) -> list[Event]:
+    """The events of one stretch of beats (indices from its first beat), unsorted."""
     t = s / sampling_rate
     events: list[Event] = []
     for a, b in _runs(lab == "VEB"):
@@ -254,8 +242,7 @@ def _events(s: np.ndarray, lab: np.ndarray, sampling_rate: float, atrial_fibrill
                 else:
                     stretches.append([a, b])
             events += [_event(kind, t, a, b) for a, b in stretches if b - a + 1 > RATE_BEATS]
-    order = {k: i for i, k in enumerate(KINDS)}
-    return tuple(sorted(events, key=lambda e: (e.start_s, order[e.kind])))
+    return events
 
 
 def rhythm_kind(aux_note: str) -> str | None:

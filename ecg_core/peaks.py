@@ -444,15 +444,15 @@ def _drop_noise_bumps(x: np.ndarray, fs: float, peaks: np.ndarray, block_means, 
         return peaks
     rr = np.diff(peaks)
     pre = np.concatenate(([rr[0]], rr)).astype(np.float64)
-    premature = pre < NOISE_PREMATURE * median_filter(pre, NOISE_RR_BEATS, mode="nearest")
+    post = np.concatenate((rr, [rr[-1]])).astype(np.float64)
+    median = median_filter(pre, NOISE_RR_BEATS, mode="nearest")
     same_rate = DETECTION_FS == QUALITY_FS
     m = measure(x, fs, peaks, flat=False, block_means=block_means if same_rate else None,
                 qrs_band=qrs_band if same_rate else None)
     stretch = m.beat_stretch_db
     size_db = m.beat_db - stretch  # the beat's amplitude against the typical QRS, in dB
-    post = np.concatenate((rr, [rr[-1]])).astype(np.float64)
-    median = median_filter(pre, NOISE_RR_BEATS, mode="nearest")
-    bump = (stretch < NOISE_STRETCH_DB) & (size_db < 20.0 * np.log10(NOISE_AMPLITUDE)) & premature
+    bump = ((stretch < NOISE_STRETCH_DB) & (size_db < 20.0 * np.log10(NOISE_AMPLITUDE))
+            & (pre < NOISE_PREMATURE * median))
     # a bump that splits one RR interval in two (no pause after it, as an ectopic beat has)
     split = ((stretch < NOISE_SPLIT_STRETCH_DB) & (size_db < 20.0 * np.log10(NOISE_SPLIT_AMPLITUDE))
              & (np.minimum(pre, post) < NOISE_PREMATURE * median) & (pre + post < NOISE_SPLIT_RR * median))

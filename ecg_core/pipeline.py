@@ -78,16 +78,20 @@ class Analysis:
         if self.quality is None or not len(self):
             return np.zeros(len(self), bool)
         p = self.probabilities
-        ectopic = np.isin(np.argmax(p, axis=1), [CLASSES.index(c) for c in ECTOPIC])
+        ectopic = np.isin(self._network_labels(), ECTOPIC)
         doubtful = ((np.asarray(self.quality.beat_quality) < DOUBTFUL_QUALITY) & ectopic
                     & (p.max(axis=1) < DOUBTFUL_SHARE))
         return np.asarray(self.quality.unreadable, bool) | doubtful
+
+    def _network_labels(self) -> np.ndarray:
+        """The class of the highest share of each beat, before the signal quality has its say."""
+        return np.asarray(CLASSES, dtype=object)[np.argmax(self.probabilities, axis=1)]
 
     @property
     def labels(self) -> np.ndarray:
         if not len(self):
             return np.array([], dtype=object)
-        labels = np.asarray(CLASSES, dtype=object)[np.argmax(self.probabilities, axis=1)]
+        labels = self._network_labels()
         labels[self.unreadable] = "Q"
         return labels
 
@@ -122,7 +126,7 @@ class Analysis:
             kinds[np.asarray(self.atrial_fibrillation, bool)] = DECISION_SCORE
         else:
             p = self.probabilities
-            labels = np.asarray(CLASSES, dtype=object)[np.argmax(p, axis=1)]
+            labels = self._network_labels()
             moved = {"VEB": CLASSES.index("SVEB"), "F": CLASSES.index("VEB")}
             decided = np.isin(labels, ["N", "SVEB"])
             for label, source in moved.items():
@@ -244,7 +248,8 @@ class Analysis:
         return table
 
     def summary(self) -> Summary:
-        counts = {c: int(np.sum(self.labels == c)) for c in CLASSES}
+        labels, unreadable = self.labels, self.unreadable
+        counts = {c: int(np.sum(labels == c)) for c in CLASSES}
         hr = np.array([])
         duration = None
         if not self.segmented and self.n_samples:
@@ -255,11 +260,11 @@ class Analysis:
             beats=len(self), duration_s=duration,
             mean_hr=float(60 * (len(self) - 1) / (np.ptp(self.samples) / self.sampling_rate)) if hr.size else None,
             min_hr=float(hr.min()) if hr.size else None, max_hr=float(hr.max()) if hr.size else None,
-            counts=counts, low_confidence=int(np.sum((self.confidence < LOW_CONFIDENCE) & ~self.unreadable)),
+            counts=counts, low_confidence=int(np.sum((self.confidence < LOW_CONFIDENCE) & ~unreadable)),
             path=self.path, model_version=self.model_version,
             atrial_fibrillation_beats=None if self.atrial_fibrillation is None
-            else int(np.sum(self.atrial_fibrillation & ~self.unreadable)),
-            unreadable_beats=None if self.quality is None else int(self.unreadable.sum()),
+            else int(np.sum(self.atrial_fibrillation & ~unreadable)),
+            unreadable_beats=None if self.quality is None else int(unreadable.sum()),
             unreadable_s=None if self.quality is None else self.quality.unreadable_s,
         )
 
@@ -336,7 +341,7 @@ def check_peaks(peaks, n_samples: int) -> np.ndarray:
     if p.ndim != 1 or (p.size and not np.issubdtype(p.dtype, np.number)):
         raise ECGError("Beat positions must be a list of sample numbers.")
     if p.size and (not np.all(np.isfinite(p)) or np.any(p % 1 != 0) or p.min() < 0 or p.max() >= n_samples):
-        beyond = p[np.isfinite(p) & (p >= n_samples)] if np.all(np.isfinite(p)) else np.zeros(0)
+        beyond = p[p >= n_samples] if np.all(np.isfinite(p)) else np.zeros(0)
         where = (f" {beyond.size} of them (e.g. {beyond[0]:g}) lie beyond the end of the signal." if beyond.size
                  else "")
         raise ECGError(f"Beat positions must be whole, non-negative sample numbers below {n_samples} "

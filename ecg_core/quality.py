@@ -137,7 +137,6 @@ def _flat(low: np.ndarray, fs_d: float, limit: float) -> np.ndarray:
     return ndimage.maximum_filter1d(flat_start.astype(np.uint8), f, origin=(f - 1) // 2, mode="constant") > 0
 
 
-
 @dataclass(frozen=True)
 class Measures:
     """The raw measures behind :class:`Quality`, at the quality rate ``rate`` (``q`` input samples per point).
@@ -252,10 +251,9 @@ def assess_quality(signal, sampling_rate, peaks) -> Quality:
     bad = np.repeat(bad_grid, step)[:n] | m.flat
     spans = _join(_spans(bad), int(round(JOIN_S * fs_d)))
     spans = np.clip(spans * q, 0, x.size).astype(np.int64) if len(spans) else empty
-    if len(spans):
-        spans[-1, 1] = x.size if spans[-1, 1] >= n * q else spans[-1, 1]
     inside = np.zeros(p.size, bool)
     if len(spans):
+        spans[-1, 1] = x.size if spans[-1, 1] >= n * q else spans[-1, 1]
         k = np.searchsorted(spans[:, 0], p, side="right") - 1
         inside = (k >= 0) & (p < spans[np.maximum(k, 0), 1])
     unreadable = (beat_quality < 0.5) | inside
