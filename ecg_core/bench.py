@@ -58,7 +58,11 @@ class Record:
 
 def load_record(hea: Path) -> Record:
     """Read a WFDB record (:func:`ecg_core.io.load`, its default lead) and its ``.atr`` reference."""
-    rec = load(hea)
+    return _record(load(hea), hea)
+
+
+def _record(rec: Recording, hea: Path) -> Record:
+    """The :class:`Record` of a loaded recording, with the reference beside its ``.hea``."""
     ann = load_annotations(hea.with_suffix(".atr"))
     return Record(hea.stem, np.array(rec.signal, dtype=np.float64), float(rec.sampling_rate), rec.lead,
                   ann.sample.astype(np.int64), ann.episodes)
@@ -273,21 +277,23 @@ def bench_noise(data_dir, noise_dir, *, records=("118", "119"), kinds=NOISE_KIND
                 methods=tuple(METHODS), write_dir=None, stream=sys.stdout):
     """Run every method on the clean records with noise added at every SNR; print one table per noise kind.
 
-    Each record's chosen lead gets its noise record's first channel (nst pairs signal i with noise
-    channel i). Beats are scored over the whole record after the learning period (EC57 scores the
-    noisy records from minute 5), so every reference beat inside the bursts counts. ``write_dir``
+    Each lead ``i`` of a record gets channel ``i`` of the noise record (as nst pairs them; the lead
+    that is scored is the record's default one). Beats are scored over the whole record after the
+    learning period (EC57 scores the noisy records from minute 5), so every reference beat inside
+    the bursts counts. ``write_dir``
     keeps the noisy records as WFDB (two leads where the record has two) with the reference beats,
     for ``python -m ecg_core detect|classify`` and ``score.py``.
     """
     rows = []
+    heas = {name: Path(data_dir) / f"{name}.hea" for name in records}
+    loaded = {name: load(hea) for name, hea in heas.items()}  # each record read once, all its leads
     for kind in kinds:
         noise, noise_fs = load_noise(Path(noise_dir), kind)
-        for name in records:
-            hea = Path(data_dir) / f"{name}.hea"
-            rec = load_record(hea)
+        for name, hea in heas.items():
+            full = loaded[name]
+            rec = _record(full, hea)
             if abs(noise_fs - rec.fs) > 0.1 * rec.fs:
                 raise SystemExit(f"noise at {noise_fs} Hz, record {name} at {rec.fs} Hz: resample first")
-            full = load(hea)
             learn = int(NST_LEARNING_S * rec.fs)
             ref = rec.reference[rec.reference >= learn]
             for snr in snrs:

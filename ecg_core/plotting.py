@@ -399,7 +399,7 @@ def _shade_unreadable(fig, spans, a: int, b: int, fs: float) -> None:
         return
     s = np.clip(np.asarray(spans, dtype=np.int64).reshape(-1, 2), a, b)
     s = s[s[:, 1] > s[:, 0]]
-    while len(s) > MAX_SHADED_SPANS:  # join across the shortest gaps
+    if len(s) > MAX_SHADED_SPANS:  # join across the shortest gaps (leaves exactly MAX_SHADED_SPANS)
         gaps = s[1:, 0] - s[:-1, 1]
         join = np.argsort(gaps, kind="stable")[: len(s) - MAX_SHADED_SPANS]
         keep = np.ones(len(s), bool)
