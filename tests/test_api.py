@@ -422,6 +422,18 @@ def test_predict_with_no_beats_found_is_400():
     assert err.value.status == 400 and "No heartbeats were found" in err.value.message
 
 
+def test_predict_with_every_beat_unreadable_is_400(ready_client):
+    """Beats found only in noise as strong as the QRS: no readable beat to show, a clear 400 (not an IndexError)."""
+    from tests.synth import synthetic_ecg
+    from tests.test_quality import _muscle_noise
+
+    syn = synthetic_ecg(30, 360, 72, seed=3, noise_mv=0.01)
+    x = syn.signal + _muscle_noise(syn.signal.size, 360, 3, 1.0)
+    body = pd.DataFrame({"MLII": x}).to_csv(index=False).encode()
+    assert_error(ready_client.post("/predict", files={"file": ("noise.csv", body, "text/csv")}), 400,
+                 "too noisy to read")
+
+
 def test_unknown_path_and_method(client):
     assert_error(client.get("/nope"), 404, "/docs")
     assert_error(client.get("/predict"), 405, "method")
