@@ -333,3 +333,25 @@ def test_sveb_kinds_count_what_each_symbol_was_called_and_the_one_record_limit()
     # only `a` comes from one record; its beat called VEB is lost: (6 - 1) / 6 found at most
     assert "`a` (201)" in text and "`J` (" not in text and "SVEB Se would be 83.3%" in text
     assert _sveb_kinds_section(None) == ""
+
+
+def test_network_numbers_do_not_depend_on_batching_or_parallel_calls(classifier, example):
+    """A beat's logits are the same alone, in a long recording, and with calls run one or several at a time."""
+    from ecg_core.classifier import network
+    from ecg_core.classifier.inputs import recording_inputs
+
+    x, fs, samples, _ = example
+    beats = segment_beats(x, fs, samples)
+    m, r = recording_inputs(beats.windows, beats.rr)
+    assert len(m) > network.BATCH  # at least two calls, the last one padded
+    before = network.PARALLEL_CALLS
+    try:
+        network.set_parallel_calls(1)
+        one = classifier.logits(m, r)
+        network.set_parallel_calls(3)
+        several = classifier.logits(m, r)
+    finally:
+        network.set_parallel_calls(before)
+    np.testing.assert_array_equal(one, several)
+    np.testing.assert_array_equal(classifier.logits(m[5:8], r[5:8]), one[5:8])
+    np.testing.assert_array_equal(classifier.logits(m[-3:], r[-3:]), one[-3:])
