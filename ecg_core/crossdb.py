@@ -29,6 +29,7 @@ resampled to 128 Hz (rate augmentation), so the networks see both recorders' ban
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -231,23 +232,75 @@ def run_protocols(dbs: dict[str, list[XRecord]], noise, schedule: Schedule, seed
             nets = train_split(_training_set(train, aug), noise, schedule, seeds, log)
             for i in test:
                 oof[i], oof_morph[i] = heldout_logits(nets, everything[i])
-        labels = np.concatenate([r.labels for r in everything])
-        temperature = fit_temperature(np.concatenate(oof), labels)
-        n1 = len(dbs["ds1"])
-        ds1, svdb = everything[:n1], everything[n1:]
-        stage_ds1 = _fit_stage_on_oof(ds1, oof[:n1], temperature)
-        stage_svdb = _fit_stage_on_oof(svdb, oof[n1:], temperature)
-        results["both-cv"] = {
-            "protocol": f"{n_folds}-fold cross-validation grouped by patient over DS1 + SVDB",
-            "temperature": temperature,
-            "ds1": score_variants(ds1, oof[:n1], temperature, {"stage fitted on svdb": stage_svdb}),
-            "svdb": score_variants(svdb, oof[n1:], temperature, {"stage fitted on ds1": stage_ds1}),
-        }
-        for db in ("ds1", "svdb"):
-            _log_line(log, f"both-cv {db}", results["both-cv"][db])
+        results["both-cv"] = score_both_cv(dbs, oof, n_folds, log=log)
         results["_oof"] = {r.name: lg for r, lg in zip(everything, oof, strict=True)}
         results["_oof_morphology"] = {r.name: lg for r, lg in zip(everything, oof_morph, strict=True)}
     return results
+
+
+#: The post-processing before 2026-12-07, scored beside the current one: the fusion rule by timing and P
+#: wave alone, and no groups of beats (:mod:`ecg_core.classifier.clusters`).
+BEFORE_GROUPS = {"fusion_veb_correlation": float("inf"), "cluster_weight": 0.0}
+
+
+def score_both_cv(dbs: dict[str, list[XRecord]], oof: list[np.ndarray], n_folds: int, *, log=print) -> dict:
+    """Figures of ``both-cv`` from its out-of-fold logits (DS1 records first, then SVDB).
+
+    The temperature is fitted on all of them; the second stage on one database's, applied (with the
+    rules and the groups of beats after it) to the other's, and beside it the same stage with the
+    post-processing of before 2026-12-07 (:data:`BEFORE_GROUPS`).
+    """
+    everything = dbs["ds1"] + dbs["svdb"]
+    temperature = fit_temperature(np.concatenate(oof), np.concatenate([r.labels for r in everything]))
+    n1 = len(dbs["ds1"])
+    ds1, svdb = everything[:n1], everything[n1:]
+    stage_ds1 = _fit_stage_on_oof(ds1, oof[:n1], temperature)
+    stage_svdb = _fit_stage_on_oof(svdb, oof[n1:], temperature)
+    old = "{}, before 2026-12-07 (no groups of beats, fusion by timing and P wave)"
+    out = {"protocol": f"{n_folds}-fold cross-validation grouped by patient over DS1 + SVDB",
+           "temperature": temperature}
+    for db, recs, logits, other, stage in (("ds1", ds1, oof[:n1], "svdb", stage_svdb),
+                                           ("svdb", svdb, oof[n1:], "ds1", stage_ds1)):
+        name = f"stage fitted on {other}"
+        out[db] = score_variants(recs, logits, temperature, {
+            old.format(name): dataclasses.replace(stage, **BEFORE_GROUPS), name: stage})
+        _log_line(log, f"both-cv {db}", out[db])
+    return out
+
+
+def rescore(dbs: dict[str, list[XRecord]], cv_dir: Path, out: Path, *, command: str, log=print) -> dict:
+    """``crossdb.json`` of an earlier run (``cv_dir``) with ``both-cv`` scored again by this version's code.
+
+    Its out-of-fold logits (``oof_logits.npz``) are read, not recomputed: the post-processing after the
+    networks is what changes. The one-way protocols (their logits were not kept) are copied as they were.
+    """
+    cross = json.loads((cv_dir / "crossdb.json").read_text())
+    store = np.load(cv_dir / "oof_logits.npz")
+    everything = dbs["ds1"] + dbs["svdb"]
+    folds = int(str(cross.get("both-cv", {}).get("protocol", "5-")).split("-")[0] or 5)
+    cross["both-cv"] = score_both_cv(dbs, [store[r.name] for r in everything], folds, log=log)
+    cross["rescored"] = {"from": str(cv_dir), "command": command}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "crossdb.json").write_text(json.dumps(cross, indent=1, default=float) + "\n")
+    for name in ("oof_logits.npz", "oof_logits_morphology.npz"):
+        if (cv_dir / name).exists() and cv_dir.resolve() != out.resolve():
+            (out / name).write_bytes((cv_dir / name).read_bytes())
+    log(f"wrote {out / 'crossdb.json'}")
+    return cross
+
+
+def card_from(cv_dir: Path, model_dir: Path, *, log=print) -> None:
+    """The shipped card's cross-database figures replaced by those of ``cv_dir`` (e.g. after :func:`rescore`)."""
+    from .classifier.settings import write_settings
+    from .jsonsafe import json_safe
+
+    path = model_dir / "model_card.json"
+    card = json.loads(path.read_text())
+    card["crossdb"] = json.loads((cv_dir / "crossdb.json").read_text())
+    path.write_text(json.dumps(json_safe(card), indent=1, allow_nan=False) + "\n")
+    write_card_md(card, model_dir / "MODEL_CARD.md")
+    write_settings(card, model_dir)
+    log(f"updated {path} and MODEL_CARD.md from {cv_dir / 'crossdb.json'}")
 
 
 def _fmt(d: dict) -> str:
@@ -449,15 +502,27 @@ def main(argv=None) -> int:
     ap.add_argument("--no-stage", action="store_true", help="with --ship: no second stage")
     ap.add_argument("--reuse-networks", action="store_true",
                     help="with --ship: keep the networks already in --out, redo only calibration, stage and card")
+    ap.add_argument("--rescore", type=Path, default=None, metavar="CV_DIR",
+                    help="score both-cv of an earlier run in CV_DIR again (its saved out-of-fold logits) with this "
+                         "version's post-processing; crossdb.json into --out")
+    ap.add_argument("--card-from", type=Path, default=None, metavar="CV_DIR",
+                    help="replace the cross-database figures of the card in --out (a shipped model's folder) by "
+                         "CV_DIR's crossdb.json, and render MODEL_CARD.md again")
     args = ap.parse_args(argv)
     from .train import _overrides
 
     log = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
     schedule = Schedule(**_overrides(args.set))
+    if args.card_from is not None:
+        card_from(args.card_from, args.out, log=log)
+        return 0
     t0 = time.time()
     dbs = load_databases(args.mitdb_dir, args.svdb_dir, augment=not args.no_augment, log=log)
     noise = load_noise(args.noise_dir)
     command = " ".join(["python -m ecg_core.crossdb", *(argv if argv is not None else sys.argv[1:])])
+    if args.rescore is not None:
+        rescore(dbs, args.rescore, args.out, command=command, log=log)
+        return 0
     if args.ship is not None:
         ship(dbs, noise, schedule, args.seeds, args.ship, args.out, stage=not args.no_stage, command=command,
              reuse=args.reuse_networks, log=log)
