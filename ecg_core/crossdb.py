@@ -109,6 +109,12 @@ def load_xrecord(path: Path, database: str, *, rate: float | None = None) -> XRe
         x = resample_poly(x, frac.numerator, frac.denominator)
         samples = np.rint(samples * rate / fs).astype(np.int64)
         fs, name = float(rate), f"{name}@{rate:g}"
+    return xrecord_from_signal(x, fs, samples, labels, name, database, list(ann.episodes))
+
+
+def xrecord_from_signal(x: np.ndarray, fs: float, samples, labels, name: str, database: str,
+                        episodes=()) -> XRecord:
+    """A recording's beats at ``samples`` (classes ``labels``) cut as deployment cuts them."""
     rr = rr_features(samples, fs)
     width = BEAT_WINDOW + 2 * MARGIN
     pos = to_internal_positions(samples, fs)
@@ -116,8 +122,26 @@ def load_xrecord(path: Path, database: str, *, rate: float | None = None) -> XRe
     raw = cut_windows(to_internal_rate(x, fs), pos, width=width)
     template, scale = local_templates(_centre(clean), regular_beats(rr))
     raw_template, raw_scale = recording_template(_centre(raw))
-    return XRecord(name, samples, labels, rr, clean, raw, rhythm_input(rr), template, scale, raw_template, raw_scale,
-                   x.astype(np.float32), list(ann.episodes), database=database, fs=fs)
+    return XRecord(name, np.asarray(samples), np.asarray(labels), rr, clean, raw, rhythm_input(rr), template, scale,
+                   raw_template, raw_scale, np.asarray(x, np.float32), list(episodes), database=database, fs=fs)
+
+
+def spliced_records(records: list[XRecord], *, seed: int = 0) -> list[XRecord]:
+    """Ectopy-dominant recordings spliced from each record's own N and SVEB beats (:mod:`ecg_core.splices`).
+
+    Atrial bigeminy, atrial runs in a bradycardia or long runs of supraventricular tachycardia (in turn),
+    one per record that has enough of both kinds: what the training records hold almost none of.
+    """
+    from .splices import ectopy_records
+
+    sveb, normal = CLASSES.index("SVEB"), CLASSES.index("N")
+    out = []
+    for i, r in enumerate(records):
+        turn = ("bigeminy", "bradycardia", "svt")[i % 3]
+        for kind, x, peaks, labels in ectopy_records(r.signal, r.fs, r.samples, r.labels, sveb=sveb, normal=normal,
+                                                     seed=seed + 10 * i, kinds=(turn,)):
+            out.append(xrecord_from_signal(x, r.fs, peaks, labels, f"{r.name}~{kind}", r.database))
+    return out
 
 
 def load_databases(mitdb_dir: Path, svdb_dir: Path, *, augment: bool = True, log=print) -> dict[str, list[XRecord]]:
@@ -132,9 +156,15 @@ def load_databases(mitdb_dir: Path, svdb_dir: Path, *, augment: bool = True, log
     return out
 
 
+#: Train with the spliced ectopy-dominant recordings of the training records (:func:`spliced_records`).
+SPLICES = True
+
+
 def _training_set(records: list[XRecord], augmented: dict[str, XRecord]) -> list[XRecord]:
-    """``records`` plus the 128-Hz copies of the DS1 records among them."""
-    return records + [augmented[r.name] for r in records if r.name in augmented]
+    """``records`` plus the 128-Hz copies of the DS1 records among them (and, with ``SPLICES``, the
+    ectopy-dominant recordings spliced from all of them)."""
+    out = records + [augmented[r.name] for r in records if r.name in augmented]
+    return out + spliced_records(out) if SPLICES else out
 
 
 def network_logits(nets, rec: XRecord) -> np.ndarray:
@@ -495,6 +525,8 @@ def main(argv=None) -> int:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--protocols", nargs="+", default=["ds1->svdb", "svdb->ds1", "both-cv"])
     ap.add_argument("--no-augment", action="store_true", help="train without the DS1 copies at 128 Hz")
+    ap.add_argument("--no-splices", action="store_true",
+                    help="train without the spliced ectopy-dominant recordings (ecg_core.splices)")
     ap.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="training-schedule overrides")
     ap.add_argument("--ship", type=Path, default=None, metavar="CV_DIR",
                     help="train the shipped model on both databases into --out, calibrated (and its stage fitted) "
@@ -513,6 +545,8 @@ def main(argv=None) -> int:
 
     log = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
     schedule = Schedule(**_overrides(args.set))
+    global SPLICES
+    SPLICES = not args.no_splices
     if args.card_from is not None:
         card_from(args.card_from, args.out, log=log)
         return 0
