@@ -15,39 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..classifier import (
-    AF_BEATS,
-    AF_IRREGULARITY,
-    AF_P_CORRELATION,
-    FUSION_MAX_RUN,
-    FUSION_P_CORRELATION,
-    FUSION_TIMING,
-    N_RHYTHM,
-    P_WAVE_MS,
-    RHYTHM_FEATURES,
-    WIDE_P_CORRELATION,
-    WIDE_QRS_CORRELATION,
-    WIDE_QRS_WIDTH,
-    softmax,
-    weights_digest,
-)
+from ..classifier import N_RHYTHM, P_WAVE_MS, RHYTHM_FEATURES, rules, softmax, weights_digest
 from ..config import CLASSES, MODEL_CARD_JSON, MODEL_CARD_MD
 from ..errors import ECGError
 from ..evaluate import empty_classification_score
 from . import card as _card
+from . import grids
 from .cv import cross_validate, end_to_end, reference_scorer, summarise
 from .data import Schedule, _relative, load_noise, load_record, write_beats_csv
 from .fit import _ensemble, fit_temperature, train_network
-from .grids import (
-    _RULE_OFF,
-    FUSION_GRID,
-    WIDE_QRS_GRID,
-    af_detection,
-    af_grid,
-    rule_grid,
-    sveb_kinds,
-    sveb_weight_grid,
-)
 from .stage_fit import (
     STAGE_L2,
     STAGE_SVEB_WEIGHT,
@@ -59,6 +35,38 @@ from .stage_fit import (
     stacked_probs,
 )
 from .tables import score_table
+
+#: The heuristics' shipped settings (StackedStage field -> value), as the grids name them.
+SHIPPED_RULES = {"fusion": {"fusion_p_correlation": rules.FUSION_P_CORRELATION, "fusion_timing": rules.FUSION_TIMING},
+                 "wide_qrs": {"wide_qrs_width": rules.WIDE_QRS_WIDTH,
+                              "wide_qrs_correlation": rules.WIDE_QRS_CORRELATION}}
+
+
+def _rule_entries(recs, stages) -> dict:
+    """The card's entries of the three rules: their settings, figures and leave-one-record-out grids."""
+    af = {"beats_each_side": rules.AF_BEATS, "p_correlation": rules.AF_P_CORRELATION,
+          "irregularity": rules.AF_IRREGULARITY, "p_wave_ms": list(P_WAVE_MS),
+          "detection": grids.af_detection(recs), "grid": grids.af_grid(recs)}
+    fusion = {"p_correlation": rules.FUSION_P_CORRELATION, "timing": rules.FUSION_TIMING,
+              "max_run": rules.FUSION_MAX_RUN, "shipped": SHIPPED_RULES["fusion"],
+              "grid": grids.rule_grid(recs, grids.FUSION_GRID, grids._RULE_OFF["fusion"], "F", stages=stages)}
+    wide = {"width": rules.WIDE_QRS_WIDTH, "qrs_correlation": rules.WIDE_QRS_CORRELATION,
+            "p_correlation": rules.WIDE_P_CORRELATION, "shipped": SHIPPED_RULES["wide_qrs"],
+            "grid": grids.rule_grid(recs, grids.WIDE_QRS_GRID, grids._RULE_OFF["wide_qrs"], "VEB", stages=stages)}
+    return {"af_rule": af, "fusion_rule": fusion, "wide_qrs_rule": wide}
+
+
+def _reference_beat_entries(recs, stages, stacked, loro) -> dict:
+    """The entries only the evaluation at the reference beats has: relabelled beats, SVEB weights and kinds."""
+    off = {k: v for rule in grids._RULE_OFF.values() for k, v in rule.items()}
+    return {"relabelled": {  # what each heuristic relabels at its shipped settings
+                name: grids.rule_grid(recs, {k: (v,) for k, v in SHIPPED_RULES[name].items()},
+                                      grids._RULE_OFF[name], target, stages=stages)[0]["relabelled"]
+                for name, target in (("wide_qrs", "VEB"), ("fusion", "F"))},
+            "sveb_weight_grid": grids.sveb_weight_grid(recs, shipped=loro["stacked"]),
+            "sveb_kinds": grids.sveb_kinds(recs, stacked),
+            "without_heuristics": evaluate_stage(recs, stages=[dataclasses.replace(s, **off) for s in stages])[
+                "stacked"]}
 
 
 def stage_card(data_dir: Path, pred_dir: Path, out_dir: Path, names, *, command: str, evaluate_only: bool = False,
@@ -78,37 +86,17 @@ def stage_card(data_dir: Path, pred_dir: Path, out_dir: Path, names, *, command:
     log("with the second stage (leave-one-record-out at the stage level):\n" + score_table(loro["stacked"]))
     entry = {"command": command, "pred_dir": _relative(pred_dir), "stacked_dir": _relative(out_dir),
              "records": list(names), "loro": loro}
-    shipped = {"fusion": {"fusion_p_correlation": FUSION_P_CORRELATION, "fusion_timing": FUSION_TIMING},
-               "wide_qrs": {"wide_qrs_width": WIDE_QRS_WIDTH, "wide_qrs_correlation": WIDE_QRS_CORRELATION}}
-    if evaluate_only:  # what each heuristic relabels at its shipped settings
-        entry["relabelled"] = {
-            name: rule_grid(recs, {k: (v,) for k, v in shipped[name].items()}, _RULE_OFF[name], target,
-                            stages=stages)[0]["relabelled"]
-            for name, target in (("wide_qrs", "VEB"), ("fusion", "F"))}
-        entry["sveb_weight_grid"] = sveb_weight_grid(recs, shipped=loro["stacked"])
-        entry["sveb_kinds"] = sveb_kinds(recs, stacked)
-        off = {k: v for rule in _RULE_OFF.values() for k, v in rule.items()}
-        entry["without_heuristics"] = evaluate_stage(recs, stages=[dataclasses.replace(s, **off) for s in stages])[
-            "stacked"]
-    if not evaluate_only:
-        af = {"beats_each_side": AF_BEATS, "p_correlation": AF_P_CORRELATION, "irregularity": AF_IRREGULARITY,
-              "p_wave_ms": list(P_WAVE_MS), "detection": af_detection(recs), "grid": af_grid(recs)}
-        fusion = {"p_correlation": FUSION_P_CORRELATION, "timing": FUSION_TIMING, "max_run": FUSION_MAX_RUN,
-                  "shipped": shipped["fusion"],
-                  "grid": rule_grid(recs, FUSION_GRID, _RULE_OFF["fusion"], "F", stages=stages)}
-        wide = {"width": WIDE_QRS_WIDTH, "qrs_correlation": WIDE_QRS_CORRELATION, "p_correlation": WIDE_P_CORRELATION,
-                "shipped": shipped["wide_qrs"],
-                "grid": rule_grid(recs, WIDE_QRS_GRID, _RULE_OFF["wide_qrs"], "VEB", stages=stages)}
+    if evaluate_only:
+        entry |= _reference_beat_entries(recs, stages, stacked, loro)
+    else:
         entry |= {"stage": fit_stage_on(recs).to_dict(), "l2": STAGE_L2, "sveb_weight_power": STAGE_SVEB_WEIGHT,
-                  "af_rule": af, "fusion_rule": fusion, "wide_qrs_rule": wide,
-                  "training_beats": int(len(_stage_training_rows(recs)[1]))}
+                  **_rule_entries(recs, stages), "training_beats": int(len(_stage_training_rows(recs)[1]))}
     entry["seconds"] = round(time.time() - t0, 1)
     ref = reference_scorer(data_dir, out_dir)
     if ref:
         entry["reference_scorer"] = {"command": ref["command"], "summary": ref["summary"]}
         log(ref["summary"])
     return entry
-
 
 
 def _read_card(out: Path) -> dict:
