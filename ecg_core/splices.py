@@ -94,14 +94,32 @@ def svt_runs(minutes: float = 4.0, sinus_s: float = 0.85, seed: int = 2, *, long
     return out
 
 
+def sinus_tachycardia(minutes: float = 4.0, sinus_s: float = 0.85, seed: int = 3, *,
+                      fastest: float = 0.6) -> list[tuple[str, float]]:
+    """Sinus rhythm that speeds up gradually (over 30-60 s) to ``fastest`` of its cycle, stays there 1-2
+    min and slows down again, every beat normal: fast is not ectopic by itself."""
+    rng = np.random.default_rng(seed)
+    out = [("N", sinus_s)] * 30
+    while _until(out, minutes):
+        up, stay = rng.uniform(30, 60), rng.uniform(60, 120)
+        k = max(2, int(up / (sinus_s * (1 + fastest) / 2)))  # beats of the ramp, a geometric one
+        ramp = sinus_s * fastest ** (np.arange(1, k + 1) / k)
+        cycle = ramp[-1]
+        out += [("N", rr) for rr in ramp] + [("N", cycle * rng.uniform(0.97, 1.03))
+                                             for _ in range(int(stay / cycle))] + [("N", rr) for rr in ramp[::-1]]
+    return out
+
+
 def rhythms(sinus_s: float, seed: int) -> list[tuple[str, list]]:
-    """The three ectopy-dominant rhythms, with random rates and lengths, for a sinus cycle of ``sinus_s``."""
+    """The three ectopy-dominant rhythms and a sinus tachycardia, with random rates and lengths, for a sinus
+    cycle of ``sinus_s``."""
     rng = np.random.default_rng(seed)
     return [("bigeminy", atrial_bigeminy(MINUTES, sinus_s, coupling=rng.uniform(0.55, 0.75),
                                          pause=rng.uniform(1.05, 1.3))),
             ("bradycardia", frequent_ectopy_bradycardia(MINUTES, sinus_s * rng.uniform(1.1, 1.5), seed + 1)),
             ("svt", svt_runs(MINUTES, sinus_s, seed + 2, longest=int(rng.integers(20, 200)),
-                             cycle=rng.uniform(0.45, 0.7)))]
+                             cycle=rng.uniform(0.45, 0.7))),
+            ("tachycardia", sinus_tachycardia(MINUTES, sinus_s, seed + 3, fastest=rng.uniform(0.45, 0.7)))]
 
 
 def ectopy_records(signal, sampling_rate: float, peaks, labels, *, sveb: int, normal: int = 0, seed: int = 0,
