@@ -14,7 +14,7 @@ from ..config import CLASSES
 
 
 def card_from(cv_dir: Path, model_dir: Path, *, log=print) -> None:
-    """The shipped card's cross-database figures replaced by those of ``cv_dir`` (e.g. after :func:`ecg_core.crossdb.rescore`)."""
+    """The shipped card's cross-database figures replaced by ``cv_dir``'s (after ``crossdb --rescore``)."""
     from ..classifier.settings import write_settings
     from ..jsonsafe import json_safe
 
