@@ -94,10 +94,19 @@ class Quality:
         return float(np.sum(self.spans[:, 1] - self.spans[:, 0]) / self.sampling_rate) if self.spans.size else 0.0
 
 
-def _window_sums(x: np.ndarray, half: int, points: np.ndarray) -> np.ndarray:
-    """Sum of ``x`` over ``[i - half, i + half]`` (clipped at the ends) at each of ``points``."""
-    c = np.concatenate(([0.0], np.cumsum(x)))
-    return c[np.minimum(points + half + 1, x.size)] - c[np.maximum(points - half, 0)]
+def _window_sums(x: np.ndarray, half: int, points: np.ndarray, *, dtype=np.float64,
+                 overwrite: bool = False) -> np.ndarray:
+    """Sum of ``x`` over ``[i - half, i + half]`` (clipped at the ends) at each of ``points``.
+
+    The running sum is built in ``dtype`` (an integer type for counts: exact, and half a float's
+    memory), in ``x`` itself with ``overwrite`` (a long recording's measure is not copied).
+    """
+    c = np.cumsum(x, dtype=dtype, out=x if overwrite else None)
+
+    def upto(k):  # sum of x[:k]
+        return np.where(k > 0, c[np.maximum(k - 1, 0)], 0).astype(np.float64)
+
+    return upto(np.minimum(points + half + 1, x.size)) - upto(np.maximum(points - half, 0))
 
 
 def _spans(bad: np.ndarray) -> np.ndarray:
@@ -130,9 +139,10 @@ def _flat(low: np.ndarray, fs_d: float, limit: float) -> np.ndarray:
     n = low.size
     f = min(max(2, int(round(FLAT_S * fs_d))), n)
     origin = -(f // 2)  # the filters' window [i, i + f) rather than centred
-    ptp = (ndimage.maximum_filter1d(low, f, origin=origin, mode="nearest")
-           - ndimage.minimum_filter1d(low, f, origin=origin, mode="nearest"))
+    ptp = ndimage.maximum_filter1d(low, f, origin=origin, mode="nearest")
+    ptp -= ndimage.minimum_filter1d(low, f, origin=origin, mode="nearest")
     flat_start = ptp < limit
+    del ptp
     flat_start[n - f + 1:] = False
     return ndimage.maximum_filter1d(flat_start.astype(np.uint8), f, origin=(f - 1) // 2, mode="constant") > 0
 
@@ -178,8 +188,11 @@ def measure(signal, sampling_rate, peaks, *, flat: bool = True, block_means=None
 
     m = max(1, int(round(MASK_HALF_S * fs_d)))
     starts, ends = np.clip(at - m, 0, n), np.clip(at + m + 1, 0, n)
-    cover = np.bincount(starts, minlength=n + 1) - np.bincount(ends, minlength=n + 1)
-    keep = np.cumsum(cover[:-1]) == 0
+    cover = np.zeros(n + 1, dtype=np.int32)  # +1 where a beat's mask starts, -1 where it ends
+    np.add.at(cover, starts, 1)
+    np.add.at(cover, ends, -1)
+    keep = np.cumsum(cover[:-1], out=cover[:-1]) == 0
+    del cover
     half = max(1, int(round(NOISE_HALF_S * fs_d)))
     hf = bandpass(low, fs_d, lowcut=NOISE_BAND[0], highcut=min(NOISE_BAND[1], 0.45 * fs_d))
     width = min(NOISE_BAND[1], 0.45 * fs_d) - NOISE_BAND[0]
@@ -189,8 +202,9 @@ def measure(signal, sampling_rate, peaks, *, flat: bool = True, block_means=None
     step = max(1, int(round(STEP_S * fs_d)))
     grid = np.arange(0, n, step)
     points = np.concatenate((at, grid))
-    power = _window_sums(hf, half, points)
-    count = _window_sums(keep.astype(np.float64), half, points)
+    power = _window_sums(hf, half, points, overwrite=True)
+    del hf
+    count = _window_sums(keep, half, points, dtype=np.int32)
     noise = np.sqrt(power / np.maximum(count, 1.0))
     noise[count < 0.2 * half] = np.nan  # hardly any inter-beat signal: no measure here
     on_grid = noise[at.size:]
