@@ -12,10 +12,11 @@ whether a detection looks like the recording's beats:
   side) above the recording's own inter-beat level (its ``EXCESS_REFERENCE`` percentile: the P and T
   waves' share, which is not noise). The second sees noise that looks like the ECG in the QRS band
   (electrode motion, low-pass muscle noise) that the first does not;
-- *template match*: each detection's correlation with the recording's QRS templates (in
-  ``TEMPLATE_BAND`` over +-``TEMPLATE_HALF_S``: the median of the windows of the detections that match
-  it, and a second one for a frequent other morphology, e.g. ventricular beats), best over +-1
-  sample of lag.
+- *template match*: each detection's correlation with the recording's QRS templates, best over +-1
+  sample of lag, in windows of +-``TEMPLATE_HALF_S`` of :func:`shape_signal` (the block means less
+  their ``TEMPLATE_BASELINE_S`` moving mean). The templates: the median of the windows that match it
+  (of up to ``TEMPLATE_BEATS`` detections), and a second one for a frequent other morphology (e.g.
+  ventricular beats).
 
 Rules (a detection is dropped when one holds; ``size``: its QRS-band amplitude over the typical one):
 
@@ -39,7 +40,7 @@ held-out data.
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import median_filter
+from scipy.ndimage import median_filter, uniform_filter1d
 
 from .filters import bandpass, block_mean
 from .quality import MASK_HALF_S, NOISE_HALF_S, QRS_BAND, QRS_HALF_S, QUALITY_FS, measure
@@ -59,14 +60,16 @@ MISMATCH_CORR = 0.6
 #: Percentile of the recording's inter-beat QRS-band power (every ``EXCESS_STEP_S``) that is its own level.
 EXCESS_REFERENCE = 20.0
 EXCESS_STEP_S = 0.5
-#: Band (Hz) and half-width (s) of the window a template covers; correlation a template's members reach;
+#: Baseline window (s: a moving mean taken out of the block means) and half-width (s) of the window a
+#: template covers; correlation a template's members reach;
 #: a second template needs ``SECOND_MIN_BEATS`` (and ``SECOND_MIN_SHARE`` of the beats) under ``OTHER_CORR``.
-TEMPLATE_BAND = (1.0, 30.0)
+TEMPLATE_BASELINE_S = 1.0
 TEMPLATE_HALF_S = 0.15
 MEMBER_CORR = 0.8
 OTHER_CORR = 0.6
 SECOND_MIN_BEATS = 20
 SECOND_MIN_SHARE = 0.02
+TEMPLATE_BEATS = 600
 
 
 def _unit_windows(band: np.ndarray, at: np.ndarray, half: int, lag: int = 0) -> np.ndarray:
@@ -108,14 +111,23 @@ def templates(w: np.ndarray) -> list[np.ndarray]:
     return out
 
 
-def template_match(band: np.ndarray, at: np.ndarray, fs_d: float) -> np.ndarray:
-    """Each detection's best correlation (over the templates and +-1 sample of lag) with the QRS templates."""
+def shape_signal(low: np.ndarray, fs_d: float) -> np.ndarray:
+    """The block means ``low`` less their ``TEMPLATE_BASELINE_S`` moving mean: the signal templates are learnt in."""
+    return low - uniform_filter1d(low, max(3, int(round(TEMPLATE_BASELINE_S * fs_d))), mode="nearest")
+
+
+def template_match(band: np.ndarray, at: np.ndarray, fs_d: float, only=None) -> np.ndarray:
+    """Best correlation (over the templates and +-1 sample of lag) of detections ``at[only]`` with the QRS templates.
+
+    The templates are learnt from at most ``TEMPLATE_BEATS`` detections spread evenly over the recording.
+    """
     half = max(2, int(round(TEMPLATE_HALF_S * fs_d)))
-    centre = _unit_windows(band, at, half)
-    shapes = np.stack(templates(centre), axis=1)
-    best = (centre @ shapes).max(axis=1)
-    for lag in (-1, 1):
-        np.maximum(best, (_unit_windows(band, at, half, lag) @ shapes).max(axis=1), out=best)
+    learn = at[:: max(1, -(-at.size // TEMPLATE_BEATS))]
+    shapes = np.stack(templates(_unit_windows(band, learn, half)), axis=1)
+    these = at if only is None else at[only]
+    best = np.full(these.size, -1.0)
+    for lag in (-1, 0, 1):
+        np.maximum(best, (_unit_windows(band, these, half, lag) @ shapes).max(axis=1), out=best)
     return best
 
 
@@ -171,6 +183,5 @@ def drop_noise_bumps(x: np.ndarray, fs: float, peaks: np.ndarray, block_means=No
     # where only the excess measure sees noise, or the split is larger, it must also not look like a QRS
     weak = split & ((hf >= NOISE_SPLIT_STRETCH_DB) | (size_db >= 20.0 * np.log10(NOISE_SPLIT_AMPLITUDE)))
     if weak.any():
-        shape = bandpass(low, fs_d, lowcut=TEMPLATE_BAND[0], highcut=min(TEMPLATE_BAND[1], 0.45 * fs_d))
-        weak &= template_match(shape, at, fs_d) >= MISMATCH_CORR
+        weak[weak] = template_match(shape_signal(low, fs_d), at, fs_d, weak) >= MISMATCH_CORR
     return peaks[~((bump | split) & ~weak)]
