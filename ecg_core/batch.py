@@ -130,7 +130,9 @@ def run_one(path: Path, options: Options):
     Never raises for a bad file (its message is the serial CLI's), so one file never fails the batch.
     """
     from . import cli
+    from .classifier.network import set_parallel_calls
 
+    set_parallel_calls(1)  # a worker has one thread (``--nthreads 1``): one network call at a time
     run = cli._detect_one if options.command == "detect" else cli._classify_one
     try:
         return run(path, options), None

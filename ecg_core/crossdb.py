@@ -29,6 +29,7 @@ resampled to 128 Hz (rate augmentation), so the networks see both recorders' ban
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -108,6 +109,12 @@ def load_xrecord(path: Path, database: str, *, rate: float | None = None) -> XRe
         x = resample_poly(x, frac.numerator, frac.denominator)
         samples = np.rint(samples * rate / fs).astype(np.int64)
         fs, name = float(rate), f"{name}@{rate:g}"
+    return xrecord_from_signal(x, fs, samples, labels, name, database, list(ann.episodes))
+
+
+def xrecord_from_signal(x: np.ndarray, fs: float, samples, labels, name: str, database: str,
+                        episodes=()) -> XRecord:
+    """A recording's beats at ``samples`` (classes ``labels``) cut as deployment cuts them."""
     rr = rr_features(samples, fs)
     width = BEAT_WINDOW + 2 * MARGIN
     pos = to_internal_positions(samples, fs)
@@ -115,8 +122,28 @@ def load_xrecord(path: Path, database: str, *, rate: float | None = None) -> XRe
     raw = cut_windows(to_internal_rate(x, fs), pos, width=width)
     template, scale = local_templates(_centre(clean), regular_beats(rr))
     raw_template, raw_scale = recording_template(_centre(raw))
-    return XRecord(name, samples, labels, rr, clean, raw, rhythm_input(rr), template, scale, raw_template, raw_scale,
-                   x.astype(np.float32), list(ann.episodes), database=database, fs=fs)
+    return XRecord(name, np.asarray(samples), np.asarray(labels), rr, clean, raw, rhythm_input(rr), template, scale,
+                   raw_template, raw_scale, np.asarray(x, np.float32), list(episodes), database=database, fs=fs)
+
+
+def spliced_records(records: list[XRecord], *, seed: int = 0) -> list[XRecord]:
+    """Ectopy-dominant recordings spliced from each record's own N and SVEB beats (:mod:`ecg_core.splices`).
+
+    Atrial bigeminy, atrial runs in a bradycardia or long runs of supraventricular tachycardia (in turn),
+    one per record that has enough of both kinds, what the training records hold almost none of; and a
+    sinus tachycardia of its normal beats (fast, every beat normal), so that a fast rate alone is not
+    taken for ectopy.
+    """
+    from .splices import ectopy_records
+
+    sveb, normal = CLASSES.index("SVEB"), CLASSES.index("N")
+    out = []
+    for i, r in enumerate(records):
+        turn = ("bigeminy", "bradycardia", "svt")[i % 3]
+        for kind, x, peaks, labels in ectopy_records(r.signal, r.fs, r.samples, r.labels, sveb=sveb, normal=normal,
+                                                     seed=seed + 10 * i, kinds=(turn, "tachycardia")):
+            out.append(xrecord_from_signal(x, r.fs, peaks, labels, f"{r.name}~{kind}", r.database))
+    return out
 
 
 def load_databases(mitdb_dir: Path, svdb_dir: Path, *, augment: bool = True, log=print) -> dict[str, list[XRecord]]:
@@ -131,9 +158,17 @@ def load_databases(mitdb_dir: Path, svdb_dir: Path, *, augment: bool = True, log
     return out
 
 
+#: Train with the spliced ectopy-dominant recordings of the training records (:func:`spliced_records`;
+#: ``--splices``). Off: neither with nor without the sinus tachycardias did they improve both directions
+#: (README "Where ectopy dominates"; branch ``exp/sinus-features``).
+SPLICES = False
+
+
 def _training_set(records: list[XRecord], augmented: dict[str, XRecord]) -> list[XRecord]:
-    """``records`` plus the 128-Hz copies of the DS1 records among them."""
-    return records + [augmented[r.name] for r in records if r.name in augmented]
+    """``records`` plus the 128-Hz copies of the DS1 records among them (and, with ``SPLICES``, the
+    ectopy-dominant recordings spliced from all of them)."""
+    out = records + [augmented[r.name] for r in records if r.name in augmented]
+    return out + spliced_records(out) if SPLICES else out
 
 
 def network_logits(nets, rec: XRecord) -> np.ndarray:
@@ -231,23 +266,61 @@ def run_protocols(dbs: dict[str, list[XRecord]], noise, schedule: Schedule, seed
             nets = train_split(_training_set(train, aug), noise, schedule, seeds, log)
             for i in test:
                 oof[i], oof_morph[i] = heldout_logits(nets, everything[i])
-        labels = np.concatenate([r.labels for r in everything])
-        temperature = fit_temperature(np.concatenate(oof), labels)
-        n1 = len(dbs["ds1"])
-        ds1, svdb = everything[:n1], everything[n1:]
-        stage_ds1 = _fit_stage_on_oof(ds1, oof[:n1], temperature)
-        stage_svdb = _fit_stage_on_oof(svdb, oof[n1:], temperature)
-        results["both-cv"] = {
-            "protocol": f"{n_folds}-fold cross-validation grouped by patient over DS1 + SVDB",
-            "temperature": temperature,
-            "ds1": score_variants(ds1, oof[:n1], temperature, {"stage fitted on svdb": stage_svdb}),
-            "svdb": score_variants(svdb, oof[n1:], temperature, {"stage fitted on ds1": stage_ds1}),
-        }
-        for db in ("ds1", "svdb"):
-            _log_line(log, f"both-cv {db}", results["both-cv"][db])
+        results["both-cv"] = score_both_cv(dbs, oof, n_folds, log=log)
         results["_oof"] = {r.name: lg for r, lg in zip(everything, oof, strict=True)}
         results["_oof_morphology"] = {r.name: lg for r, lg in zip(everything, oof_morph, strict=True)}
     return results
+
+
+#: The post-processing before 2026-12-07, scored beside the current one: the fusion rule by timing and P
+#: wave alone, and no groups of beats (:mod:`ecg_core.classifier.clusters`).
+BEFORE_GROUPS = {"fusion_veb_correlation": float("inf"), "cluster_weight": 0.0}
+
+
+def score_both_cv(dbs: dict[str, list[XRecord]], oof: list[np.ndarray], n_folds: int, *, log=print) -> dict:
+    """Figures of ``both-cv`` from its out-of-fold logits (DS1 records first, then SVDB).
+
+    The temperature is fitted on all of them; the second stage on one database's, applied (with the
+    rules and the groups of beats after it) to the other's, and beside it the same stage with the
+    post-processing of before 2026-12-07 (:data:`BEFORE_GROUPS`).
+    """
+    everything = dbs["ds1"] + dbs["svdb"]
+    temperature = fit_temperature(np.concatenate(oof), np.concatenate([r.labels for r in everything]))
+    n1 = len(dbs["ds1"])
+    ds1, svdb = everything[:n1], everything[n1:]
+    stage_ds1 = _fit_stage_on_oof(ds1, oof[:n1], temperature)
+    stage_svdb = _fit_stage_on_oof(svdb, oof[n1:], temperature)
+    old = "{}, before 2026-12-07 (no groups of beats, fusion by timing and P wave)"
+    out = {"protocol": f"{n_folds}-fold cross-validation grouped by patient over DS1 + SVDB",
+           "temperature": temperature}
+    for db, recs, logits, other, stage in (("ds1", ds1, oof[:n1], "svdb", stage_svdb),
+                                           ("svdb", svdb, oof[n1:], "ds1", stage_ds1)):
+        name = f"stage fitted on {other}"
+        out[db] = score_variants(recs, logits, temperature, {
+            old.format(name): dataclasses.replace(stage, **BEFORE_GROUPS), name: stage})
+        _log_line(log, f"both-cv {db}", out[db])
+    return out
+
+
+def rescore(dbs: dict[str, list[XRecord]], cv_dir: Path, out: Path, *, command: str, log=print) -> dict:
+    """``crossdb.json`` of an earlier run (``cv_dir``) with ``both-cv`` scored again by this version's code.
+
+    Its out-of-fold logits (``oof_logits.npz``) are read, not recomputed: the post-processing after the
+    networks is what changes. The one-way protocols (their logits were not kept) are copied as they were.
+    """
+    cross = json.loads((cv_dir / "crossdb.json").read_text())
+    store = np.load(cv_dir / "oof_logits.npz")
+    everything = dbs["ds1"] + dbs["svdb"]
+    folds = int(str(cross.get("both-cv", {}).get("protocol", "5-")).split("-")[0] or 5)
+    cross["both-cv"] = score_both_cv(dbs, [store[r.name] for r in everything], folds, log=log)
+    cross["rescored"] = {"from": str(cv_dir), "command": command}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "crossdb.json").write_text(json.dumps(cross, indent=1, default=float) + "\n")
+    for name in ("oof_logits.npz", "oof_logits_morphology.npz"):
+        if (cv_dir / name).exists() and cv_dir.resolve() != out.resolve():
+            (out / name).write_bytes((cv_dir / name).read_bytes())
+    log(f"wrote {out / 'crossdb.json'}")
+    return cross
 
 
 def _fmt(d: dict) -> str:
@@ -338,98 +411,12 @@ def ship(dbs: dict[str, list[XRecord]], noise, schedule: Schedule, seeds, cv_dir
 
     (out / "model_card.json").write_text(
         json.dumps(json_safe(card), indent=1, allow_nan=False, default=_json_default) + "\n")
+    from .train.crossdb_card import write_card_md
+
     write_card_md(card, out / "MODEL_CARD.md")
     write_settings(card, out)  # what loading reads: the card is a report
     log(f"saved {model_path} ({model_path.stat().st_size / 1e6:.2f} MB), version {version}")
     return card
-
-
-TEXT_INTENDED_USE = """## Intended use and limits
-
-Labels every heartbeat of a single-lead ECG as N, SVEB, VEB, F or Q, for research, teaching and
-second-look review of Holter-style recordings. **Not a medical device**: every label needs review.
-
-- Trained on 61 patients of two databases and two recorders (MIT-BIH Arrhythmia DS1 at 360 Hz, lead
-  MLII; 39 records of the MIT-BIH Supraventricular Arrhythmia Database at 128 Hz, lead ECG1), with
-  the DS1 records seen a second time at 128 Hz. Other leads, children and 12-lead questions are
-  outside what it was built for; paced recordings are out of scope.
-- The figures below that matter are the cross-database ones: a network trained on one database
-  and tested on the other. Choices were selected on figures spanning both databases; the held-out
-  DS2 and SVDB records were never looked at.
-- **F** (fusion) beats come almost all from one DS1 record (208) and SVDB has none: F figures say
-  little. **Q** has a handful of beats: the model practically never outputs Q.
-- **SVEB** relies on prematurity against the patient's own rhythm (median and mean baselines) and
-  on the P wave; inside what the atrial fibrillation rule recognises no beat is SVEB. Treat every
-  SVEB label as a candidate for review.
-"""
-
-
-def _variant_rows(title: str, variants: dict) -> list[str]:
-    rows = []
-    for name, v in variants.items():
-        c, a = v["score"]["classes"], v["score"]["accuracy"]
-        pct = lambda x: "n/a" if x is None or x != x else f"{100 * x:.1f}"  # noqa: E731
-        rows.append(f"| {title} | {name} | {100 * a:.2f}% | " + " | ".join(
-            f"{pct(c[k]['se'])} / {pct(c[k]['ppv'])}" for k in ("N", "SVEB", "VEB", "F")) + " |")
-    return rows
-
-
-def _per_record_rows(per: dict) -> list[str]:
-    rows = ["| record | beats | accuracy | SVEB found / ref (called) | VEB found / ref (called) |",
-            "|---|---:|---:|---:|---:|"]
-    for name, r in per.items():
-        cells = [f"{r.get(k, {}).get('tp', 0)} / {r.get(k, {}).get('ref', 0)} ({r.get(k, {}).get('pred', 0)})"
-                 for k in ("SVEB", "VEB")]
-        rows.append(f"| {name} | {r['beats']} | {100 * r['accuracy']:.1f}% | {cells[0]} | {cells[1]} |")
-    return rows
-
-
-def write_card_md(card: dict, path: Path) -> None:
-    """Render ``MODEL_CARD.md`` of a model shipped by :func:`ship` from its ``model_card.json``."""
-    tr, cross, cal = card.get("training", {}), card.get("crossdb", {}), card.get("calibration", {})
-    out = [f"# Beat classifier model card\n\nVersion **{card.get('version', '?')}**. Classes, in the order of "
-           f"every probability vector: {', '.join(CLASSES)} (AAMI EC57).\n", TEXT_INTENDED_USE]
-    if tr:
-        counts = ", ".join(f"{k} {v}" for k, v in tr["class_counts"].items())
-        out.append(f"## Data and training\n\nDS1 records {', '.join(tr['databases']['ds1'])}; SVDB records "
-                   f"{', '.join(tr['databases']['svdb'])}: {tr['beats']:,} reference beats, and with the DS1 "
-                   f"records again at 128 Hz {tr['training_beats']:,} training beats ({counts}). Seeds "
-                   f"{tr['seeds']} (their logits averaged), {tr['parameters']:,} parameters, "
-                   f"{tr['model_bytes'] / 1e6:.2f} MB, {tr['seconds']:.0f} s here. Schedule: "
-                   f"`{json.dumps(tr['schedule'])}`.\n\nReproduce: `{cross.get('command', '?')}` (the "
-                   f"figures below), then `{tr['command']}` (this model).\n")
-    if cross:
-        out.append("## How well it does on patients it never saw\n\nAt the reference beat positions, EC57 "
-                   "classes, ventricular flutter left out, pooled over records. `network`: the networks' labels; "
-                   "`network+af`: and no beat SVEB inside atrial fibrillation (`ecg_core.model.atrial_fibrillation`); "
-                   "`stage fitted on X`: the second stage and the wide-QRS and fusion rules as well, the stage "
-                   "fitted on the other database's out-of-fold outputs.\n")
-        rows = ["| protocol | procedure | accuracy | N Se / +P | SVEB Se / +P | VEB Se / +P | F Se / +P |",
-                "|---|---|---:|---:|---:|---:|---:|"]
-        for proto in ("ds1->svdb", "svdb->ds1"):
-            if proto in cross:
-                rows += _variant_rows(f"trained on {proto.split('->')[0]}, tested on {proto.split('->')[1]}",
-                                      cross[proto])
-        both = cross.get("both-cv", {})
-        for db in ("ds1", "svdb"):
-            if db in both:
-                rows += _variant_rows(f"{both.get('protocol', 'both-cv')}: {db}", both[db])
-        out.append("\n".join(rows) + "\n")
-        for proto, v in [(p, cross[p]) for p in ("ds1->svdb", "svdb->ds1") if p in cross] + [
-                (f"both-cv {db}", both[db]) for db in ("ds1", "svdb") if db in both]:
-            name = next(iter(reversed(v)))
-            out.append(f"### Per record: {proto}, {name}\n\n" + "\n".join(_per_record_rows(v[name]["per_record"]))
-                       + "\n")
-    if cal:
-        out.append("## Calibration\n\nOne temperature per path fitted on the out-of-fold logits of the "
-                   "cross-validation over both databases; where the stage or a rule re-decides a beat its "
-                   "shares are decision scores, not calibrated probabilities.\n\n| path | temperature | ECE before "
-                   "| ECE after |\n|---|---:|---:|---:|\n" + "\n".join(
-                       f"| {k} | {v['temperature']:.3f} | {v['ece_before']:.4f} | {v['ece_after']:.4f} |"
-                       for k, v in cal.items()) + "\n")
-    out.append("## Credits\n\nMIT-BIH Arrhythmia and Supraventricular Arrhythmia Databases (PhysioNet, ODC-By "
-               "1.0): Moody & Mark 2001; Greenwald, Patil & Mark 1990; Goldberger et al. 2000.\n")
-    path.write_text("\n".join(out))
 
 
 def main(argv=None) -> int:
@@ -442,6 +429,8 @@ def main(argv=None) -> int:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--protocols", nargs="+", default=["ds1->svdb", "svdb->ds1", "both-cv"])
     ap.add_argument("--no-augment", action="store_true", help="train without the DS1 copies at 128 Hz")
+    ap.add_argument("--splices", action="store_true",
+                    help="train with spliced ectopy-dominant recordings too (ecg_core.splices; not the shipped choice)")
     ap.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="training-schedule overrides")
     ap.add_argument("--ship", type=Path, default=None, metavar="CV_DIR",
                     help="train the shipped model on both databases into --out, calibrated (and its stage fitted) "
@@ -449,15 +438,31 @@ def main(argv=None) -> int:
     ap.add_argument("--no-stage", action="store_true", help="with --ship: no second stage")
     ap.add_argument("--reuse-networks", action="store_true",
                     help="with --ship: keep the networks already in --out, redo only calibration, stage and card")
+    ap.add_argument("--rescore", type=Path, default=None, metavar="CV_DIR",
+                    help="score both-cv of an earlier run in CV_DIR again (its saved out-of-fold logits) with this "
+                         "version's post-processing; crossdb.json into --out")
+    ap.add_argument("--card-from", type=Path, default=None, metavar="CV_DIR",
+                    help="replace the cross-database figures of the card in --out (a shipped model's folder) by "
+                         "CV_DIR's crossdb.json, and render MODEL_CARD.md again")
     args = ap.parse_args(argv)
     from .train import _overrides
 
     log = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
     schedule = Schedule(**_overrides(args.set))
+    global SPLICES
+    SPLICES = args.splices
+    if args.card_from is not None:
+        from .train.crossdb_card import card_from
+
+        card_from(args.card_from, args.out, log=log)
+        return 0
     t0 = time.time()
     dbs = load_databases(args.mitdb_dir, args.svdb_dir, augment=not args.no_augment, log=log)
     noise = load_noise(args.noise_dir)
     command = " ".join(["python -m ecg_core.crossdb", *(argv if argv is not None else sys.argv[1:])])
+    if args.rescore is not None:
+        rescore(dbs, args.rescore, args.out, command=command, log=log)
+        return 0
     if args.ship is not None:
         ship(dbs, noise, schedule, args.seeds, args.ship, args.out, stage=not args.no_stage, command=command,
              reuse=args.reuse_networks, log=log)

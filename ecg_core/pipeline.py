@@ -54,7 +54,8 @@ class Analysis:
     (otherwise only the atrial fibrillation rule re-decided beats); ``quality``: the signal quality of
     the beats (:class:`ecg_core.quality.Quality`; None for segments and where it was not assessed):
     unreadable beats are labelled ``Q`` whatever the network said, and left out of the confidence
-    figures.
+    figures; ``decided``: ``(n,)`` bool, the beats whose shown share a step after the network set
+    (:class:`ecg_core.model.RecordingPrediction`), or None (then read off the shares, :attr:`score_kinds`).
     """
 
     samples: np.ndarray
@@ -66,6 +67,7 @@ class Analysis:
     atrial_fibrillation: np.ndarray | None = None
     second_stage: bool = True
     quality: Quality | None = None
+    decided: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.samples.size)
@@ -117,7 +119,9 @@ class Analysis:
         network's N + SVEB share of every beat it labels N or SVEB, and no other beat ends N or SVEB).
         A beat labelled VEB by the wide-QRS rule, or F by the fusion rule, got the share the rule moved
         (its SVEB, resp. VEB, share is then exactly 0, which a softmax never gives). Every other share is
-        the network's calibrated probability; so is every share on the morphology-only path.
+        the network's calibrated probability; so is every share on the morphology-only path. Where the
+        classifier said which beats' shares its steps set (``decided``: the recording's groups of beats
+        weigh every VEB share), that is used instead of the rules above for the beats not labelled N or SVEB.
         """
         kinds = np.full(len(self), PROBABILITY, dtype=object)
         if self.atrial_fibrillation is None or not len(self):
@@ -129,6 +133,8 @@ class Analysis:
             labels = self._network_labels()
             moved = {"VEB": CLASSES.index("SVEB"), "F": CLASSES.index("VEB")}
             decided = np.isin(labels, ["N", "SVEB"])
+            if self.decided is not None:
+                decided |= np.asarray(self.decided, bool)
             for label, source in moved.items():
                 decided |= (labels == label) & (p[:, source] == 0.0)
             kinds[decided] = DECISION_SCORE
@@ -401,7 +407,8 @@ def classify_beats(beats: Beats, sampling_rate: float, n_samples: int, *, classi
         classifier = load_classifier()
     pred = classifier.predict_recording(beats)
     return Analysis(beats.samples, pred.probabilities, PATH_RHYTHM, float(sampling_rate), int(n_samples),
-                    classifier.version, pred.atrial_fibrillation, classifier.stage is not None, beats.quality)
+                    classifier.version, pred.atrial_fibrillation, classifier.stage is not None, beats.quality,
+                    pred.decided)
 
 
 def classify_segments(windows, *, classifier=None) -> Analysis:

@@ -40,8 +40,8 @@ def test_another_format_is_refused(tmp_path):
 
 
 def test_training_writes_the_file_with_the_card(tmp_path, monkeypatch):
-    from ecg_core import train
+    from ecg_core.train import card
 
-    monkeypatch.setattr(train, "write_model_card_md", lambda card, path: None)  # the shipped card is crossdb's
-    train.save_card(read_card(), tmp_path)
+    monkeypatch.setattr(card, "write_model_card_md", lambda card, path: None)  # the shipped card is crossdb's
+    card.save_card(read_card(), tmp_path)
     assert json.loads((tmp_path / CLASSIFIER_JSON.name).read_text()) == json.loads(CLASSIFIER_JSON.read_text())

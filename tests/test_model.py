@@ -165,14 +165,25 @@ def test_shipped_classifier_applies_the_second_stage(classifier, example, exampl
     x, fs, samples, _ = example
     beats = segment_beats(x, fs, samples)
     morphology, rhythm = recording_inputs(beats.windows, beats.rr)
+    import dataclasses
+
+    from ecg_core.classifier.clusters import beat_clusters, cluster_veb_shares
+
     network = softmax(classifier.logits(morphology, rhythm), classifier.temperatures["rhythm"])
     np.testing.assert_allclose(example_probs, classifier.stage.apply(network, morphology, rhythm), atol=1e-9)
-    # only the N/SVEB split of beats the network labels N or SVEB may change
+    # before the last step (the recording's groups of beats) only the N/SVEB split of beats the network
+    # labels N or SVEB may change
+    staged = dataclasses.replace(classifier.stage, cluster_weight=0.0).apply(network, morphology, rhythm)
     other = ~np.isin(network.argmax(1), (0, 1))
-    np.testing.assert_allclose(example_probs[other], network[other], atol=1e-12)
-    np.testing.assert_allclose(example_probs[:, :2].sum(1), network[:, :2].sum(1), atol=1e-9)
-    np.testing.assert_allclose(example_probs[:, 2:], network[:, 2:], atol=1e-12)
-    assert not np.allclose(example_probs, network)  # it did re-decide some beats
+    np.testing.assert_allclose(staged[other], network[other], atol=1e-12)
+    np.testing.assert_allclose(staged[:, :2].sum(1), network[:, :2].sum(1), atol=1e-9)
+    np.testing.assert_allclose(staged[:, 2:], network[:, 2:], atol=1e-12)
+    assert not np.allclose(staged, network)  # it did re-decide some beats
+    # the last step weighs the VEB shares by the groups
+    groups = beat_clusters(morphology, clusters=classifier.stage.cluster_count)
+    weighed = cluster_veb_shares(staged, groups, weight=classifier.stage.cluster_weight)
+    np.testing.assert_allclose(example_probs, weighed, atol=1e-9)
+    assert not np.allclose(weighed, staged)
 
 
 def test_without_a_stage_only_the_atrial_fibrillation_rule_applies(classifier, example):
@@ -189,9 +200,11 @@ def test_without_a_stage_only_the_atrial_fibrillation_rule_applies(classifier, e
 
 
 def test_stage_premature_beat_gets_more_sveb_than_on_time(ds1_stage):
+    import dataclasses
+
     from ecg_core.model import recording_inputs
 
-    stage = ds1_stage
+    stage = dataclasses.replace(ds1_stage, cluster_weight=0.0)  # the stage and rules alone
     on_time, fs = _regular_rhythm()
     premature = on_time.copy()
     premature[40] -= int(0.3 * fs)  # 0.3 s early in a regular 75 bpm rhythm, followed by a long pause
@@ -220,11 +233,14 @@ def test_stage_leaves_the_network_s_veb_share_and_calls_a_premature_narrow_beat_
     narrow = _gaussian_beats(len(beats))
     wide = narrow.copy()
     wide[40] = _gaussian_beats(1, width=18.0)[0] * 1.5  # wide, tall QRS unlike the template
+    import dataclasses
+
+    stage = dataclasses.replace(ds1_stage, cluster_weight=0.0)  # the stage and rules alone
     for shapes in (narrow, wide):
-        p = ds1_stage.apply(probs, *recording_inputs(shapes, rr))
+        p = stage.apply(probs, *recording_inputs(shapes, rr))
         np.testing.assert_array_equal(p[:, 2:], probs[:, 2:])  # VEB is the network's decision
         np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
-    assert ds1_stage.apply(probs, *recording_inputs(narrow, rr))[40].argmax() == 1
+    assert stage.apply(probs, *recording_inputs(narrow, rr))[40].argmax() == 1
 
 
 def test_a_heavier_sveb_weight_makes_the_stage_call_more_beats_sveb():
@@ -333,3 +349,25 @@ def test_sveb_kinds_count_what_each_symbol_was_called_and_the_one_record_limit()
     # only `a` comes from one record; its beat called VEB is lost: (6 - 1) / 6 found at most
     assert "`a` (201)" in text and "`J` (" not in text and "SVEB Se would be 83.3%" in text
     assert _sveb_kinds_section(None) == ""
+
+
+def test_network_numbers_do_not_depend_on_batching_or_parallel_calls(classifier, example):
+    """A beat's logits are the same alone, in a long recording, and with calls run one or several at a time."""
+    from ecg_core.classifier import network
+    from ecg_core.classifier.inputs import recording_inputs
+
+    x, fs, samples, _ = example
+    beats = segment_beats(x, fs, samples)
+    m, r = recording_inputs(beats.windows, beats.rr)
+    assert len(m) > network.BATCH  # at least two calls, the last one padded
+    before = network.PARALLEL_CALLS
+    try:
+        network.set_parallel_calls(1)
+        one = classifier.logits(m, r)
+        network.set_parallel_calls(3)
+        several = classifier.logits(m, r)
+    finally:
+        network.set_parallel_calls(before)
+    np.testing.assert_array_equal(one, several)
+    np.testing.assert_array_equal(classifier.logits(m[5:8], r[5:8]), one[5:8])
+    np.testing.assert_array_equal(classifier.logits(m[-3:], r[-3:]), one[-3:])

@@ -22,6 +22,11 @@ from .inputs import DOWNSAMPLE, MORPH_LEN
 _CENTRE = MORPH_LEN // 2
 _QRS, _P_WAVE, _T_WAVE, _WIDTH = (slice(_CENTRE + a, _CENTRE + b) for a, b in ((-9, 10), (-30, -9), (12, 48),
                                                                                 (-18, 19)))
+#: The QRS region the recording's beats are clustered on and compared with its ventricular template
+#: (+-150 ms, both channels of the morphology input), kept for every beat in :class:`BeatShapes`.
+QRS_REGION = slice(_CENTRE - 18, _CENTRE + 18)
+#: :data:`_QRS` within :data:`QRS_REGION`.
+QRS_IN_REGION = slice(_QRS.start - QRS_REGION.start, _QRS.stop - QRS_REGION.start)
 #: The P-wave region in ms from the R-peak (for reports).
 P_WAVE_MS = tuple(round(1000 * (k - _CENTRE) * DOWNSAMPLE / FS) for k in (_P_WAVE.start, _P_WAVE.stop))
 #: Morphology features are taken relative to their running median over this many beats on each side.
@@ -94,8 +99,10 @@ class BeatShapes:
     """What the second stage and the rules read from the morphology input of ONE recording's beats.
 
     ``p_wave``: :func:`p_wave_correlation`, ``(n,)``; ``shape``: the per-beat morphology measures
-    before their running medians, ``(n, 6)``; ``features``: :func:`morphology_features` (computed
-    from ``shape`` when first asked for). Built block by block (:meth:`of`: each beat on its own, the
+    before their running medians, ``(n, 6)``; ``qrs``: the morphology input over :data:`QRS_REGION`,
+    ``(n, 36, 2)`` float16 (what the beats are clustered on, :mod:`ecg_core.classifier.clusters`);
+    ``features``: :func:`morphology_features` (computed from ``shape`` when first asked for).
+    Built block by block (:meth:`of`: each beat on its own, the
     same numbers as from all of the input at once), so the full morphology input of a long recording
     never has to exist. Every function that takes ``morphology`` for these measures
     (the rules of :mod:`ecg_core.classifier.rules`, :func:`~ecg_core.classifier.stage.stage_features`,
@@ -104,6 +111,7 @@ class BeatShapes:
 
     p_wave: np.ndarray
     shape: np.ndarray
+    qrs: np.ndarray
 
     def __len__(self) -> int:
         return len(self.p_wave)
@@ -115,15 +123,17 @@ class BeatShapes:
     @classmethod
     def of(cls, morphology) -> BeatShapes:
         """The measures of a (block of a) morphology input ``(n, MORPH_LEN, 2)``."""
-        return cls(p_wave_correlation(morphology), _shape_features(morphology))
+        m = np.asarray(morphology)
+        return cls(p_wave_correlation(m), _shape_features(m), m[:, QRS_REGION].astype(np.float16))
 
     @classmethod
     def concatenate(cls, parts) -> BeatShapes:
         """One recording's measures from those of its consecutive blocks."""
         parts = list(parts)
         if not parts:
-            return cls(np.zeros(0), np.zeros((0, N_MORPHOLOGY_FEATURES)))
-        return cls(np.concatenate([p.p_wave for p in parts]), np.concatenate([p.shape for p in parts]))
+            width = QRS_REGION.stop - QRS_REGION.start
+            return cls(np.zeros(0), np.zeros((0, N_MORPHOLOGY_FEATURES)), np.zeros((0, width, 2), np.float16))
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("p_wave", "shape", "qrs")))
 
 
 def p_wave_correlation(morphology: np.ndarray) -> np.ndarray:

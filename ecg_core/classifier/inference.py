@@ -30,11 +30,14 @@ class RecordingPrediction:
 
     ``probabilities``: ``(n, len(CLASSES))``; ``atrial_fibrillation``: ``(n,)`` bool, the beats the
     network labels N or SVEB that lie in atrial fibrillation and so are N (:func:`stage_beats`),
-    with or without a second stage (:func:`atrial_fibrillation_rule`).
+    with or without a second stage (:func:`atrial_fibrillation_rule`); ``decided``: ``(n,)`` bool, the
+    beats whose top share is no longer the network's calibrated probability of that class (a step after
+    the network moved it), or None where not tracked.
     """
 
     probabilities: np.ndarray
     atrial_fibrillation: np.ndarray | None
+    decided: np.ndarray | None = None
 
 
 def atrial_fibrillation_rule(probs, morphology, rhythm) -> RecordingPrediction:
@@ -99,11 +102,15 @@ class BeatClassifier:
         """
         inputs = prepare_beats(beats).inputs
         if len(inputs) == 0:
-            return RecordingPrediction(np.zeros((0, len(CLASSES))), None if self.stage is None else np.zeros(0, bool))
+            empty = None if self.stage is None else np.zeros(0, bool)
+            return RecordingPrediction(np.zeros((0, len(CLASSES))), empty, empty)
         logits, shapes = self._run(inputs, shapes=True)
         probs = softmax(logits, self.temperatures["rhythm"])  # the network, calibrated
         d = run(self.steps, Decision.start(probs, shapes, inputs.rhythm))  # then the rules and the stage
-        return RecordingPrediction(d.probabilities, d.atrial_fibrillation)
+        top = d.probabilities.argmax(axis=1)
+        rows = np.arange(len(top))
+        decided = d.probabilities[rows, top] != probs[rows, top]
+        return RecordingPrediction(d.probabilities, d.atrial_fibrillation, decided)
 
     def _run(self, inputs: RecordingInputs, *, shapes: bool = False) -> tuple[np.ndarray, BeatShapes | None]:
         """The network's logits for ``inputs`` and, with ``shapes``, their :class:`BeatShapes`, block by block."""

@@ -21,10 +21,20 @@ from .inputs import CHUNK, MORPH_CHANNELS, MORPH_LEN, N_RHYTHM
 
 # TensorFlow's C++ start-up notices (CPU features, absl) are noise on a user's terminal
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# One thread per kernel: how TensorFlow splits a kernel over threads changes the last digits of its
+# sums, so with more threads the same file would give other digits on a machine with other cores, and a
+# one-thread cohort worker other digits than the serial command. Batches run side by side instead.
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 
-#: Beats per call of the network: one block of the recording path (:data:`~ecg_core.classifier.inputs.CHUNK`
-#: is a multiple of it, so the network sees the very batches of one pass over the recording).
-BATCH = CHUNK
+#: Beats per call of the network, every call padded to it (the same kernels whatever the recording's
+#: length). :data:`~ecg_core.classifier.inputs.CHUNK` is a multiple of it, so the recording path's
+#: blocks hold whole batches.
+BATCH = 512
+#: Calls of the network run side by side (threads): one per core, at most 4. A cohort worker runs
+#: with one (:func:`set_parallel_calls`); the numbers are the same either way.
+PARALLEL_CALLS = max(1, min(4, os.cpu_count() or 1))
+_pool: dict = {}
+assert CHUNK % BATCH == 0
 
 
 def build_network(*, dropout: float = 0.3, filters: tuple[int, ...] = (8, 16, 32)):
@@ -79,7 +89,12 @@ def load_network(path: Path):
             "(from the project folder) or restore models/ from the repository."
         )
     import keras
+    import tensorflow as tf
 
+    try:  # as TF_NUM_INTRAOP_THREADS above, where TensorFlow was imported before this module
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+    except RuntimeError:  # its runtime has started: the setting it started with stays
+        pass
     try:
         return keras.saving.load_model(path, compile=False)
     except Exception as exc:  # noqa: BLE001 - any load failure becomes one clear message
@@ -94,9 +109,35 @@ def inference_call(network):
     return tf.function(lambda m, r: network([m, r], training=False), reduce_retracing=True)
 
 
+def set_parallel_calls(n: int) -> None:
+    """Run at most ``n`` network calls side by side in this process (e.g. 1 in a one-thread cohort worker)."""
+    global PARALLEL_CALLS
+    PARALLEL_CALLS = max(1, int(n))
+
+
+def _padded(a: np.ndarray) -> np.ndarray:
+    return a if len(a) == BATCH else np.concatenate([a, np.zeros((BATCH - len(a), *a.shape[1:]), a.dtype)])
+
+
 def batched_logits(call, morphology: np.ndarray, rhythm: np.ndarray) -> np.ndarray:
-    """``call``'s logits for prepared inputs, ``BATCH`` beats at a time: ``(n, len(CLASSES))``."""
-    out = []
-    for i in range(0, len(morphology), BATCH):
-        out.append(np.asarray(call(morphology[i:i + BATCH], rhythm[i:i + BATCH])))
-    return np.concatenate(out) if out else np.zeros((0, len(CLASSES)), np.float32)
+    """``call``'s logits for prepared inputs, ``BATCH`` beats a call: ``(n, len(CLASSES))``.
+
+    A shorter last batch is padded with zeros (their logits are dropped); up to :data:`PARALLEL_CALLS`
+    calls run at once. Each call runs on one thread, so the numbers do not depend on either.
+    """
+    starts = range(0, len(morphology), BATCH)
+    if not starts:
+        return np.zeros((0, len(CLASSES)), np.float32)
+
+    def one(i: int) -> np.ndarray:
+        m, r = morphology[i:i + BATCH], rhythm[i:i + BATCH]
+        return np.asarray(call(_padded(m), _padded(r)))[:len(m)]
+
+    if PARALLEL_CALLS == 1 or len(starts) == 1:
+        return np.concatenate([one(i) for i in starts])
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = _pool.get(PARALLEL_CALLS)
+    if pool is None:
+        pool = _pool[PARALLEL_CALLS] = ThreadPoolExecutor(PARALLEL_CALLS, thread_name_prefix="ecg-network")
+    return np.concatenate(list(pool.map(one, starts)))

@@ -17,6 +17,7 @@ from scipy import ndimage
 
 from ..beats import runs_of
 from ..config import CLASSES
+from .clusters import ventricular_correlation
 from .features import BeatShapes, morphology_features, p_wave_correlation
 from .inputs import MIN_TEMPLATE_BEATS, N_RHYTHM, RHYTHM_FEATURES
 
@@ -74,13 +75,18 @@ def atrial_fibrillation(morphology, rhythm, labels, *, beats: int = AF_BEATS, p_
 #: a card without them gets these.
 FUSION_P_CORRELATION = 0.5
 FUSION_TIMING = 0.1
+#: ... and where its QRS is unlike the recording's ventricular template (correlation below this,
+#: :func:`~ecg_core.classifier.clusters.ventricular_correlation`): a fusion beat mixes the normal and
+#: the ventricular shape. Without it the rule took the late, uniform VEB of SVDB records for fusion
+#: (of 0.95, 0.9, 0.8 and 0.7, the value that kept F on DS1 and gave SVDB the most VEB back).
+FUSION_VEB_CORRELATION = 0.8
 #: VEB-labelled beats in a run of this many or more (ventricular tachycardia, idioventricular
 #: rhythm) are never taken as fusion: there the template and the running rhythm can be the run's own.
 FUSION_MAX_RUN = 3
 
 
 def fusion_beats(morphology, rhythm, labels, *, p_correlation: float = FUSION_P_CORRELATION,
-                 timing: float = FUSION_TIMING) -> np.ndarray:
+                 timing: float = FUSION_TIMING, veb_correlation: float = FUSION_VEB_CORRELATION) -> np.ndarray:
     """``(n,)`` bool: beats of ONE recording labelled VEB that have the timing and P wave of a fusion beat.
 
     A ventricular-looking beat (``labels``, indices into ``CLASSES``, is VEB) that arrives when the
@@ -90,7 +96,9 @@ def fusion_beats(morphology, rhythm, labels, *, p_correlation: float = FUSION_P_
     met. A premature ventricular beat has no time for a sinus P wave before it. Beats in a run of
     ``FUSION_MAX_RUN`` or more VEB are not taken (there the template and the running rhythm can be
     the run's own), nor the first and last beats, nor recordings of fewer than
-    ``MIN_TEMPLATE_BEATS`` beats; without rhythm (segments) nothing is flagged.
+    ``MIN_TEMPLATE_BEATS`` beats; without rhythm (segments) nothing is flagged. Where the recording
+    has a ventricular template (the other VEB beats' median QRS), a beat shaped like it (correlation
+    ``veb_correlation`` or more) is a ventricular beat, not a fusion.
     """
     labels = np.asarray(labels)
     n = len(labels)
@@ -106,7 +114,10 @@ def fusion_beats(morphology, rhythm, labels, *, p_correlation: float = FUSION_P_
     run[veb] = np.repeat(lengths, lengths)  # each VEB beat: the length of its run
     eligible = run < FUSION_MAX_RUN
     eligible[[0, -1]] = False
-    return veb & eligible & known & on_time & (p_wave_correlation(morphology) > p_correlation)
+    fused = veb & eligible & known & on_time & (p_wave_correlation(morphology) > p_correlation)
+    if fused.any():
+        fused &= ~(ventricular_correlation(morphology, labels, exclude=fused) >= veb_correlation)
+    return fused
 
 
 #: Wide-QRS heuristic: a beat labelled SVEB is relabelled VEB where its QRS is wider than usual
@@ -259,11 +270,13 @@ class FusionRule:
 
     p_correlation: float = FUSION_P_CORRELATION
     timing: float = FUSION_TIMING
+    veb_correlation: float = FUSION_VEB_CORRELATION
 
     def apply(self, decision: Decision) -> Decision:
         """``decision`` with the fusion beats made F."""
         d = decision
-        fused = fusion_beats(d.shapes, d.rhythm, d.labels, p_correlation=self.p_correlation, timing=self.timing)
+        fused = fusion_beats(d.shapes, d.rhythm, d.labels, p_correlation=self.p_correlation, timing=self.timing,
+                             veb_correlation=self.veb_correlation)
         for mask in (d.in_af, d.wide):
             if mask is not None:
                 fused &= ~mask

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..config import CLASSES
 from ..errors import ECGError
+from .clusters import CLUSTER_WEIGHT, CLUSTERS, ClusterEvidence
 from .features import morphology_features
 from .network import softmax
 from .rules import (
@@ -20,6 +21,7 @@ from .rules import (
     AF_P_CORRELATION,
     FUSION_P_CORRELATION,
     FUSION_TIMING,
+    FUSION_VEB_CORRELATION,
     STAGE_CLASSES,
     WIDE_P_CORRELATION,
     WIDE_QRS_CORRELATION,
@@ -86,6 +88,9 @@ class StackedStage:
     af_irregularity: float = AF_IRREGULARITY
     fusion_p_correlation: float = FUSION_P_CORRELATION
     fusion_timing: float = FUSION_TIMING
+    fusion_veb_correlation: float = FUSION_VEB_CORRELATION
+    cluster_count: int = CLUSTERS
+    cluster_weight: float = CLUSTER_WEIGHT
     wide_qrs_width: float = WIDE_QRS_WIDTH
     wide_qrs_correlation: float = WIDE_QRS_CORRELATION
     wide_p_correlation: float = WIDE_P_CORRELATION
@@ -107,8 +112,8 @@ class StackedStage:
         if not {"af_beats", "af_p_correlation", "af_irregularity"} <= set(d):
             raise ECGError("The second stage in model_card.json predates the atrial fibrillation rule of this version "
                            f"of the software. {refit}")
-        # the fusion and wide-QRS rules are not fitted: a card from before them gets the default settings
-        d = {**{f.name: f.default for f in fields(cls) if f.name.startswith(("fusion_", "wide_"))}, **d}
+        # the fusion, wide-QRS and cluster steps are not fitted: a card from before them gets the default settings
+        d = {**{f.name: f.default for f in fields(cls) if f.name.startswith(("fusion_", "wide_", "cluster_"))}, **d}
         return cls(np.asarray(d["mean"], float), np.asarray(d["scale"], float), np.asarray(d["coef"], float),
                    np.asarray(d["intercept"], float), **{k: t(d[k]) for k, t in _RULE_SETTINGS.items()})
 
@@ -136,7 +141,12 @@ class StackedStage:
     @property
     def fusion_rule(self) -> FusionRule:
         """The fusion rule with this stage's settings."""
-        return FusionRule(self.fusion_p_correlation, self.fusion_timing)
+        return FusionRule(self.fusion_p_correlation, self.fusion_timing, self.fusion_veb_correlation)
+
+    @property
+    def cluster_evidence(self) -> ClusterEvidence:
+        """The step that weighs VEB shares by the recording's groups of beats, with this stage's settings."""
+        return ClusterEvidence(self.cluster_count, self.cluster_weight)
 
     def atrial_fibrillation(self, probs, morphology, rhythm) -> np.ndarray:
         """The beats inside atrial fibrillation, with this stage's settings (:meth:`AtrialFibrillationRule.flags`)."""
@@ -188,12 +198,14 @@ def pipeline(stage: StackedStage | None) -> tuple:
     """The steps after the network, in the order they run, each with an ``apply(decision) -> decision``.
 
     With a stage: the atrial fibrillation rule (on the network's labels), the stage, the wide-QRS
-    rule, the fusion rule, with the stage's settings. Without: the atrial fibrillation rule alone,
+    rule, the fusion rule and the recording's groups of beats
+    (:class:`~ecg_core.classifier.clusters.ClusterEvidence`), with the stage's settings. Without: the
+    atrial fibrillation rule alone,
     with the default settings.
     """
     if stage is None:
         return (AtrialFibrillationRule(),)
-    return (stage.af_rule, StageStep(stage), stage.wide_qrs_rule, stage.fusion_rule)
+    return (stage.af_rule, StageStep(stage), stage.wide_qrs_rule, stage.fusion_rule, stage.cluster_evidence)
 
 
 def run(steps, decision: Decision) -> Decision:
@@ -205,5 +217,6 @@ def run(steps, decision: Decision) -> Decision:
 
 #: The rule settings a :class:`StackedStage` stores, with their types.
 _RULE_SETTINGS = {"af_beats": int, "af_p_correlation": float, "af_irregularity": float,
-                  "fusion_p_correlation": float, "fusion_timing": float, "wide_qrs_width": float,
+                  "fusion_p_correlation": float, "fusion_timing": float, "fusion_veb_correlation": float,
+                  "cluster_count": int, "cluster_weight": float, "wide_qrs_width": float,
                   "wide_qrs_correlation": float, "wide_p_correlation": float}
