@@ -202,8 +202,12 @@ NST_LEARNING_S = 300.0
 NST_BLOCK_S = 120.0
 #: Half-width (s) of the window in which a reference beat's peak-to-peak QRS amplitude is measured.
 NST_QRS_HALF_S = 0.05
-#: Noise records the shared data holds, and a mixture of both.
+#: Noise records the shared data holds, and a mixture of both (the default kinds).
 NOISE_KINDS = ("ma", "bw", "ma+bw")
+#: ... and ``ma-lp``: ``ma`` band-limited to ``LOWPASS_BAND``, a stand-in for electrode-motion noise (not in the
+#: shared data), which looks like the ECG in 0.5-15 Hz and has almost nothing in 22-40 Hz.
+EXTRA_NOISE_KINDS = ("ma-lp",)
+LOWPASS_BAND = (0.5, 15.0)
 
 
 def noise_bursts(n_samples: int, fs: float) -> list[tuple[int, int]]:
@@ -262,13 +266,18 @@ def add_noise(clean: np.ndarray, noise: np.ndarray, fs: float, beats: np.ndarray
 
 
 def load_noise(noise_dir: Path, kind: str) -> tuple[np.ndarray, float]:
-    """The two channels of a noise record (``ma``, ``bw``, or ``ma+bw``: their sum at equal power)."""
+    """The two channels of a noise record (``ma``, ``bw``, ``ma+bw``: their sum at equal power; ``ma-lp``)."""
     import wfdb
+
+    from .filters import bandpass
 
     parts = []
     for name in kind.split("+"):
-        rec = wfdb.rdrecord(str(Path(noise_dir) / name))
+        rec = wfdb.rdrecord(str(Path(noise_dir) / name.removesuffix("-lp")))
         x = rec.p_signal.astype(np.float64)
+        if name.endswith("-lp"):
+            x = np.column_stack([bandpass(x[:, c], rec.fs, lowcut=LOWPASS_BAND[0], highcut=LOWPASS_BAND[1])
+                                 for c in range(x.shape[1])])
         parts.append((x - x.mean(axis=0)) / x.std(axis=0))
     return sum(parts), float(rec.fs)
 
@@ -301,7 +310,7 @@ def bench_noise(data_dir, noise_dir, *, records=("118", "119"), kinds=NOISE_KIND
                 for c in range(leads.shape[1]):
                     leads[:, c] = add_noise(leads[:, c], noise[:, c % noise.shape[1]], rec.fs, rec.reference, snr)
                 x = leads[:, full.lead_names.index(rec.lead)]
-                tag = f"{name}_{kind.replace('+', '')}_{snr:+d}".replace("+", "p").replace("-", "m")
+                tag = f"{name}_{kind.replace('+', '').replace('-', '')}_{snr:+d}".replace("+", "p").replace("-", "m")
                 if write_dir is not None:
                     _write_noisy(Path(write_dir), tag, full, leads, hea)
                 row = {"kind": kind, "record": name, "snr": snr}
@@ -402,7 +411,8 @@ def main(argv=None) -> int:
     n.add_argument("--data-dir", required=True, type=Path, help="folder of clean WFDB records with .atr annotations")
     n.add_argument("--noise-dir", required=True, type=Path, help="folder with the NSTDB noise records ma and bw")
     n.add_argument("--records", nargs="+", default=["118", "119"], help="clean records (default: 118 119, as NSTDB)")
-    n.add_argument("--noise", nargs="+", default=list(NOISE_KINDS), choices=NOISE_KINDS, help="noise kinds")
+    n.add_argument("--noise", nargs="+", default=list(NOISE_KINDS), choices=NOISE_KINDS + EXTRA_NOISE_KINDS,
+                   help="noise kinds (ma-lp: ma band-limited to 0.5-15 Hz, an electrode-motion stand-in)")
     n.add_argument("--snr", nargs="+", type=int, default=[24, 18, 12, 6, 0], help="SNRs in dB")
     n.add_argument("--write-dir", type=Path, help="keep the noisy records here (WFDB, with the reference .atr)")
     n.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of: " + ", ".join(METHODS))

@@ -27,13 +27,13 @@ Stages
    of that beat is over ``POLARITY_RATIO`` times larger (e.g. a ventricular beat of the other
    polarity). This is where MIT-BIH annotators mark beats and where beat windows are centred.
 
-4. *Noise bumps*: in a stretch where noise comes within ``NOISE_STRETCH_DB`` of the QRS (measured
-   as :mod:`ecg_core.quality` does), a detection under half the typical QRS amplitude that comes
-   early (under 0.8 of the local median RR) is a bump of the noise, not a beat: dropped; so is one
-   under 0.45 of it in noise up to 22 dB that splits an RR interval in two (no pause after it, early or
-   late). A small
-   premature ectopic beat in clean signal is kept (the noise condition), so is a normal-sized one
-   in noise.
+4. *Noise bumps* (:mod:`ecg_core.peaks_noise`): in a noisy stretch, a detection much smaller than
+   the typical QRS that comes early, or that splits an RR interval in two (no pause after it) and
+   does not look like the recording's QRS complexes (template correlation), is a bump of the noise,
+   not a beat: dropped. Noise is measured both in 22-40 Hz (:mod:`ecg_core.quality`, muscle noise)
+   and as excess QRS-band power between the beats (noise that looks like the ECG, e.g. electrode
+   motion). A small premature ectopic beat in clean signal is kept (the noise condition), so is a
+   normal-sized one in noise.
 
 ``python -m ecg_core.bench detect --data-dir ../shared/data/mitdb`` measures accuracy, R-peak
 offsets and speed against NeuroKit2 and wfdb's XQRS.
@@ -48,7 +48,8 @@ from scipy import signal as sps
 
 from .errors import ECGError, validate_signal
 from .filters import bandpass, block_mean
-from .quality import QRS_BAND, QUALITY_FS, measure
+from .peaks_noise import drop_noise_bumps as _drop_noise_bumps
+from .quality import QRS_BAND
 
 __all__ = ["PARAMETERS", "Parameter", "DEFAULTS", "check_parameters", "detect_r_peaks"]
 
@@ -131,19 +132,6 @@ RELEARN_BLOCKS = 4
 RELEARN_SNR = 3.0
 #: Half-width (s) of the window in which a candidate's steepest slope is measured.
 SLOPE_HALF_S = 0.03
-#: Noise bumps (stage 4): in a stretch whose noise (:mod:`ecg_core.quality`'s stretch SNR) is within
-#: ``NOISE_STRETCH_DB`` of the typical QRS, a beat under ``NOISE_AMPLITUDE`` of the typical QRS amplitude
-#: that comes before ``NOISE_PREMATURE`` of the median RR of the ``NOISE_RR_BEATS`` around it is dropped.
-NOISE_STRETCH_DB = 18.0
-NOISE_AMPLITUDE = 0.5
-NOISE_PREMATURE = 0.8
-NOISE_RR_BEATS = 17
-#: ... and up to ``NOISE_SPLIT_STRETCH_DB``, one under ``NOISE_SPLIT_AMPLITUDE`` that splits an RR interval
-#: (its RR before and after together under ``NOISE_SPLIT_RR`` of the median RR: no pause follows it), early
-#: or late (the shorter of the two under ``NOISE_PREMATURE`` of it).
-NOISE_SPLIT_STRETCH_DB = 22.0
-NOISE_SPLIT_AMPLITUDE = 0.45
-NOISE_SPLIT_RR = 1.15
 
 
 def check_parameters(params: dict, fs: float) -> dict:
@@ -433,27 +421,3 @@ def detect_r_peaks(signal, sampling_rate, **params) -> np.ndarray:
     return _drop_noise_bumps(x, fs, peaks.astype(np.int64), (low, fs_d, q), qrs if default_band else None)
 
 
-def _drop_noise_bumps(x: np.ndarray, fs: float, peaks: np.ndarray, block_means, qrs_band=None) -> np.ndarray:
-    """Stage 4: drop small premature detections in noisy stretches (see :data:`NOISE_STRETCH_DB`).
-
-    ``block_means``, ``qrs_band``: the detector's block means and their QRS band-pass, reused.
-    """
-    from scipy.ndimage import median_filter
-
-    if peaks.size < NOISE_RR_BEATS:
-        return peaks
-    rr = np.diff(peaks)
-    pre = np.concatenate(([rr[0]], rr)).astype(np.float64)
-    post = np.concatenate((rr, [rr[-1]])).astype(np.float64)
-    median = median_filter(pre, NOISE_RR_BEATS, mode="nearest")
-    same_rate = DETECTION_FS == QUALITY_FS
-    m = measure(x, fs, peaks, flat=False, block_means=block_means if same_rate else None,
-                qrs_band=qrs_band if same_rate else None)
-    stretch = m.beat_stretch_db
-    size_db = m.beat_db - stretch  # the beat's amplitude against the typical QRS, in dB
-    bump = ((stretch < NOISE_STRETCH_DB) & (size_db < 20.0 * np.log10(NOISE_AMPLITUDE))
-            & (pre < NOISE_PREMATURE * median))
-    # a bump that splits one RR interval in two (no pause after it, as an ectopic beat has)
-    split = ((stretch < NOISE_SPLIT_STRETCH_DB) & (size_db < 20.0 * np.log10(NOISE_SPLIT_AMPLITUDE))
-             & (np.minimum(pre, post) < NOISE_PREMATURE * median) & (pre + post < NOISE_SPLIT_RR * median))
-    return peaks[~(bump | split)]
