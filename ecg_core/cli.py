@@ -28,6 +28,7 @@ outputs, byte for byte, and write ``DIR/summary.csv``.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from pathlib import Path
@@ -108,6 +109,7 @@ def _detect_one(path: Path, args) -> pd.DataFrame:
 
 def _classify_one(path: Path, args) -> pd.DataFrame:
     """The beats table; for a recording its events ride along in ``attrs["events"]`` (segments have none)."""
+    from .classifier.inference import give_back_freed_memory
     from .io import Segments, load
     from .model import prepare_beats
     from .pipeline import classify_beats, classify_segments, find_beats
@@ -119,6 +121,8 @@ def _classify_one(path: Path, args) -> pd.DataFrame:
     beats = prepare_beats(find_beats(rec.signal, rec.sampling_rate, peaks=peaks, **_detector_options(args)))
     fs, n, duration = rec.sampling_rate, rec.n_samples, rec.duration_s
     del rec  # the signal goes before the classifier (TensorFlow) comes: a 24-hour recording is 250 MB a lead
+    gc.collect()  # (the loader's objects refer to each other: freed only by the collector)
+    give_back_freed_memory()
     analysis = classify_beats(beats, fs, n, classifier=_classifier(args.model))
     frame = analysis.to_frame()
     frame.attrs["duration_s"] = duration  # for a cohort's summary.csv

@@ -134,15 +134,22 @@ def quality_index(snr_db, unreadable_db: float) -> np.ndarray:
     return np.clip(0.5 + (np.asarray(snr_db, dtype=np.float64) - unreadable_db) / (2 * RAMP_DB), 0.0, 1.0)
 
 
+#: Points of the flat-line filter's peak-to-peak computed at a time.
+_FLAT_BLOCK = 1 << 20
+
+
 def _flat(low: np.ndarray, fs_d: float, limit: float) -> np.ndarray:
     """Points in a window of ``FLAT_S`` whose peak-to-peak is under ``limit``."""
     n = low.size
     f = min(max(2, int(round(FLAT_S * fs_d))), n)
     origin = -(f // 2)  # the filters' window [i, i + f) rather than centred
-    ptp = ndimage.maximum_filter1d(low, f, origin=origin, mode="nearest")
-    ptp -= ndimage.minimum_filter1d(low, f, origin=origin, mode="nearest")
-    flat_start = ptp < limit
-    del ptp
+    flat_start = np.empty(n, bool)
+    block = max(_FLAT_BLOCK, 4 * f)
+    for a in range(0, n, block):  # a block at a time, each with the f points either side its windows reach
+        lo, b, hi = max(0, a - f), min(n, a + block), min(n, a + block + f)
+        ptp = ndimage.maximum_filter1d(low[lo:hi], f, origin=origin, mode="nearest")
+        ptp -= ndimage.minimum_filter1d(low[lo:hi], f, origin=origin, mode="nearest")
+        flat_start[a:b] = ptp[a - lo:b - lo] < limit
     flat_start[n - f + 1:] = False
     return ndimage.maximum_filter1d(flat_start.astype(np.uint8), f, origin=(f - 1) // 2, mode="constant") > 0
 

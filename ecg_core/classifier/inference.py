@@ -123,7 +123,7 @@ class BeatClassifier:
         if not shapes:
             return logits, None
         if len(parts) > 1:
-            _give_back_freed_memory()  # the blocks' freed temporaries, before the steps allocate their own
+            give_back_freed_memory()  # the blocks' freed temporaries, before the steps allocate their own
         return logits, BeatShapes.concatenate(parts)
 
     def predict_segments(self, windows) -> np.ndarray:
@@ -148,7 +148,7 @@ class BeatClassifier:
             self.predict_segments(np.exp(-0.5 * (t / 6.0) ** 2)[None, :] + 0.02 * rng.standard_normal((n, BEAT_WINDOW)))
 
 
-def _give_back_freed_memory() -> None:
+def give_back_freed_memory() -> None:
     """Return the C heap's free pages to the system (glibc ``malloc_trim``; nothing elsewhere).
 
     The blocks' temporaries, freed, stay in the allocator's arenas (TensorFlow's threads have their
