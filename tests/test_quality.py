@@ -80,6 +80,16 @@ def test_flat_lead_inside_a_recording_is_unreadable(value):
     assert not q.unreadable[~_beats_in(peaks, FS, 38, 57)].any()
 
 
+def test_flat_line_mask_is_the_same_a_block_at_a_time(monkeypatch):
+    syn = synthetic_ecg(120, FS, 75, seed=6, noise_mv=0.01)
+    x = syn.signal.copy()
+    x[:2 * FS], x[40 * FS:55 * FS], x[-3 * FS:] = 0.2, 0.0, x[-3 * FS]  # flat at both ends and inside
+    whole = quality.measure(x, FS, syn.r_peaks).flat
+    monkeypatch.setattr(quality, "_FLAT_BLOCK", 500)  # many blocks, and edges inside the flat stretches
+    blocks = quality.measure(x, FS, syn.r_peaks).flat
+    assert whole.any() and np.array_equal(whole, blocks)
+
+
 def test_no_beats_or_tiny_signal():
     q = assess_quality(np.random.default_rng(0).standard_normal(10 * FS), FS, [])
     assert q.beat_quality.size == 0 and q.unreadable_s == 0.0
