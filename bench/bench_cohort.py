@@ -53,6 +53,55 @@ def run_cli(command: str, src: Path, out: Path, *extra: str) -> float:
     return time.perf_counter() - t
 
 
+def run_side_by_side(command: str, src: Path, work: Path) -> float:
+    """Two serial CLIs at once, each on half of the recordings: what this machine allows two processes."""
+    halves = []
+    headers = sorted(src.glob("*.hea"))
+    for k, part in enumerate((headers[::2], headers[1::2])):
+        half = work / f"half{k}"
+        shutil.rmtree(half, ignore_errors=True)
+        half.mkdir(parents=True)
+        for hea in part:
+            (half / hea.name).symlink_to(hea.resolve())
+            dat = half / hea.read_text().split("\n")[1].split()[0]
+            if not dat.exists():
+                dat.symlink_to((src / dat.name).resolve())
+        halves.append(half)
+    t = time.perf_counter()
+    procs = [subprocess.Popen([PYTHON, "-m", "ecg_core", command, str(h), "--out-dir", str(work / f"{h.name}_out")],
+                              cwd=ROOT) for h in halves]
+    if any(p.wait() for p in procs):
+        sys.exit("a side-by-side serial CLI failed")
+    return time.perf_counter() - t
+
+
+LOOP = """
+import sys, time
+from pathlib import Path
+from ecg_core.batch import Options, run_one
+options, start, paths = Options(sys.argv[1]), float(sys.argv[2]), [Path(p) for p in sys.argv[3:]]
+run_one(paths[0], options)  # the model loaded and warm, as in a warm worker
+while time.time() < start:
+    time.sleep(0.01)
+t = time.perf_counter()
+for path in paths:
+    assert run_one(path, options)[1] is None
+print(time.perf_counter() - t)
+"""
+
+
+def run_loops(command: str, src: Path, n_processes: int) -> float:
+    """The workers' own code (``batch.run_one``, one thread as a dask nanny sets it, model loaded) in a plain loop:
+    one process on all recordings, or ``n_processes`` at once on a share each. The slowest one's time."""
+    headers = sorted(src.glob("*.hea"))
+    start = time.time() + 25  # every process has loaded and warmed the model by then
+    one_thread = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    procs = [subprocess.Popen([PYTHON, "-c", LOOP, command, str(start), *map(str, headers[k::n_processes])],
+                              cwd=ROOT, env=one_thread, stdout=subprocess.PIPE, text=True) for k in range(n_processes)]
+    times = [float(p.communicate()[0].split()[-1]) for p in procs]
+    return max(times)
+
+
 def outputs(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.glob("*.csv")) if p.name != "summary.csv"}
 
@@ -94,6 +143,10 @@ def main(argv=None) -> int:
     results["serial CLI"] = run_cli(args.command, src, args.work / "serial")
     reference = outputs(args.work / "serial")
     assert len(reference) == args.files * (2 if args.command == "classify" else 1), f"{len(reference)} outputs"
+    # the machine's own ceiling for two processes, with no dask at all
+    results["2 serial CLIs side by side"] = run_side_by_side(args.command, src, args.work)
+    same["2 serial CLIs side by side"] = {**outputs(args.work / "half0_out"),
+                                          **outputs(args.work / "half1_out")} == reference
 
     def record(name: str, out: str, *extra: str, address: str | None = None) -> None:
         if address is None:
@@ -107,6 +160,7 @@ def main(argv=None) -> int:
             spans[name] = max(s["stop"] for s in computes) - min(s["start"] for s in computes)
         same[name] = outputs(args.work / out) == reference
 
+    loops = {n: run_loops(args.command, src, n) for n in (1, 2)}  # what 2 cores give this work, without dask
     for n in (1, 2):  # what a user types: the cluster starts, and every worker loads the model, inside the wall time
         record(f"--workers {n} (cold)", f"w{n}", "--workers", str(n))
     for n in (1, 2):  # a separately started scheduler + n `dask worker`: a first run, then one with the model loaded
@@ -125,6 +179,10 @@ def main(argv=None) -> int:
     for name, wall in results.items():
         span = f"{spans[name]:13.1f} {60 * args.files / spans[name]:10.1f}" if name in spans else " " * 24
         print(f"{name:38s} {wall:8.1f} {60 * args.files / wall:10.1f} {span}  {same.get(name, '(reference)')}")
+    print(f"serial CLI / 2 serial CLIs side by side (the serial CLI already uses both cores in part): "
+          f"{results['serial CLI'] / results['2 serial CLIs side by side']:.2f}x")
+    print(f"ceiling without dask, the workers' code in a plain loop, warm: 1 process {loops[1]:.1f} s, "
+          f"2 processes {loops[2]:.1f} s: {loops[1] / loops[2]:.2f}x")
     for kind in ("--workers {} (cold)", "--scheduler, {} dask worker (first)", "--scheduler, {} dask worker (warm)"):
         one, two = kind.format(1), kind.format(2)
         print(f"2 workers / 1 worker throughput, {kind.format('N')}: wall {results[one] / results[two]:.2f}x"
