@@ -136,7 +136,7 @@ def _reuse_freed_memory() -> None:
 
     A dask nanny starts its workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also turns off glibc's
     growing mmap threshold: every array above 128 kB is then mapped and unmapped, page faults and all,
-    and a file costs ~25% more time (``bench/bench_cohort.py``). Arrays up to 32 MiB (a 30-min
+    for every file. Arrays up to 32 MiB (a 30-min
     recording's) come from the heap again; a 24-hour recording's larger ones are still mapped.
     """
     if "MALLOC_TRIM_THRESHOLD_" not in os.environ:
