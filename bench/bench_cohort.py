@@ -107,11 +107,12 @@ def free_port() -> int:
 
 
 def start_cluster(n_workers: int):
-    """``dask scheduler`` and ``n_workers`` ``dask worker`` processes on 127.0.0.1; returns (address, processes)."""
+    """``dask scheduler`` and ``n_workers`` ``dask worker`` processes on 127.0.0.1 (without the statistical
+    profiler, as the README starts them); returns (address, processes)."""
     from dask.distributed import Client
 
     address = f"tcp://127.0.0.1:{free_port()}"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env, "cwd": ROOT}
     procs = [subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
                                "--no-dashboard"], **quiet)]

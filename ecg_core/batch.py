@@ -4,10 +4,15 @@ The client lists the inputs (it never loads a recording); each task is one file,
 the very functions of the serial command line (:func:`ecg_core.cli._detect_one`,
 :func:`ecg_core.cli._classify_one`), so the outputs are byte for byte those of the serial CLI. A
 worker is a process that loads the classifier once (``ecg_core.model.load_classifier`` caches it,
-``--model`` included) and keeps it for every file it is given. Outputs are written by the client as
-each file finishes (to a temporary name, then renamed, so ``--resume`` never takes a half-written file
-for a finished one); one bad file gets one line on stderr and the batch goes on; ``summary.csv`` (one
-row per recording) is written at the end.
+``--model`` included) and keeps it for every file it is given. A worker writes a file's outputs as
+soon as it finishes it (to a temporary name, then renamed, so ``--resume`` never takes a half-written
+file for a finished one) and sends the client only its summary row, so the client, which shares the
+cores of a laptop with the workers, does next to nothing per file. The workers of a LocalCluster run
+without dask's statistical profiler (``distributed.worker.profile.enabled``), which walks a busy
+worker's stack every 10 ms on its event loop, in the same process as the work. One bad file gets
+one line on stderr and the batch goes on; ``summary.csv`` (one row per recording) is written at the
+end. The workers of another cluster (``--scheduler``) must see the inputs and ``--out-dir`` at the same
+paths (a shared file system).
 
 Inputs
 ------
@@ -32,7 +37,7 @@ import pandas as pd
 from .config import CLASSES
 from .errors import ECGError
 
-__all__ = ["Job", "Options", "list_inputs", "plan", "run_cohort", "run_one"]
+__all__ = ["Job", "Options", "list_inputs", "plan", "run_cohort", "run_job", "run_one"]
 
 #: Extensions of the recordings a folder INPUT stands for.
 RECORDING_EXTENSIONS = (".hea", ".edf", ".csv", ".tsv", ".txt", ".tab")
@@ -170,6 +175,20 @@ def run_one(path: Path, options: Options):
         return None, f"could not be processed ({type(exc).__name__}: {exc})"
 
 
+def run_job(job: Job, options: Options) -> dict:
+    """Process one file on a worker and write its outputs there: its :func:`summary_row` (``error`` set if bad)."""
+    from .cli import _write
+
+    frame, error = run_one(job.path, options)
+    if frame is not None:
+        try:
+            _write(frame, job.out)
+        except OSError as exc:
+            frame, error = None, f"its output {job.out} cannot be written ({exc.strerror or exc})."
+    duration = frame.attrs.get("duration_s") if frame is not None else None
+    return summary_row(job.path, frame, error, options.command, duration)
+
+
 def event_columns() -> list[str]:
     """The event columns of a ``classify`` summary: ``events`` (all), then ``events_<kind>`` per event kind."""
     from .events import KINDS
@@ -220,9 +239,12 @@ def _client(workers: int | None, scheduler: str | None):
 
     if scheduler:
         return Client(scheduler, timeout="30s"), None
+    import dask
+
     n = workers if workers and workers > 0 else (os.cpu_count() or 1)
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
+    with dask.config.set({"distributed.worker.profile.enabled": False}):
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
     return Client(cluster), cluster
 
 
@@ -262,7 +284,7 @@ def run_cohort(paths: list[Path], out_dir: Path, options: Options, *, workers: i
     for job in skipped:
         rows[str(job.path)] = _resumed_row(job, previous, options.command)
     if jobs:
-        failures += _run_jobs(jobs, options, workers, scheduler, rows, _write, tqdm)
+        failures += _run_jobs(jobs, options, workers, scheduler, rows, tqdm)
     order = [str(p) for p, _ in problems] + [str(p) for p in paths]
     table = pd.DataFrame([rows[k] for k in dict.fromkeys(order) if k in rows])
     for column in ("beats", *CLASSES, *event_columns()):  # counts stay whole where a failed file leaves them empty
@@ -272,33 +294,28 @@ def run_cohort(paths: list[Path], out_dir: Path, options: Options, *, workers: i
     return 1 if failures else 0
 
 
-def _run_jobs(jobs: list[Job], options: Options, workers, scheduler, rows: dict, write, tqdm) -> int:
+def _run_jobs(jobs: list[Job], options: Options, workers, scheduler, rows: dict, tqdm) -> int:
     from dask.distributed import as_completed
 
     failures = 0
     client, cluster = _client(workers, scheduler)
     try:
         # absolute paths: a worker of another cluster may run in another folder (of the same file system)
-        futures = {client.submit(run_one, job.path.absolute(), options, pure=False, key=f"ecg-{k}-{job.path.name}"): job
-                   for k, job in enumerate(jobs)}
+        futures = {client.submit(run_job, Job(job.path.absolute(), job.out.absolute()), options, pure=False,
+                                 key=f"ecg-{k}-{job.path.name}"): job for k, job in enumerate(jobs)}
         bar = tqdm(total=len(jobs), unit="file", disable=not sys.stderr.isatty(), leave=False)
         for future in as_completed(futures):
             job = futures.pop(future)
             try:
-                frame, error = future.result()
+                row = {**future.result(), "file": str(job.path)}  # the path as the user gave it
             except Exception as exc:  # noqa: BLE001 - a lost worker (e.g. out of memory) fails that file only
-                frame, error = None, f"could not be processed on the cluster ({type(exc).__name__}: {exc})"
+                row = summary_row(job.path, None, f"could not be processed on the cluster ({type(exc).__name__}: "
+                                                  f"{exc})", options.command)
             future.release()
-            duration = frame.attrs.get("duration_s") if frame is not None else None
-            if frame is not None:
-                try:
-                    write(frame, job.out)
-                except OSError as exc:
-                    frame, error = None, f"its output {job.out} cannot be written ({exc.strerror or exc})."
-            if error:
+            if row["error"]:
                 failures += 1
-                tqdm.write(f"error: {job.path}: {error}", file=sys.stderr)
-            rows[str(job.path)] = summary_row(job.path, frame, error, options.command, duration)
+                tqdm.write(f"error: {job.path}: {row['error']}", file=sys.stderr)
+            rows[str(job.path)] = row
             bar.update(1)
         bar.close()
     finally:
