@@ -1,5 +1,6 @@
-"""Stage 4 of the R-peak detector (ecg_core.peaks_noise): the excess noise measure, the QRS templates
-and the split rule in noise that looks like the ECG (electrode-motion-like, band-limited to 0.5-15 Hz)."""
+"""Stage 4 of the R-peak detector (ecg_core.peaks_noise): the excess noise measure, the QRS templates,
+the split rule in noise that looks like the ECG (electrode-motion-like, band-limited to 0.5-15 Hz) and
+the conflict rule in heavy noise."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import numpy as np
 
 from ecg_core.filters import bandpass, block_mean
 from ecg_core.peaks_noise import (
+    _resolve_conflicts,
     _unit_windows,
     drop_noise_bumps,
     excess_noise_db,
@@ -103,3 +105,21 @@ def test_split_bumps_in_ecg_like_noise_are_dropped_and_beats_kept():
     dropped = np.setdiff1d(in_burst, kept)
     assert in_burst.size >= 8 and dropped.size >= in_burst.size // 2  # in the noise: most dropped
     assert set(clean) <= set(kept)  # in clean signal a deflection that splits an RR may be a beat: kept
+
+
+def _conflict_case(extra_corr: float, extra_amplitude: float, noisy: bool):
+    """Beats every 300 samples (correlation 0.9, amplitude 1) and one extra detection 100 samples after beat 20."""
+    peaks = np.sort(np.r_[np.arange(40) * 300, 20 * 300 + 100])
+    extra = peaks == 20 * 300 + 100
+    corr = np.where(extra, extra_corr, 0.9)
+    amplitude = np.where(extra, extra_amplitude, 1.0)
+    kept = _resolve_conflicts(peaks, np.ones(peaks.size, bool), np.full(peaks.size, noisy), corr, amplitude)
+    return peaks[kept], peaks[extra][0]
+
+
+def test_in_heavy_noise_the_smaller_less_qrs_like_of_two_close_detections_goes():
+    kept, extra = _conflict_case(0.2, 0.8, noisy=True)
+    assert extra not in kept and kept.size == 40  # the extra one goes, every beat stays
+    assert extra in _conflict_case(0.2, 0.8, noisy=False)[0]  # not in clean signal: it may be a beat
+    assert extra in _conflict_case(0.2, 1.3, noisy=True)[0]  # larger than its neighbour: kept
+    assert extra in _conflict_case(0.8, 0.8, noisy=True)[0]  # as QRS-like as its neighbour: kept
