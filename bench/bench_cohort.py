@@ -16,9 +16,11 @@ one's end (``on workers``), the cluster's throughput without the command's own s
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -134,7 +136,7 @@ def main(argv=None) -> int:
     src = make_cohort(args.data_dir, args.files, args.work)
     print(f"{args.files} recordings ({args.command}) in {src}; load before: {os.getloadavg()}", flush=True)
 
-    results, same, spans = {}, {}, {}
+    results, same, spans, per_file = {}, {}, {}, {}
     results["serial CLI"] = run_cli(args.command, src, args.work / "serial")
     reference = outputs(args.work / "serial")
     assert len(reference) == args.files * (2 if args.command == "classify" else 1), f"{len(reference)} outputs"
@@ -151,8 +153,15 @@ def main(argv=None) -> int:
 
             with Client(address, timeout="60s") as client, get_task_stream(client) as stream:
                 results[name] = run_cli(args.command, src, args.work / out, *extra)
-            computes = [s for task in stream.data for s in task["startstops"] if s["action"] == "compute"]
-            spans[name] = max(s["stop"] for s in computes) - min(s["start"] for s in computes)
+            by_worker: dict[str, list] = {}
+            for task in stream.data:
+                for s in task["startstops"]:
+                    if s["action"] == "compute":
+                        by_worker.setdefault(task["worker"], []).append((s["start"], s["stop"]))
+            computes = [c for runs in by_worker.values() for c in runs]
+            spans[name] = max(c[1] for c in computes) - min(c[0] for c in computes)
+            gaps = [b[0] - a[1] for runs in map(sorted, by_worker.values()) for a, b in itertools.pairwise(runs)]
+            per_file[name] = (statistics.median(c[1] - c[0] for c in computes), statistics.fmean(gaps or [0.0]))
         same[name] = outputs(args.work / out) == reference
 
     loops = {n: run_loops(args.command, src, n) for n in (1, 2)}  # what 2 cores give this work, without dask
@@ -177,7 +186,10 @@ def main(argv=None) -> int:
     print(f"serial CLI / 2 serial CLIs side by side (the serial CLI already uses both cores in part): "
           f"{results['serial CLI'] / results['2 serial CLIs side by side']:.2f}x")
     print(f"ceiling without dask, the workers' code in a plain loop, warm: 1 process {loops[1]:.1f} s, "
-          f"2 processes {loops[2]:.1f} s: {loops[1] / loops[2]:.2f}x")
+          f"2 processes {loops[2]:.1f} s: {loops[1] / loops[2]:.2f}x; per file {loops[1] / args.files:.3f} s "
+          f"and {2 * loops[2] / args.files:.3f} s")
+    for name, (median, gap) in per_file.items():
+        print(f"{name}: a file takes {median:.3f} s on a worker (median), {1000 * gap:.0f} ms between a worker's files")
     for kind in ("--workers {} (cold)", "--scheduler, {} dask worker (first)", "--scheduler, {} dask worker (warm)"):
         one, two = kind.format(1), kind.format(2)
         print(f"2 workers / 1 worker throughput, {kind.format('N')}: wall {results[one] / results[two]:.2f}x"
