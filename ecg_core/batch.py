@@ -24,7 +24,6 @@ skipped; relative paths are relative to FILE's folder). Anything else is a recor
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import sys
@@ -130,32 +129,6 @@ def plan(paths: list[Path], out_dir: Path, suffix: str, *, resume: bool = False)
 
 
 # --------------------------------------------------------------------------------------------- one file
-#: glibc ``mallopt`` parameters, and what a worker sets them to (:func:`_reuse_freed_memory`).
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-_MMAP_THRESHOLD, _TRIM_THRESHOLD = 32 << 20, 64 << 20
-
-
-@functools.cache
-def _reuse_freed_memory() -> None:
-    """Let this worker's C heap keep freed blocks for the next file, where dask's environment forbids it.
-
-    A dask nanny starts its workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also turns off glibc's
-    growing mmap threshold: every array above 128 kB is then mapped and unmapped, page faults and all,
-    for every file. Arrays up to 32 MiB (a 30-min
-    recording's) come from the heap again; a 24-hour recording's larger ones are still mapped.
-    """
-    if "MALLOC_TRIM_THRESHOLD_" not in os.environ:
-        return
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
-        libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
-    except (OSError, AttributeError):  # not glibc
-        pass
-
-
 def run_one(path: Path, options: Options):
     """Process one file on a worker: ``(frame, None)``, or ``(None, message)`` for a bad file.
 
@@ -163,8 +136,9 @@ def run_one(path: Path, options: Options):
     """
     from . import cli
     from .classifier.network import set_parallel_calls
+    from .memory import reuse_freed_memory
 
-    _reuse_freed_memory()
+    reuse_freed_memory()
     set_parallel_calls(1)  # a worker has one thread (``--nthreads 1``): one network call at a time
     run = cli._detect_one if options.command == "detect" else cli._classify_one
     try:

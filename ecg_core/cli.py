@@ -109,8 +109,8 @@ def _detect_one(path: Path, args) -> pd.DataFrame:
 
 def _classify_one(path: Path, args) -> pd.DataFrame:
     """The beats table; for a recording its events ride along in ``attrs["events"]`` (segments have none)."""
-    from .classifier.inference import give_back_freed_memory
     from .io import Segments, load
+    from .memory import give_back_freed_memory
     from .model import prepare_beats
     from .pipeline import classify_beats, classify_segments, find_beats
 

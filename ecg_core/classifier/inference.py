@@ -16,6 +16,7 @@ import numpy as np
 
 from ..beats import Beats
 from ..config import BEAT_WINDOW, CLASSES, MODEL_PATH
+from ..memory import give_back_freed_memory
 from .features import BeatShapes
 from .inputs import PreparedBeats, RecordingInputs, check_windows, prepare_beats, prepare_recording
 from .network import batched_logits, inference_call, load_network, softmax, weights_digest
@@ -146,20 +147,6 @@ class BeatClassifier:
         rng = np.random.default_rng(0)
         for n in (3, 7):
             self.predict_segments(np.exp(-0.5 * (t / 6.0) ** 2)[None, :] + 0.02 * rng.standard_normal((n, BEAT_WINDOW)))
-
-
-def give_back_freed_memory() -> None:
-    """Return the C heap's free pages to the system (glibc ``malloc_trim``; nothing elsewhere).
-
-    The blocks' temporaries, freed, stay in the allocator's arenas (TensorFlow's threads have their
-    own) and count in the process's resident memory; on a 24-hour recording that is ~0.1 GB.
-    """
-    import ctypes
-
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
 
 
 @functools.lru_cache(maxsize=4)
