@@ -38,14 +38,18 @@ def give_back_freed_memory() -> None:
 
 
 @functools.cache
-def reuse_freed_memory() -> None:
+def reuse_freed_memory() -> bool:
     """Let this process's C heap keep freed blocks for reuse, where the environment forbids it (once).
+
+    Returns whether it changed the allocator's settings (only where ``MALLOC_TRIM_THRESHOLD_`` is set
+    and the C library is glibc).
 
     A dask nanny starts its workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also turns off glibc's
     growing mmap threshold: every array above 128 kB is then mapped and unmapped, page faults and all,
     for every file. Arrays up to 32 MiB (a 30-min recording's) come from the heap again; a 24-hour
     recording's larger ones are still mapped.
     """
-    if "MALLOC_TRIM_THRESHOLD_" in os.environ and (libc := _glibc()) is not None:
-        libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
-        libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
+    if "MALLOC_TRIM_THRESHOLD_" not in os.environ or (libc := _glibc()) is None:
+        return False
+    took = [libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD), libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)]
+    return all(t == 1 for t in took)  # mallopt returns 1 where it took the value

@@ -220,7 +220,7 @@ def _resolve_conflicts(peaks, kept, noisy, corr, amplitude) -> np.ndarray:
     against its nearest kept neighbours.
     """
     idx = np.flatnonzero(kept)
-    if idx.size < NOISE_RR_BEATS:
+    if idx.size < NOISE_RR_BEATS or not noisy[idx].any():  # no conflict outside heavy noise
         return kept
     p, c, a = peaks[idx], corr[idx], amplitude[idx]
     rr = np.diff(p)
