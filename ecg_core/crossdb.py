@@ -39,12 +39,12 @@ from pathlib import Path
 import numpy as np
 
 from .beats import cut_windows, rr_features, to_internal_positions, to_internal_rate
+from .classifier.rules import AtrialFibrillationRule, Decision, SupraventricularRunRule
 from .config import BEAT_WINDOW, CLASSES, DS1_RECORDS, ROOT
 from .evaluate import ClassificationScore, confusion_from_labels, empty_classification_score, outside_episodes
 from .filters import clean_ecg
 from .io import load_annotations
 from .model import (
-    atrial_fibrillation_rule,
     local_templates,
     morphology_input,
     recording_template,
@@ -192,14 +192,16 @@ def score_variants(records: list[XRecord], logits: list[np.ndarray], temperature
 
     ``stages``: ``{variant name: StackedStage}`` to apply after the network (stage + all three rules).
     """
-    variants: dict[str, list[np.ndarray]] = {"network": [], "network+af": []}
+    variants: dict[str, list[np.ndarray]] = {"network": [], "network+af": [], "network+af+runs": []}
     for name in stages or {}:
         variants[name] = []
     for r, lg in zip(records, logits, strict=True):
         p = softmax(lg, temperature)
         m = morphology_input(_centre(r.clean), r.template, r.scale)
         variants["network"].append(p.argmax(axis=1))
-        variants["network+af"].append(atrial_fibrillation_rule(p, m, r.rhythm).probabilities.argmax(axis=1))
+        af = AtrialFibrillationRule().apply(Decision.start(p, m, r.rhythm))
+        variants["network+af"].append(af.labels)
+        variants["network+af+runs"].append(SupraventricularRunRule().apply(af).labels)
         for name, stage in (stages or {}).items():
             variants[name].append(stage.apply(p, m, r.rhythm).argmax(axis=1))
     out = {}
@@ -272,17 +274,17 @@ def run_protocols(dbs: dict[str, list[XRecord]], noise, schedule: Schedule, seed
     return results
 
 
-#: The post-processing before 2026-12-07, scored beside the current one: the fusion rule by timing and P
-#: wave alone, and no groups of beats (:mod:`ecg_core.classifier.clusters`).
-BEFORE_GROUPS = {"fusion_veb_correlation": float("inf"), "cluster_weight": 0.0}
+#: The post-processing without the supraventricular runs (:class:`~ecg_core.classifier.rules.SupraventricularRunRule`),
+#: scored beside the current one.
+WITHOUT_RUNS = {"svt_prematurity": 0.0}
 
 
 def score_both_cv(dbs: dict[str, list[XRecord]], oof: list[np.ndarray], n_folds: int, *, log=print) -> dict:
     """Figures of ``both-cv`` from its out-of-fold logits (DS1 records first, then SVDB).
 
     The temperature is fitted on all of them; the second stage on one database's, applied (with the
-    rules and the groups of beats after it) to the other's, and beside it the same stage with the
-    post-processing of before 2026-12-07 (:data:`BEFORE_GROUPS`).
+    rules and the groups of beats after it) to the other's, and beside it the same without the
+    supraventricular runs (:data:`WITHOUT_RUNS`).
     """
     everything = dbs["ds1"] + dbs["svdb"]
     temperature = fit_temperature(np.concatenate(oof), np.concatenate([r.labels for r in everything]))
@@ -290,14 +292,14 @@ def score_both_cv(dbs: dict[str, list[XRecord]], oof: list[np.ndarray], n_folds:
     ds1, svdb = everything[:n1], everything[n1:]
     stage_ds1 = _fit_stage_on_oof(ds1, oof[:n1], temperature)
     stage_svdb = _fit_stage_on_oof(svdb, oof[n1:], temperature)
-    old = "{}, before 2026-12-07 (no groups of beats, fusion by timing and P wave)"
+    old = "{}, without the supraventricular runs"
     out = {"protocol": f"{n_folds}-fold cross-validation grouped by patient over DS1 + SVDB",
            "temperature": temperature}
     for db, recs, logits, other, stage in (("ds1", ds1, oof[:n1], "svdb", stage_svdb),
                                            ("svdb", svdb, oof[n1:], "ds1", stage_ds1)):
         name = f"stage fitted on {other}"
         out[db] = score_variants(recs, logits, temperature, {
-            old.format(name): dataclasses.replace(stage, **BEFORE_GROUPS), name: stage})
+            old.format(name): dataclasses.replace(stage, **WITHOUT_RUNS), name: stage})
         _log_line(log, f"both-cv {db}", out[db])
     return out
 
@@ -344,7 +346,6 @@ def ship(dbs: dict[str, list[XRecord]], noise, schedule: Schedule, seeds, cv_dir
     beats. Writes ``beat_classifier.keras``, ``model_card.json`` and ``MODEL_CARD.md`` into ``out``.
     """
     import datetime as _dt
-    import hashlib
 
     from .model import weights_digest
     from .train import _ensemble, reliability
@@ -387,8 +388,9 @@ def ship(dbs: dict[str, list[XRecord]], noise, schedule: Schedule, seeds, cv_dir
         st = _fit_stage_on_oof(everything, [oof[r.name] for r in everything],
                                card["calibration"]["rhythm"]["temperature"])
         card["second_stage"] = {"stage": st.to_dict(), "fitted_on": "out-of-fold outputs of both-cv, both databases"}
-        digest = hashlib.sha256(json.dumps(card["second_stage"]["stage"], sort_keys=True).encode()).hexdigest()[:6]
-        version += f"+stage-{digest}"
+        from .classifier.settings import stage_version
+
+        version = stage_version(version, card["second_stage"]["stage"])
     card["version"] = version
     counts = np.bincount(np.concatenate([r.labels for r in train]), minlength=len(CLASSES))
     card["training"] = {"command": command, "databases": {"ds1": [r.name for r in dbs["ds1"]],

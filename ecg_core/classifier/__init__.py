@@ -4,7 +4,7 @@
 ``inputs``         patient-relative network inputs of one recording's beats (:func:`prepare_beats`)
 ``features``       the per-beat shape measures the stage and the rules read (:class:`BeatShapes`)
 ``rules``          the hand rules, each a frozen dataclass with an ``apply``: atrial fibrillation,
-                   wide QRS, fusion
+                   wide QRS, fusion, supraventricular runs
 ``stage``          the stacked second stage (:class:`StackedStage`) and :func:`pipeline`, the order
                    of the steps after the network
 ``network``        the Keras network: build, load, batched logits, ``softmax`` (the only module
@@ -79,10 +79,12 @@ from .rules import (
     AtrialFibrillationRule,
     Decision,
     FusionRule,
+    SupraventricularRunRule,
     WideQRSRule,
     atrial_fibrillation,
     fusion_beats,
     stage_beats,
+    supraventricular_runs,
     wide_qrs_beats,
 )
 from .settings import SETTINGS_FORMAT, read_card, read_settings, settings_from_card, write_settings
@@ -130,6 +132,7 @@ __all__ = [
     "STAGE_INPUT_LABELS",
     "StackedStage",
     "StageStep",
+    "SupraventricularRunRule",
     "TEMPLATE_BLOCK",
     "TEMPLATE_SPAN",
     "WIDE_P_CORRELATION",
@@ -160,6 +163,7 @@ __all__ = [
     "softmax",
     "stage_beats",
     "stage_features",
+    "supraventricular_runs",
     "weights_digest",
     "wide_qrs_beats",
     "write_settings",

@@ -4,12 +4,16 @@ Each rule is a function of one recording's beats (which beats it picks) and a sm
 with its settings whose ``apply`` takes a :class:`Decision` (the probabilities as the steps before
 left them) and returns the next one: :class:`AtrialFibrillationRule` (N/SVEB-labelled beats inside
 atrial fibrillation are N), :class:`WideQRSRule` (SVEB with a wide, unusual QRS and no usual P wave
-is VEB) and :class:`FusionRule` (VEB with a fusion beat's timing and P wave is F). The order in which
-they run is :func:`ecg_core.classifier.stage.pipeline`'s.
+is VEB), :class:`FusionRule` (VEB with a fusion beat's timing and P wave is F) and
+:class:`SupraventricularRunRule` (N-labelled beats of a regular run that starts abruptly well ahead of the
+patient's own NN rhythm are SVEB). The order in which they run is
+:func:`ecg_core.classifier.stage.pipeline`'s.
 """
 
 from __future__ import annotations
 
+import bisect
+from collections import deque
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -282,3 +286,112 @@ class FusionRule:
                 fused &= ~mask
         veb, f = CLASSES.index("VEB"), CLASSES.index("F")
         return replace(d, probabilities=move_share(d.probabilities, fused, veb, f))
+
+
+#: Supraventricular runs: a run starts where a supraventricular beat's RR falls below ``SVT_PREMATURITY``
+#: of the reference rhythm, the median of the ``SVT_REFERENCE_BEATS`` last NN intervals before it (beats
+#: labelled N or SVEB after a beat so labelled, not in a run already found); it lasts while the RR stays
+#: below that fraction of the SAME reference, and counts when it has ``SVT_SHORTEST`` beats or more and
+#: is regular (median ``|log(RR_i / RR_i-1)|`` within it at most ``SVT_IRREGULARITY``). Found runs stay
+#: out of the reference, so runs that outnumber the sinus beats between them are measured against those
+#: sinus beats, not against themselves (README "Where ectopy dominates"). The settings sit on a plateau
+#: of the cross-database figure (README "Beat classification").
+SVT_REFERENCE_BEATS = 16
+SVT_PREMATURITY = 0.7
+SVT_SHORTEST = 3
+SVT_IRREGULARITY = 0.15
+
+
+class _Reference:
+    """The median of the last ``size`` RR intervals pushed (a sorted window; None until full)."""
+
+    def __init__(self, size: int):
+        self.size, self.order, self.sorted = size, deque(), []
+
+    def push(self, rr: float) -> None:
+        self.order.append(rr)
+        bisect.insort(self.sorted, rr)
+        if len(self.order) > self.size:
+            self.sorted.pop(bisect.bisect_left(self.sorted, self.order.popleft()))
+
+    def median(self) -> float | None:
+        if len(self.order) < self.size:
+            return None
+        s, h = self.sorted, self.size // 2
+        return s[h] if self.size % 2 else 0.5 * (s[h - 1] + s[h])
+
+
+def supraventricular_runs(rhythm, labels, *, beats: int = SVT_REFERENCE_BEATS, prematurity: float = SVT_PREMATURITY,
+                          shortest: int = SVT_SHORTEST, irregularity: float = SVT_IRREGULARITY) -> np.ndarray:
+    """``(n,)`` bool: beats of ONE recording (time order) in runs of supraventricular tachycardia.
+
+    A paroxysmal supraventricular run starts abruptly, well ahead of the sinus rhythm, and goes on
+    regularly at its own fast rate: inside it every beat is on time against the run itself, so a
+    running median there is the run's rhythm and the premature beats look normal. Here each run is
+    measured against the rhythm BEFORE it (see :data:`SVT_PREMATURITY` for the settings): the median
+    of the last ``beats`` NN intervals (a beat labelled N or SVEB, ``labels`` indices into ``CLASSES``,
+    after one so labelled: ventricular beats and their compensatory pauses stay out) outside the runs
+    found before it, so runs that outnumber the sinus beats between them are still measured against
+    those. A gradual sinus tachycardia never falls below ``prematurity`` of its own recent beats at
+    once. One pass over the beats; without rhythm (segments) nothing is flagged.
+    """
+    labels = np.asarray(labels)
+    r = np.asarray(rhythm, dtype=np.float64)
+    n = len(labels)
+    runs = np.zeros(n, bool)
+    if n <= beats or not (r[:, N_RHYTHM - 1] > 0).all():
+        return runs
+    rr = np.exp(r[:, RHYTHM_FEATURES.index("log_pre_s")]).tolist()
+    sv = np.isin(labels, STAGE_INPUT_LABELS).tolist()
+    reference = _Reference(beats)
+    start, limit = -1, 0.0  # the open run's first beat (-1: none) and its RR limit
+
+    def close(stop: int) -> None:
+        run = np.log(rr[start:stop])
+        if stop - start >= shortest and np.median(np.abs(np.diff(run))) <= irregularity:
+            runs[start:stop] = True
+        else:  # not a run: its beats are ordinary NN intervals after all
+            for i in range(max(start, 1), stop):
+                if sv[i - 1]:
+                    reference.push(rr[i])
+
+    for i in range(1, n):
+        if start >= 0:
+            if sv[i] and rr[i] < limit:
+                continue
+            close(i)
+            start = -1
+        if not sv[i]:
+            continue
+        ref = reference.median()
+        if ref is not None and rr[i] < prematurity * ref:
+            start, limit = i, prematurity * ref
+        elif sv[i - 1]:
+            reference.push(rr[i])
+    if start >= 0:
+        close(n)
+    return runs
+
+
+@dataclass(frozen=True)
+class SupraventricularRunRule:
+    """N-labelled beats in the runs :func:`supraventricular_runs` finds get their N share as SVEB.
+
+    Not inside atrial fibrillation (``decision.in_af``): there no run is measured against a sinus rhythm.
+    """
+
+    beats: int = SVT_REFERENCE_BEATS
+    prematurity: float = SVT_PREMATURITY
+    shortest: int = SVT_SHORTEST
+    irregularity: float = SVT_IRREGULARITY
+
+    def apply(self, decision: Decision) -> Decision:
+        """``decision`` with the N beats of supraventricular runs made SVEB."""
+        d = decision
+        labels = d.labels
+        runs = supraventricular_runs(d.rhythm, labels, beats=self.beats, prematurity=self.prematurity,
+                                     shortest=self.shortest, irregularity=self.irregularity)
+        if d.in_af is not None:
+            runs &= ~d.in_af
+        n, sveb = STAGE_CLASSES
+        return replace(d, probabilities=move_share(d.probabilities, runs & (labels == n), n, sveb))

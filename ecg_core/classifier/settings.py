@@ -10,6 +10,7 @@ with a card only (one passed with ``--model``) is loaded from its card (:func:`r
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -45,6 +46,15 @@ def settings_from_card(card: dict) -> dict:
     temperatures = {k: float(v["temperature"]) for k, v in cal.items() if isinstance(v, dict) and "temperature" in v}
     return {"format": SETTINGS_FORMAT, "version": card.get("version", ""), "temperatures": temperatures,
             "stage": card.get("second_stage", {}).get("stage") or None}
+
+
+def stage_version(version: str, stage: dict) -> str:
+    """``version``'s network part (before any ``+``) with ``+stage-`` and a digest of ``stage`` (its ``to_dict``).
+
+    The labels change with the stage and the rules' settings it stores, so the version does too.
+    """
+    digest = hashlib.sha256(json.dumps(stage, sort_keys=True).encode()).hexdigest()[:6]
+    return f"{(version or 'unversioned').split('+')[0]}+stage-{digest}"
 
 
 def write_settings(card: dict, directory: Path | str) -> Path:

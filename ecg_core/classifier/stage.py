@@ -23,12 +23,17 @@ from .rules import (
     FUSION_TIMING,
     FUSION_VEB_CORRELATION,
     STAGE_CLASSES,
+    SVT_IRREGULARITY,
+    SVT_PREMATURITY,
+    SVT_REFERENCE_BEATS,
+    SVT_SHORTEST,
     WIDE_P_CORRELATION,
     WIDE_QRS_CORRELATION,
     WIDE_QRS_WIDTH,
     AtrialFibrillationRule,
     Decision,
     FusionRule,
+    SupraventricularRunRule,
     WideQRSRule,
     stage_beats,
 )
@@ -76,7 +81,8 @@ class StackedStage:
     it was fitted and is applied with (:attr:`af_rule`); ``wide_qrs_width``, ``wide_qrs_correlation``
     and ``wide_p_correlation`` those of the wide-QRS rule (:attr:`wide_qrs_rule`), and
     ``fusion_p_correlation`` and ``fusion_timing`` those of the fusion rule (:attr:`fusion_rule`),
-    the heuristics applied after it (:mod:`ecg_core.classifier.rules`).
+    the heuristics applied after it (:mod:`ecg_core.classifier.rules`); ``svt_*`` those of the
+    supraventricular runs (:attr:`svt_rule`; ``svt_prematurity`` 0 turns it off).
     """
 
     mean: np.ndarray
@@ -94,6 +100,10 @@ class StackedStage:
     wide_qrs_width: float = WIDE_QRS_WIDTH
     wide_qrs_correlation: float = WIDE_QRS_CORRELATION
     wide_p_correlation: float = WIDE_P_CORRELATION
+    svt_beats: int = SVT_REFERENCE_BEATS
+    svt_prematurity: float = SVT_PREMATURITY
+    svt_shortest: int = SVT_SHORTEST
+    svt_irregularity: float = SVT_IRREGULARITY
 
     @classmethod
     def from_dict(cls, d: dict) -> StackedStage:
@@ -112,8 +122,9 @@ class StackedStage:
         if not {"af_beats", "af_p_correlation", "af_irregularity"} <= set(d):
             raise ECGError("The second stage in model_card.json predates the atrial fibrillation rule of this version "
                            f"of the software. {refit}")
-        # the fusion, wide-QRS and cluster steps are not fitted: a card from before them gets the default settings
-        d = {**{f.name: f.default for f in fields(cls) if f.name.startswith(("fusion_", "wide_", "cluster_"))}, **d}
+        # the fusion, wide-QRS, cluster and run steps are not fitted: a card from before them gets the default settings
+        d = {**{f.name: f.default for f in fields(cls) if f.name.startswith(("fusion_", "wide_", "cluster_", "svt_"))},
+             **d}
         return cls(np.asarray(d["mean"], float), np.asarray(d["scale"], float), np.asarray(d["coef"], float),
                    np.asarray(d["intercept"], float), **{k: t(d[k]) for k, t in _RULE_SETTINGS.items()})
 
@@ -137,6 +148,11 @@ class StackedStage:
     def wide_qrs_rule(self) -> WideQRSRule:
         """The wide-QRS rule with this stage's settings."""
         return WideQRSRule(self.wide_qrs_width, self.wide_qrs_correlation, self.wide_p_correlation)
+
+    @property
+    def svt_rule(self) -> SupraventricularRunRule:
+        """The supraventricular-run rule with this stage's settings."""
+        return SupraventricularRunRule(self.svt_beats, self.svt_prematurity, self.svt_shortest, self.svt_irregularity)
 
     @property
     def fusion_rule(self) -> FusionRule:
@@ -200,12 +216,13 @@ def pipeline(stage: StackedStage | None) -> tuple:
     With a stage: the atrial fibrillation rule (on the network's labels), the stage, the wide-QRS
     rule, the fusion rule and the recording's groups of beats
     (:class:`~ecg_core.classifier.clusters.ClusterEvidence`), with the stage's settings. Without: the
-    atrial fibrillation rule alone,
-    with the default settings.
+    atrial fibrillation rule with the default settings. Last in both, the supraventricular runs
+    (:class:`~ecg_core.classifier.rules.SupraventricularRunRule`): it reads the labels every step before left.
     """
     if stage is None:
-        return (AtrialFibrillationRule(),)
-    return (stage.af_rule, StageStep(stage), stage.wide_qrs_rule, stage.fusion_rule, stage.cluster_evidence)
+        return (AtrialFibrillationRule(), SupraventricularRunRule())
+    return (stage.af_rule, StageStep(stage), stage.wide_qrs_rule, stage.fusion_rule, stage.cluster_evidence,
+            stage.svt_rule)
 
 
 def run(steps, decision: Decision) -> Decision:
@@ -219,4 +236,5 @@ def run(steps, decision: Decision) -> Decision:
 _RULE_SETTINGS = {"af_beats": int, "af_p_correlation": float, "af_irregularity": float,
                   "fusion_p_correlation": float, "fusion_timing": float, "fusion_veb_correlation": float,
                   "cluster_count": int, "cluster_weight": float, "wide_qrs_width": float,
-                  "wide_qrs_correlation": float, "wide_p_correlation": float}
+                  "wide_qrs_correlation": float, "wide_p_correlation": float, "svt_beats": int,
+                  "svt_prematurity": float, "svt_shortest": int, "svt_irregularity": float}

@@ -14,13 +14,22 @@ from ..config import CLASSES
 
 
 def card_from(cv_dir: Path, model_dir: Path, *, log=print) -> None:
-    """The shipped card's cross-database figures replaced by ``cv_dir``'s (after ``crossdb --rescore``)."""
-    from ..classifier.settings import write_settings
+    """The shipped card's cross-database figures replaced by ``cv_dir``'s (after ``crossdb --rescore``).
+
+    The stored stage is written again with every rule setting this version applies (defaults for rules
+    newer than the card), and the version's stage digest follows it.
+    """
+    from ..classifier.settings import stage_version, write_settings
+    from ..classifier.stage import StackedStage
     from ..jsonsafe import json_safe
 
     path = model_dir / "model_card.json"
     card = json.loads(path.read_text())
     card["crossdb"] = json.loads((cv_dir / "crossdb.json").read_text())
+    stage = card.get("second_stage", {}).get("stage")
+    if stage:  # with the settings of rules newer than the card, as this version applies them
+        card["second_stage"]["stage"] = StackedStage.from_dict(stage).to_dict()
+        card["version"] = stage_version(card.get("version", ""), card["second_stage"]["stage"])
     path.write_text(json.dumps(json_safe(card), indent=1, allow_nan=False) + "\n")
     write_card_md(card, model_dir / "MODEL_CARD.md")
     write_settings(card, model_dir)
@@ -42,8 +51,10 @@ second-look review of Holter-style recordings. **Not a medical device**: every l
 - **F** (fusion) beats come almost all from one DS1 record (208) and SVDB has none: F figures say
   little. **Q** has a handful of beats: the model practically never outputs Q.
 - **SVEB** relies on prematurity against the patient's own rhythm (median and mean baselines) and
-  on the P wave; inside what the atrial fibrillation rule recognises no beat is SVEB. Treat every
-  SVEB label as a candidate for review.
+  on the P wave; a regular run that starts abruptly well ahead of the patient's NN rhythm is SVEB
+  throughout (the supraventricular runs), and inside what the atrial fibrillation rule recognises no
+  beat is SVEB. A sudden regular tachycardia that the annotators call normal is called SVEB too
+  (SVDB 867: about 100 beats). Treat every SVEB label as a candidate for review.
 """
 
 
@@ -85,8 +96,9 @@ def write_card_md(card: dict, path: Path) -> None:
         out.append("## How well it does on patients it never saw\n\nAt the reference beat positions, EC57 "
                    "classes, ventricular flutter left out, pooled over records. `network`: the networks' labels; "
                    "`network+af`: and no beat SVEB inside atrial fibrillation (`ecg_core.model.atrial_fibrillation`); "
-                   "`stage fitted on X`: the second stage and the wide-QRS and fusion rules as well, the stage "
-                   "fitted on the other database's out-of-fold outputs.\n")
+                   "`+runs`: and the supraventricular runs (`ecg_core.classifier.rules.supraventricular_runs`); "
+                   "`stage fitted on X`: the second stage, the wide-QRS and fusion rules, the groups of beats and "
+                   "the runs as well, the stage fitted on the other database's out-of-fold outputs.\n")
         rows = ["| protocol | procedure | accuracy | N Se / +P | SVEB Se / +P | VEB Se / +P | F Se / +P |",
                 "|---|---|---:|---:|---:|---:|---:|"]
         for proto in ("ds1->svdb", "svdb->ds1"):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..classifier import N_RHYTHM, P_WAVE_MS, RHYTHM_FEATURES, rules, softmax, weights_digest
+from ..classifier.settings import stage_version
 from ..config import CLASSES, MODEL_CARD_JSON, MODEL_CARD_MD
 from ..errors import ECGError
 from ..evaluate import empty_classification_score
@@ -123,9 +123,7 @@ def run_fit_stage(args, command: str, log) -> int:
         log(f"wrote the figures at the reference beats into {card_path}")
         return 0
     card["second_stage"] = entry
-    # the labels change with the stage, so the version does too: network version + stage digest
-    digest = hashlib.sha256(json.dumps(card["second_stage"]["stage"], sort_keys=True).encode()).hexdigest()[:6]
-    card["version"] = f"{card.get('version', 'unversioned').split('+')[0]}+stage-{digest}"
+    card["version"] = stage_version(card.get("version", ""), card["second_stage"]["stage"])
     _card.save_card(card, args.out)
     log(f"wrote the second stage into {card_path} and {MODEL_CARD_MD.name}")
     return 0
