@@ -348,7 +348,7 @@ def supraventricular_runs(rhythm, labels, *, beats: int = SVT_REFERENCE_BEATS, p
 
     def close(stop: int) -> None:
         run = np.log(rr[start:stop])
-        if stop - start >= shortest and np.median(np.abs(np.diff(run))) <= irregularity:
+        if stop - start >= shortest and (run.size < 2 or np.median(np.abs(np.diff(run))) <= irregularity):
             runs[start:stop] = True
         else:  # not a run: its beats are ordinary NN intervals after all
             for i in range(max(start, 1), stop):
