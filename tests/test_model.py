@@ -12,6 +12,7 @@ import pytest
 import wfdb
 
 from ecg_core.beats import rr_features, segment_beats
+from ecg_core.classifier.rules import SupraventricularRunRule
 from ecg_core.config import AAMI_MAP, BEAT_WINDOW, CLASSES, EXAMPLE_RECORD, FS, MODEL_CARD_JSON, MODEL_PATH
 from ecg_core.errors import ECGError
 from ecg_core.model import (
@@ -186,7 +187,7 @@ def test_shipped_classifier_applies_the_second_stage(classifier, example, exampl
     assert not np.allclose(weighed, staged)
 
 
-def test_without_a_stage_only_the_atrial_fibrillation_rule_applies(classifier, example):
+def test_without_a_stage_only_the_atrial_fibrillation_rule_and_the_runs_apply(classifier, example):
     from ecg_core.model import BeatClassifier, atrial_fibrillation_rule, recording_inputs, softmax
 
     plain = BeatClassifier(classifier.network, classifier.temperatures, "plain", None)
@@ -268,9 +269,12 @@ def test_stage_round_trips_through_the_card(ds1_stage):
     with pytest.raises(ECGError, match="Refit"):
         StackedStage.from_dict(bad)
     assert (again.fusion_p_correlation, again.fusion_timing) == (stage.fusion_p_correlation, stage.fusion_timing)
-    before_heuristics = {k: v for k, v in stage.to_dict().items() if not k.startswith(("fusion_", "wide_"))}
+    before_heuristics = {k: v for k, v in stage.to_dict().items() if not k.startswith(("fusion_", "wide_", "svt_"))}
     older = StackedStage.from_dict(before_heuristics)  # not fitted: the defaults
     assert (older.fusion_timing, older.wide_qrs_width) == (FUSION_TIMING, WIDE_QRS_WIDTH)
+    assert older.svt_rule == SupraventricularRunRule()
+    assert {"svt_beats", "svt_prematurity", "svt_shortest", "svt_irregularity"} <= set(stage.to_dict())
+    assert StackedStage.from_dict({**stage.to_dict(), "svt_prematurity": 0.5}).svt_rule.prematurity == 0.5
     for missing in ("af_beats", "af_p_correlation", "af_irregularity"):
         older = {k: v for k, v in stage.to_dict().items() if k != missing}
         with pytest.raises(ECGError, match="atrial fibrillation"):

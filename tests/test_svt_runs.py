@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from ecg_core.beats import rr_features
+from ecg_core.classifier.inputs import RHYTHM_FEATURES
 from ecg_core.classifier.rules import Decision, SupraventricularRunRule, supraventricular_runs
 from ecg_core.config import CLASSES
 from ecg_core.model import rhythm_input
@@ -88,3 +89,24 @@ def test_the_rule_moves_only_n_shares_and_spares_fibrillation():
     assert (labels[~truth] == N).all()
     assert np.mean(labels[truth & ~in_af] == SVEB) > 0.95
     np.testing.assert_allclose(out.probabilities.sum(axis=1), 1.0)
+
+
+def test_prematurity_zero_turns_the_rule_off_and_settings_are_checked():
+    rr, truth = _svt(np.random.default_rng(5))
+    rhythm, labels = _rhythm(rr), np.zeros(len(truth), int)
+    assert not supraventricular_runs(rhythm, labels, prematurity=0.0).any()
+    with pytest.raises(ValueError, match="beats"):
+        supraventricular_runs(rhythm, labels, beats=0)
+
+
+def test_no_run_inside_fibrillation_nor_across_unknown_intervals():
+    rr, truth = _svt(np.random.default_rng(6))
+    rhythm, labels = _rhythm(rr), np.zeros(len(truth), int)
+    assert supraventricular_runs(rhythm, labels).any()
+    first = np.flatnonzero(truth)[0]
+    in_af = np.zeros(len(truth), bool)
+    in_af[first + 2:] = True  # fibrillation from the first run's third beat on: two beats left, fewer than 3, dropped
+    assert not supraventricular_runs(rhythm, labels, in_af=in_af).any()
+    broken = rhythm.copy()
+    broken[first + 2:, RHYTHM_FEATURES.index("log_pre_s")] = np.nan
+    assert not supraventricular_runs(broken, labels)[first:].any()

@@ -2,8 +2,9 @@
 
 :class:`BeatClassifier` runs, for the beats of one recording, the network (block by block, with its
 calibration) and then the steps of :func:`~ecg_core.classifier.stage.pipeline`: the atrial
-fibrillation rule, the stacked stage, the wide-QRS rule and the fusion rule (the rule alone without
-a stage). :func:`load_classifier` reads the shipped model and its calibration.
+fibrillation rule, the stacked stage, the wide-QRS and fusion rules, the groups of beats and the
+supraventricular runs (the atrial fibrillation rule and the runs without a stage).
+:func:`load_classifier` reads the shipped model and its calibration.
 """
 
 from __future__ import annotations
@@ -42,11 +43,13 @@ class RecordingPrediction:
 
 
 def atrial_fibrillation_rule(probs, morphology, rhythm) -> RecordingPrediction:
-    """The network's probabilities with no beat SVEB inside atrial fibrillation (no second stage).
+    """The network's probabilities after the steps without a second stage (``pipeline(None)``).
 
     Beats the network labels N or SVEB that :func:`~ecg_core.classifier.rules.atrial_fibrillation`
-    (default settings) puts in fibrillation get their N + SVEB share as N (a decision, not a
-    calibrated probability); every other beat keeps the network's calibrated probabilities.
+    (default settings) puts in fibrillation get their N + SVEB share as N, and N-labelled beats of the
+    runs :func:`~ecg_core.classifier.rules.supraventricular_runs` finds get their N share as SVEB
+    (decisions, not calibrated probabilities); every other beat keeps the network's calibrated
+    probabilities.
     """
     d = run(pipeline(None), Decision.start(probs, morphology, rhythm))
     return RecordingPrediction(d.probabilities, d.atrial_fibrillation)
@@ -65,7 +68,8 @@ class BeatClassifier:
         Model version (training date + short hash of the weights).
     stage : StackedStage, optional
         Second stage applied by :meth:`predict` (beats of a recording, not segments); without it the
-        network's probabilities go through :func:`atrial_fibrillation_rule` alone.
+        network's probabilities go through :func:`atrial_fibrillation_rule` (the atrial fibrillation
+        rule and the supraventricular runs) alone.
     """
 
     def __init__(self, network, temperatures: dict | None = None, version: str = "",

@@ -321,8 +321,9 @@ class _Reference:
         return s[h] if self.size % 2 else 0.5 * (s[h - 1] + s[h])
 
 
-def supraventricular_runs(rhythm, labels, *, beats: int = SVT_REFERENCE_BEATS, prematurity: float = SVT_PREMATURITY,
-                          shortest: int = SVT_SHORTEST, irregularity: float = SVT_IRREGULARITY) -> np.ndarray:
+def supraventricular_runs(rhythm, labels, *, in_af=None, beats: int = SVT_REFERENCE_BEATS,
+                          prematurity: float = SVT_PREMATURITY, shortest: int = SVT_SHORTEST,
+                          irregularity: float = SVT_IRREGULARITY) -> np.ndarray:
     """``(n,)`` bool: beats of ONE recording (time order) in runs of supraventricular tachycardia.
 
     A paroxysmal supraventricular run starts abruptly, well ahead of the sinus rhythm, and goes on
@@ -332,17 +333,32 @@ def supraventricular_runs(rhythm, labels, *, beats: int = SVT_REFERENCE_BEATS, p
     of the last ``beats`` NN intervals (a beat labelled N or SVEB, ``labels`` indices into ``CLASSES``,
     after one so labelled: ventricular beats and their compensatory pauses stay out) outside the runs
     found before it, so runs that outnumber the sinus beats between them are still measured against
-    those. A gradual sinus tachycardia never falls below ``prematurity`` of its own recent beats at
-    once. One pass over the beats; without rhythm (segments) nothing is flagged.
+    those. Regularity is measured over the run's intervals, its first (the coupling interval)
+    included: measured from the second beat on, more runs passed and the cross-database SVEB +P was
+    lower. A gradual sinus tachycardia never falls below ``prematurity`` of its own recent beats at
+    once; an abrupt lasting rate step does (a 2:1 block returning to 1:1 conduction), and its beats
+    are flagged until the rate slows again. Beats without a finite RR count like ventricular ones.
+    Beats in atrial fibrillation (``in_af``) are taken out of the runs found, and what is left of a
+    run shorter than ``shortest`` with them (ending runs at fibrillation instead, and keeping its
+    beats out of the reference, lowered SVDB's SVEB +P). One pass over the beats; without rhythm
+    (segments) nothing is flagged.
+
+    Raises
+    ------
+    ValueError
+        ``beats`` is under 1.
     """
+    if beats < 1:
+        raise ValueError(f"beats must be at least 1, got {beats}")
     labels = np.asarray(labels)
     r = np.asarray(rhythm, dtype=np.float64)
     n = len(labels)
     runs = np.zeros(n, bool)
     if n <= beats or not (r[:, N_RHYTHM - 1] > 0).all():
         return runs
-    rr = np.exp(r[:, RHYTHM_FEATURES.index("log_pre_s")]).tolist()
-    sv = np.isin(labels, STAGE_INPUT_LABELS).tolist()
+    rr_all = np.exp(r[:, RHYTHM_FEATURES.index("log_pre_s")])
+    eligible = np.isin(labels, STAGE_INPUT_LABELS) & np.isfinite(rr_all) & (rr_all > 0)
+    rr, sv = rr_all.tolist(), eligible.tolist()
     reference = _Reference(beats)
     start, limit = -1, 0.0  # the open run's first beat (-1: none) and its RR limit
 
@@ -370,6 +386,11 @@ def supraventricular_runs(rhythm, labels, *, beats: int = SVT_REFERENCE_BEATS, p
             reference.push(rr[i])
     if start >= 0:
         close(n)
+    if in_af is not None and runs.any():
+        runs &= ~np.asarray(in_af, bool)
+        for first, last in runs_of(runs):
+            if last - first + 1 < shortest:
+                runs[first:last + 1] = False
     return runs
 
 
@@ -377,7 +398,8 @@ def supraventricular_runs(rhythm, labels, *, beats: int = SVT_REFERENCE_BEATS, p
 class SupraventricularRunRule:
     """N-labelled beats in the runs :func:`supraventricular_runs` finds get their N share as SVEB.
 
-    Not inside atrial fibrillation (``decision.in_af``): there no run is measured against a sinus rhythm.
+    Not inside atrial fibrillation (``decision.in_af``): there no run is measured against a sinus rhythm, and
+    fibrillation ends a run.
     """
 
     beats: int = SVT_REFERENCE_BEATS
@@ -389,9 +411,7 @@ class SupraventricularRunRule:
         """``decision`` with the N beats of supraventricular runs made SVEB."""
         d = decision
         labels = d.labels
-        runs = supraventricular_runs(d.rhythm, labels, beats=self.beats, prematurity=self.prematurity,
+        runs = supraventricular_runs(d.rhythm, labels, in_af=d.in_af, beats=self.beats, prematurity=self.prematurity,
                                      shortest=self.shortest, irregularity=self.irregularity)
-        if d.in_af is not None:
-            runs &= ~d.in_af
         n, sveb = STAGE_CLASSES
         return replace(d, probabilities=move_share(d.probabilities, runs & (labels == n), n, sveb))

@@ -179,8 +179,10 @@ class StackedStage:
         other beats the network labels N or SVEB; then beats labelled SVEB that
         :func:`~ecg_core.classifier.rules.wide_qrs_beats` picks get their SVEB share as VEB, and beats
         labelled VEB outside atrial fibrillation that :func:`~ecg_core.classifier.rules.fusion_beats`
-        picks get their VEB share as F (heuristics' decisions, not calibrated probabilities); other
-        beats keep the network's probabilities. Every row still sums to 1.
+        picks get their VEB share as F, the groups of beats weigh each VEB share, and N-labelled beats of
+        the runs :func:`~ecg_core.classifier.rules.supraventricular_runs` finds get their N share as
+        SVEB (heuristics' decisions, not calibrated probabilities); other beats keep the network's
+        probabilities. Every row still sums to 1.
         """
         return run(pipeline(self), Decision.start(probs, morphology, rhythm, in_af=in_af)).probabilities
 

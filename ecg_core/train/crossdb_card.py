@@ -11,13 +11,15 @@ import json
 from pathlib import Path
 
 from ..config import CLASSES
+from ..errors import ECGError
 
 
 def card_from(cv_dir: Path, model_dir: Path, *, log=print) -> None:
     """The shipped card's cross-database figures replaced by ``cv_dir``'s (after ``crossdb --rescore``).
 
     The stored stage is written again with every rule setting this version applies (defaults for rules
-    newer than the card), and the version's stage digest follows it.
+    newer than the card), and the version's stage digest follows it; a stage this version cannot apply
+    (other features) is left as it was.
     """
     from ..classifier.settings import stage_version, write_settings
     from ..classifier.stage import StackedStage
@@ -27,9 +29,14 @@ def card_from(cv_dir: Path, model_dir: Path, *, log=print) -> None:
     card = json.loads(path.read_text())
     card["crossdb"] = json.loads((cv_dir / "crossdb.json").read_text())
     stage = card.get("second_stage", {}).get("stage")
-    if stage:  # with the settings of rules newer than the card, as this version applies them
-        card["second_stage"]["stage"] = StackedStage.from_dict(stage).to_dict()
-        card["version"] = stage_version(card.get("version", ""), card["second_stage"]["stage"])
+    try:  # with the settings of rules newer than the card, as this version applies them
+        stage = StackedStage.from_dict(stage).to_dict() if stage else None
+    except ECGError as e:  # a stage this version cannot apply: left as it is (loading says why)
+        log(f"stage left as it was: {e}")
+        stage = None
+    if stage:
+        card["second_stage"]["stage"] = stage
+        card["version"] = stage_version(card.get("version", ""), stage)
     path.write_text(json.dumps(json_safe(card), indent=1, allow_nan=False) + "\n")
     write_card_md(card, model_dir / "MODEL_CARD.md")
     write_settings(card, model_dir)
