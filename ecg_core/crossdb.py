@@ -40,6 +40,7 @@ import numpy as np
 
 from .beats import cut_windows, rr_features, to_internal_positions, to_internal_rate
 from .classifier.rules import AtrialFibrillationRule, Decision, SupraventricularRunRule
+from .classifier.settings import stage_version
 from .config import BEAT_WINDOW, CLASSES, DS1_RECORDS, ROOT
 from .evaluate import ClassificationScore, confusion_from_labels, empty_classification_score, outside_episodes
 from .filters import clean_ecg
@@ -190,7 +191,8 @@ def score_variants(records: list[XRecord], logits: list[np.ndarray], temperature
                    stages: dict | None = None) -> dict:
     """Figures of each post-processing variant on ``records`` (out-of-fold ``logits``).
 
-    ``stages``: ``{variant name: StackedStage}`` to apply after the network (stage + all three rules).
+    ``stages``: ``{variant name: StackedStage}`` to apply after the network (the stage and every step
+    after it: rules, groups of beats, runs).
     """
     variants: dict[str, list[np.ndarray]] = {"network": [], "network+af": [], "network+af+runs": []}
     for name in stages or {}:
@@ -388,8 +390,6 @@ def ship(dbs: dict[str, list[XRecord]], noise, schedule: Schedule, seeds, cv_dir
         st = _fit_stage_on_oof(everything, [oof[r.name] for r in everything],
                                card["calibration"]["rhythm"]["temperature"])
         card["second_stage"] = {"stage": st.to_dict(), "fitted_on": "out-of-fold outputs of both-cv, both databases"}
-        from .classifier.settings import stage_version
-
         version = stage_version(version, card["second_stage"]["stage"])
     card["version"] = version
     counts = np.bincount(np.concatenate([r.labels for r in train]), minlength=len(CLASSES))

@@ -13,7 +13,12 @@ import pandas as pd
 
 from ecg_core import splices
 from ecg_core.config import EXAMPLES_DIR
-from ecg_core.splices import atrial_bigeminy, frequent_ectopy_bradycardia, svt_runs  # noqa: F401 - the tests' rhythms
+from ecg_core.splices import (  # noqa: F401 - the tests' rhythms
+    atrial_bigeminy,
+    frequent_ectopy_bradycardia,
+    sinus_tachycardia,
+    svt_runs,
+)
 
 FS = 360
 BANK = EXAMPLES_DIR / "beat_bank_209.csv"

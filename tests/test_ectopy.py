@@ -30,9 +30,7 @@ def test_ectopy_dominant_recordings_are_labelled_right(rhythm):
 
 
 def test_a_sinus_tachycardia_of_normal_beats_stays_normal():
-    from ecg_core.splices import sinus_tachycardia
-
-    x, r, kinds = ectopy.splice(sinus_tachycardia(fastest=0.5))
+    x, r, kinds = ectopy.splice(ectopy.sinus_tachycardia(fastest=0.5))
     assert (kinds == "N").all()
     assert np.mean(analyze(x, ectopy.FS, peaks=r).labels == "N") >= MIN_N_KEPT + 0.05
 

@@ -275,6 +275,8 @@ def test_stage_round_trips_through_the_card(ds1_stage):
     assert older.svt_rule == SupraventricularRunRule()
     assert {"svt_beats", "svt_prematurity", "svt_shortest", "svt_irregularity"} <= set(stage.to_dict())
     assert StackedStage.from_dict({**stage.to_dict(), "svt_prematurity": 0.5}).svt_rule.prematurity == 0.5
+    with pytest.raises(ECGError, match="svt_beats"):
+        StackedStage.from_dict({**stage.to_dict(), "svt_beats": 0})
     for missing in ("af_beats", "af_p_correlation", "af_irregularity"):
         older = {k: v for k, v in stage.to_dict().items() if k != missing}
         with pytest.raises(ECGError, match="atrial fibrillation"):

@@ -398,8 +398,8 @@ def supraventricular_runs(rhythm, labels, *, in_af=None, beats: int = SVT_REFERE
 class SupraventricularRunRule:
     """N-labelled beats in the runs :func:`supraventricular_runs` finds get their N share as SVEB.
 
-    Not inside atrial fibrillation (``decision.in_af``): there no run is measured against a sinus rhythm, and
-    fibrillation ends a run.
+    Not inside atrial fibrillation (``decision.in_af``): its beats are taken out of the runs found, and with
+    them what is left of a run shorter than ``shortest``.
     """
 
     beats: int = SVT_REFERENCE_BEATS
