@@ -61,7 +61,7 @@ second-look review of Holter-style recordings. **Not a medical device**: every l
   on the P wave; a regular run that starts abruptly well ahead of the patient's NN rhythm is SVEB
   throughout (the supraventricular runs), and inside what the atrial fibrillation rule recognises no
   beat is SVEB. A sudden regular tachycardia that the annotators call normal is called SVEB too
-  (SVDB 867: about 100 beats). Treat every SVEB label as a candidate for review.
+  (SVDB 867 is one). Treat every SVEB label as a candidate for review.
 """
 
 
