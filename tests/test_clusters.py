@@ -68,4 +68,4 @@ def test_a_beat_shaped_like_the_patient_s_ventricular_beats_is_not_fusion():
     rhythm = np.zeros((len(m), 16), np.float32)
     rhythm[:, -1] = 1
     assert not fusion_beats(m, rhythm, labels, p_correlation=-1.0).any()
-    assert fusion_beats(m, rhythm, labels, p_correlation=-1.0, veb_correlation=2.0).any()
+    assert fusion_beats(m, rhythm, labels, p_correlation=-1.0, veb_correlation=2.0, sinus_correlation=-1.0).any()

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from ecg_core.beats import rr_features, segment_beats
+from ecg_core.classifier.features import qrs_correlation
 from ecg_core.config import BEAT_WINDOW, CLASSES
 from ecg_core.model import fusion_beats, recording_inputs, wide_qrs_beats
 
@@ -26,11 +27,12 @@ N, SVEB, VEB, F = (CLASSES.index(c) for c in ("N", "SVEB", "VEB", "F"))
 K = 60
 
 
-def _recording(*, pre: float = 1.0, post: float = 1.0, p_wave: bool = True, wide=(K,), n: int = 80, seed: int = 0):
+def _recording(*, pre: float = 1.0, post: float = 1.0, p_wave: bool = True, wide=(K,), n: int = 80, seed: int = 0,
+               polarity: float = 1.0):
     """n sinus beats (narrow QRS, P wave 160 ms before) every 0.8 s; the ``wide`` beats ventricular-looking.
 
     Beat K's previous RR is ``pre`` times the usual one and the next ``post`` times; ``p_wave``: whether
-    the wide beats keep the P wave.
+    the wide beats keep the P wave; ``polarity`` -1: their QRS points the other way (nothing of the normal one).
     """
     rng = np.random.default_rng(seed)
     rr = np.full(n, 0.8) * (1 + 0.01 * rng.uniform(-1, 1, n))
@@ -43,7 +45,7 @@ def _recording(*, pre: float = 1.0, post: float = 1.0, p_wave: bool = True, wide
     p = 0.15 * np.exp(-0.5 * ((t + 0.16) / 0.025) ** 2)
     windows = np.exp(-0.5 * (t / 0.012) ** 2) + p + 0.005 * rng.standard_normal((n, BEAT_WINDOW))
     for k in wide:
-        windows[k] = (1.5 * np.exp(-0.5 * (t / 0.025) ** 2) + (p if p_wave else 0)
+        windows[k] = (polarity * 1.5 * np.exp(-0.5 * (t / 0.025) ** 2) + (p if p_wave else 0)
                       + 0.005 * rng.standard_normal(BEAT_WINDOW))
     return recording_inputs(windows, rr_features(peaks, FS))
 
@@ -63,6 +65,15 @@ def test_only_an_on_time_ventricular_beat_after_a_p_wave_is_fusion(seed):
     assert not fusion_beats(*_recording(pre=0.6, seed=seed), _labels()).any()  # premature, no pause
     assert not fusion_beats(*_recording(pre=1.3, post=0.8, seed=seed), _labels()).any()  # late (escape)
     assert not fusion_beats(*_recording(p_wave=False, seed=seed), _labels()).any()  # no P wave
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_an_on_time_ventricular_beat_with_nothing_of_the_normal_qrs_is_not_fusion(seed):
+    """A fusion beat is partly the normal beat: a QRS of the opposite polarity is a late ventricular beat."""
+    inverted = _recording(polarity=-1.0, seed=seed)
+    assert qrs_correlation(inverted[0])[K] < 0 < qrs_correlation(_recording(seed=seed)[0])[K]
+    assert not fusion_beats(*inverted, _labels()).any()
+    assert np.flatnonzero(fusion_beats(*inverted, _labels(), sinus_correlation=-1.0)).tolist() == [K]
 
 
 def test_ventricular_runs_and_short_inputs_are_never_fusion():

@@ -136,6 +136,16 @@ class BeatShapes:
         return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("p_wave", "shape", "qrs")))
 
 
+def qrs_correlation(morphology) -> np.ndarray:
+    """``(n,)`` correlation of each beat's QRS region with its template's (the network's morphology input).
+
+    The first of :func:`morphology_features` before its running median, as a correlation: near 1 for
+    the recording's usual beats, low or negative for a QRS of another shape.
+    """
+    shape = morphology.shape if isinstance(morphology, BeatShapes) else _shape_features(morphology)
+    return np.tanh(shape[:, 0]) if len(shape) else np.zeros(0)
+
+
 def p_wave_correlation(morphology: np.ndarray) -> np.ndarray:
     """``(n,)`` correlation of each beat's P-wave region with its template's (the network's morphology input).
 

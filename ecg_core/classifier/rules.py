@@ -22,7 +22,7 @@ from scipy import ndimage
 from ..beats import runs_of
 from ..config import CLASSES
 from .clusters import ventricular_correlation
-from .features import BeatShapes, morphology_features, p_wave_correlation
+from .features import BeatShapes, morphology_features, p_wave_correlation, qrs_correlation
 from .inputs import MIN_TEMPLATE_BEATS, N_RHYTHM, RHYTHM_FEATURES
 
 #: Classes the second stage decides between (indices into ``CLASSES``): N and SVEB. The network's
@@ -84,13 +84,19 @@ FUSION_TIMING = 0.1
 #: the ventricular shape. Without it the rule took the late, uniform VEB of SVDB records for fusion
 #: (of 0.95, 0.9, 0.8 and 0.7, the value that kept F on DS1 and gave SVDB the most VEB back).
 FUSION_VEB_CORRELATION = 0.8
+#: ... and where its QRS is still partly the normal one: its correlation with the template (the regular
+#: beats' median, :func:`~ecg_core.classifier.features.qrs_correlation`) is at least this. A QRS unlike
+#: the normal one is a ventricular beat that comes on time, not a mix of the two (SVDB 884's late VEB:
+#: correlation about -0.2; DS1 208's fusion beats: 0.6 and more).
+FUSION_SINUS_CORRELATION = 0.3
 #: VEB-labelled beats in a run of this many or more (ventricular tachycardia, idioventricular
 #: rhythm) are never taken as fusion: there the template and the running rhythm can be the run's own.
 FUSION_MAX_RUN = 3
 
 
 def fusion_beats(morphology, rhythm, labels, *, p_correlation: float = FUSION_P_CORRELATION,
-                 timing: float = FUSION_TIMING, veb_correlation: float = FUSION_VEB_CORRELATION) -> np.ndarray:
+                 timing: float = FUSION_TIMING, veb_correlation: float = FUSION_VEB_CORRELATION,
+                 sinus_correlation: float = FUSION_SINUS_CORRELATION) -> np.ndarray:
     """``(n,)`` bool: beats of ONE recording labelled VEB that have the timing and P wave of a fusion beat.
 
     A ventricular-looking beat (``labels``, indices into ``CLASSES``, is VEB) that arrives when the
@@ -102,7 +108,9 @@ def fusion_beats(morphology, rhythm, labels, *, p_correlation: float = FUSION_P_
     the run's own), nor the first and last beats, nor recordings of fewer than
     ``MIN_TEMPLATE_BEATS`` beats; without rhythm (segments) nothing is flagged. Where the recording
     has a ventricular template (the other VEB beats' median QRS), a beat shaped like it (correlation
-    ``veb_correlation`` or more) is a ventricular beat, not a fusion.
+    ``veb_correlation`` or more) is a ventricular beat, not a fusion; so is a beat whose QRS correlates
+    less than ``sinus_correlation`` with the template's (:func:`qrs_correlation`): a fusion beat is
+    partly the normal beat.
     """
     labels = np.asarray(labels)
     n = len(labels)
@@ -119,6 +127,7 @@ def fusion_beats(morphology, rhythm, labels, *, p_correlation: float = FUSION_P_
     eligible = run < FUSION_MAX_RUN
     eligible[[0, -1]] = False
     fused = veb & eligible & known & on_time & (p_wave_correlation(morphology) > p_correlation)
+    fused &= qrs_correlation(morphology) >= sinus_correlation
     if fused.any():
         fused &= ~(ventricular_correlation(morphology, labels, exclude=fused) >= veb_correlation)
     return fused
@@ -275,12 +284,13 @@ class FusionRule:
     p_correlation: float = FUSION_P_CORRELATION
     timing: float = FUSION_TIMING
     veb_correlation: float = FUSION_VEB_CORRELATION
+    sinus_correlation: float = FUSION_SINUS_CORRELATION
 
     def apply(self, decision: Decision) -> Decision:
         """``decision`` with the fusion beats made F."""
         d = decision
         fused = fusion_beats(d.shapes, d.rhythm, d.labels, p_correlation=self.p_correlation, timing=self.timing,
-                             veb_correlation=self.veb_correlation)
+                             veb_correlation=self.veb_correlation, sinus_correlation=self.sinus_correlation)
         for mask in (d.in_af, d.wide):
             if mask is not None:
                 fused &= ~mask

@@ -20,6 +20,7 @@ from .rules import (
     AF_IRREGULARITY,
     AF_P_CORRELATION,
     FUSION_P_CORRELATION,
+    FUSION_SINUS_CORRELATION,
     FUSION_TIMING,
     FUSION_VEB_CORRELATION,
     STAGE_CLASSES,
@@ -80,7 +81,7 @@ class StackedStage:
     ``af_p_correlation`` and ``af_irregularity`` are the settings of the atrial fibrillation rule
     it was fitted and is applied with (:attr:`af_rule`); ``wide_qrs_width``, ``wide_qrs_correlation``
     and ``wide_p_correlation`` those of the wide-QRS rule (:attr:`wide_qrs_rule`), and
-    ``fusion_p_correlation`` and ``fusion_timing`` those of the fusion rule (:attr:`fusion_rule`),
+    ``fusion_*`` those of the fusion rule (:attr:`fusion_rule`),
     the heuristics applied after it (:mod:`ecg_core.classifier.rules`); ``svt_*`` those of the
     supraventricular runs (:attr:`svt_rule`; ``svt_prematurity`` 0 turns it off).
     """
@@ -95,6 +96,7 @@ class StackedStage:
     fusion_p_correlation: float = FUSION_P_CORRELATION
     fusion_timing: float = FUSION_TIMING
     fusion_veb_correlation: float = FUSION_VEB_CORRELATION
+    fusion_sinus_correlation: float = FUSION_SINUS_CORRELATION
     cluster_count: int = CLUSTERS
     cluster_weight: float = CLUSTER_WEIGHT
     wide_qrs_width: float = WIDE_QRS_WIDTH
@@ -162,7 +164,8 @@ class StackedStage:
     @property
     def fusion_rule(self) -> FusionRule:
         """The fusion rule with this stage's settings."""
-        return FusionRule(self.fusion_p_correlation, self.fusion_timing, self.fusion_veb_correlation)
+        return FusionRule(self.fusion_p_correlation, self.fusion_timing, self.fusion_veb_correlation,
+                          self.fusion_sinus_correlation)
 
     @property
     def cluster_evidence(self) -> ClusterEvidence:
@@ -242,6 +245,7 @@ def run(steps, decision: Decision) -> Decision:
 #: The rule settings a :class:`StackedStage` stores, with their types.
 _RULE_SETTINGS = {"af_beats": int, "af_p_correlation": float, "af_irregularity": float,
                   "fusion_p_correlation": float, "fusion_timing": float, "fusion_veb_correlation": float,
+                  "fusion_sinus_correlation": float,
                   "cluster_count": int, "cluster_weight": float, "wide_qrs_width": float,
                   "wide_qrs_correlation": float, "wide_p_correlation": float, "svt_beats": int,
                   "svt_prematurity": float, "svt_shortest": int, "svt_irregularity": float}
