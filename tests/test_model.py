@@ -12,7 +12,7 @@ import pytest
 import wfdb
 
 from ecg_core.beats import rr_features, segment_beats
-from ecg_core.classifier.rules import SupraventricularRunRule
+from ecg_core.classifier.rules import FusionRule, SupraventricularRunRule
 from ecg_core.config import AAMI_MAP, BEAT_WINDOW, CLASSES, EXAMPLE_RECORD, FS, MODEL_CARD_JSON, MODEL_PATH
 from ecg_core.errors import ECGError
 from ecg_core.model import (
@@ -268,11 +268,11 @@ def test_stage_round_trips_through_the_card(ds1_stage):
     bad = {**stage.to_dict(), "features": ["something", "else"]}
     with pytest.raises(ECGError, match="Refit"):
         StackedStage.from_dict(bad)
-    assert (again.fusion_p_correlation, again.fusion_timing) == (stage.fusion_p_correlation, stage.fusion_timing)
+    assert again.fusion_rule == stage.fusion_rule
     before_heuristics = {k: v for k, v in stage.to_dict().items() if not k.startswith(("fusion_", "wide_", "svt_"))}
     older = StackedStage.from_dict(before_heuristics)  # not fitted: the defaults
     assert (older.fusion_timing, older.wide_qrs_width) == (FUSION_TIMING, WIDE_QRS_WIDTH)
-    assert older.svt_rule == SupraventricularRunRule()
+    assert older.svt_rule == SupraventricularRunRule() and older.fusion_rule == FusionRule()
     assert {"svt_beats", "svt_prematurity", "svt_shortest", "svt_irregularity"} <= set(stage.to_dict())
     assert StackedStage.from_dict({**stage.to_dict(), "svt_prematurity": 0.5}).svt_rule.prematurity == 0.5
     with pytest.raises(ECGError, match="svt_beats"):

@@ -2,7 +2,8 @@
 
 What the second stage and the hand rules read of each beat: its QRS, P-wave and T-wave regions
 against its template, relative to the recording's usual values (:func:`morphology_features`), and
-the correlation of its P-wave region with the template's (:func:`p_wave_correlation`).
+the correlation of its QRS and P-wave regions with the template's (:func:`qrs_correlation`,
+:func:`p_wave_correlation`).
 :class:`BeatShapes` keeps them block by block for a long recording.
 """
 

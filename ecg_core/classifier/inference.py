@@ -92,7 +92,7 @@ class BeatClassifier:
         The network's calibrated probabilities; where the second stage is loaded, the N+SVEB
         share of beats the network labels N or SVEB is then split by it, no beat inside atrial
         fibrillation is called SVEB, SVEB beats with a wide, unusual QRS and no usual P wave are
-        VEB, and VEB beats with the timing and P wave of a fusion beat are F (:meth:`StackedStage.apply`).
+        VEB, and VEB beats with the timing, P wave and QRS of a fusion beat are F (:meth:`StackedStage.apply`).
         """
         return self.predict_recording(beats).probabilities
 

@@ -4,7 +4,8 @@ Each rule is a function of one recording's beats (which beats it picks) and a sm
 with its settings whose ``apply`` takes a :class:`Decision` (the probabilities as the steps before
 left them) and returns the next one: :class:`AtrialFibrillationRule` (N/SVEB-labelled beats inside
 atrial fibrillation are N), :class:`WideQRSRule` (SVEB with a wide, unusual QRS and no usual P wave
-is VEB), :class:`FusionRule` (VEB with a fusion beat's timing and P wave is F) and
+is VEB), :class:`FusionRule` (VEB with a fusion beat's timing and P wave, and a QRS partly the normal one and unlike
+the recording's other VEB, is F) and
 :class:`SupraventricularRunRule` (N-labelled beats of a regular run that starts abruptly well ahead of the
 patient's own NN rhythm are SVEB). The order in which they run is
 :func:`ecg_core.classifier.stage.pipeline`'s.
@@ -87,7 +88,7 @@ FUSION_VEB_CORRELATION = 0.8
 #: ... and where its QRS is still partly the normal one: its correlation with the template (the regular
 #: beats' median, :func:`~ecg_core.classifier.features.qrs_correlation`) is at least this. A QRS unlike
 #: the normal one is a ventricular beat that comes on time, not a mix of the two (SVDB 884's late VEB:
-#: correlation about -0.2; DS1 208's fusion beats: 0.6 and more).
+#: correlation about -0.2; DS1 208's fusion beats: 0.65 and more).
 FUSION_SINUS_CORRELATION = 0.3
 #: VEB-labelled beats in a run of this many or more (ventricular tachycardia, idioventricular
 #: rhythm) are never taken as fusion: there the template and the running rhythm can be the run's own.
@@ -127,7 +128,8 @@ def fusion_beats(morphology, rhythm, labels, *, p_correlation: float = FUSION_P_
     eligible = run < FUSION_MAX_RUN
     eligible[[0, -1]] = False
     fused = veb & eligible & known & on_time & (p_wave_correlation(morphology) > p_correlation)
-    fused &= qrs_correlation(morphology) >= sinus_correlation
+    if fused.any():
+        fused &= qrs_correlation(morphology) >= sinus_correlation
     if fused.any():
         fused &= ~(ventricular_correlation(morphology, labels, exclude=fused) >= veb_correlation)
     return fused

@@ -7,6 +7,7 @@ into Markdown; the numbers come from the entry, the settings from the classifier
 from __future__ import annotations
 
 from ..classifier import FUSION_MAX_RUN
+from ..classifier.rules import FUSION_SINUS_CORRELATION, FUSION_VEB_CORRELATION
 from ..config import CLASSES
 from .grids import ONE_RECORD_SHARE
 from .stage_fit import STAGE_SVEB_WEIGHT
@@ -224,11 +225,15 @@ def _fusion_section(fusion: dict) -> str:
         f"within a log ratio of {fusion['timing']:g} of the running RR) after a P wave shaped like its template's "
         f"(correlation above {fusion['p_correlation']:g}), outside atrial fibrillation and not in a run of "
         f"{fusion.get('max_run', FUSION_MAX_RUN)} or more VEB, neither shaped like the recording's other VEB beats "
-        "nor with nothing of the normal QRS (`ecg_core.model.fusion_beats`): the timing and P "
+        f"(QRS correlation {fusion.get('veb_correlation', FUSION_VEB_CORRELATION):g} or more with their median) nor "
+        f"with nothing of the normal QRS (correlation under "
+        f"{fusion.get('sinus_correlation', FUSION_SINUS_CORRELATION):g} "
+        "with the template; `ecg_core.model.fusion_beats`): the timing and P "
         "wave of a fusion beat, or of a late ventricular beat the sinus impulse met. The networks cannot learn F "
         "across patients (DS1's F beats are almost all in record 208, so "
         "the fold that holds 208 out has nearly none to learn from), and without the rule 208's fusion beats "
-        "were called VEB. The two settings were chosen by looking at these DS1 figures; leave-one-record-out "
+        "were called VEB. The timing and P-wave settings were chosen by looking at these DS1 figures (the two "
+        "shape checks across databases); leave-one-record-out "
         "figures with settings around them (the stage itself is unaffected; 'none': a detection with no "
         "reference beat):\n\n"
         + _rule_grid_table(fusion, {"fusion_p_correlation": "P-wave correlation above",

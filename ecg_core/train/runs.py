@@ -48,7 +48,8 @@ def _rule_entries(recs, stages) -> dict:
           "irregularity": rules.AF_IRREGULARITY, "p_wave_ms": list(P_WAVE_MS),
           "detection": grids.af_detection(recs), "grid": grids.af_grid(recs)}
     fusion = {"p_correlation": rules.FUSION_P_CORRELATION, "timing": rules.FUSION_TIMING,
-              "max_run": rules.FUSION_MAX_RUN, "shipped": SHIPPED_RULES["fusion"],
+              "max_run": rules.FUSION_MAX_RUN, "veb_correlation": rules.FUSION_VEB_CORRELATION,
+              "sinus_correlation": rules.FUSION_SINUS_CORRELATION, "shipped": SHIPPED_RULES["fusion"],
               "grid": grids.rule_grid(recs, grids.FUSION_GRID, grids._RULE_OFF["fusion"], "F", stages=stages)}
     wide = {"width": rules.WIDE_QRS_WIDTH, "qrs_correlation": rules.WIDE_QRS_CORRELATION,
             "p_correlation": rules.WIDE_P_CORRELATION, "shipped": SHIPPED_RULES["wide_qrs"],
