@@ -144,7 +144,7 @@ def qrs_correlation(morphology) -> np.ndarray:
     the recording's usual beats, low or negative for a QRS of another shape.
     """
     shape = morphology.shape if isinstance(morphology, BeatShapes) else _shape_features(morphology)
-    return np.tanh(shape[:, 0]) if len(shape) else np.zeros(0)
+    return np.tanh(shape[:, 0])
 
 
 def p_wave_correlation(morphology: np.ndarray) -> np.ndarray:

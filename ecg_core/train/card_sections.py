@@ -6,8 +6,7 @@ into Markdown; the numbers come from the entry, the settings from the classifier
 
 from __future__ import annotations
 
-from ..classifier import FUSION_MAX_RUN
-from ..classifier.rules import FUSION_SINUS_CORRELATION, FUSION_VEB_CORRELATION
+from ..classifier.rules import FUSION_MAX_RUN, FUSION_SINUS_CORRELATION, FUSION_VEB_CORRELATION
 from ..config import CLASSES
 from .grids import ONE_RECORD_SHARE
 from .stage_fit import STAGE_SVEB_WEIGHT
