@@ -277,6 +277,9 @@ def test_stage_round_trips_through_the_card(ds1_stage):
     assert StackedStage.from_dict({**stage.to_dict(), "svt_prematurity": 0.5}).svt_rule.prematurity == 0.5
     with pytest.raises(ECGError, match="svt_beats"):
         StackedStage.from_dict({**stage.to_dict(), "svt_beats": 0})
+    for key in ("fusion_sinus_correlation", "svt_beats"):  # a hand-edited setting that is not a number
+        with pytest.raises(ECGError, match=f"{key} to 'abc', which is not a number"):
+            StackedStage.from_dict({**stage.to_dict(), key: "abc"})
     for missing in ("af_beats", "af_p_correlation", "af_irregularity"):
         older = {k: v for k, v in stage.to_dict().items() if k != missing}
         with pytest.raises(ECGError, match="atrial fibrillation"):

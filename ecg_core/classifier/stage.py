@@ -114,8 +114,8 @@ class StackedStage:
         Raises
         ------
         ECGError
-            The stage was fitted on other features, or before the atrial fibrillation rule, or its
-            supraventricular runs' reference is under one beat.
+            The stage was fitted on other features, or before the atrial fibrillation rule, a rule
+            setting is not a number, or its supraventricular runs' reference is under one beat.
         """
         refit = "Refit it with `python -m ecg_core.train --fit-stage`."
         if list(d.get("features", [])) != list(STAGE_FEATURES) or np.shape(d.get("coef")) != (
@@ -128,12 +128,19 @@ class StackedStage:
         # the fusion, wide-QRS, cluster and run steps are not fitted: a card from before them gets the default settings
         d = {**{f.name: f.default for f in fields(cls) if f.name.startswith(("fusion_", "wide_", "cluster_", "svt_"))},
              **d}
-        if int(d["svt_beats"]) < 1:
+        settings = {}
+        for k, t in _RULE_SETTINGS.items():
+            try:
+                settings[k] = t(d[k])
+            except (TypeError, ValueError):
+                raise ECGError(f"The second stage in model_card.json sets {k} to {d[k]!r}, which is not a number. "
+                               "Set it to a number, or refit it with `python -m ecg_core.train --fit-stage`.") from None
+        if settings["svt_beats"] < 1:
             raise ECGError(f"The second stage in model_card.json sets svt_beats to {d['svt_beats']}: the "
                            "supraventricular runs need a reference of at least one beat. Set it to 1 or more "
                            f"(the default is {SVT_REFERENCE_BEATS}).")
         return cls(np.asarray(d["mean"], float), np.asarray(d["scale"], float), np.asarray(d["coef"], float),
-                   np.asarray(d["intercept"], float), **{k: t(d[k]) for k, t in _RULE_SETTINGS.items()})
+                   np.asarray(d["intercept"], float), **settings)
 
     def to_dict(self) -> dict:
         """The stage as plain JSON values: features, classes, coefficients and rule settings."""
