@@ -57,12 +57,13 @@ def sosfiltfilt(sos, x, *, block: int = BLOCK) -> np.ndarray:
     once (four times a 24-hour recording); here the forward pass runs block by block into one
     output array, carrying the filter state across blocks (``sosfilt``'s ``zi``), and the backward
     pass runs over it in place from the end. The recursion is the same, sample by sample, so the
-    result is identical (a test compares them); the extra memory is one block.
+    result is identical (a test compares them); the extra memory is one block. The filter's initial
+    state is computed once per filter (scipy's takes a third of the time of a short signal's filtering).
     """
     edge = _padlen(sos)
-    if x.ndim != 1 or x.size <= max(edge, block):
+    if x.ndim != 1 or x.size <= edge:
         return sps.sosfiltfilt(sos, x)
-    zi = sps.sosfilt_zi(sos)
+    zi = _sosfilt_zi(sos)
     left, right = _odd_ends(x, edge)
     y = np.empty(x.size + 2 * edge)
     z = zi * left[0:1]
@@ -110,7 +111,7 @@ def sosfiltfilt_blocks(sos, x, *, block: int = BLOCK):
     if x.ndim != 1 or x.size <= max(edge, block):
         yield 0, sps.sosfiltfilt(sos, x)
         return
-    zi = sps.sosfilt_zi(sos)
+    zi = _sosfilt_zi(sos)
     left, right = _odd_ends(x, edge)
     starts = range(0, x.size, block)
     parts = [left, *(x[i:i + block] for i in starts), right]
@@ -126,6 +127,20 @@ def sosfiltfilt_blocks(sos, x, *, block: int = BLOCK):
         out, z = sps.sosfilt(sos, forward[::-1], zi=z)
         if k < len(parts) - 1:
             yield starts[k - 1], out[::-1]
+
+
+_ZI: dict[bytes, np.ndarray] = {}
+
+
+def _sosfilt_zi(sos) -> np.ndarray:
+    """``scipy.signal.sosfilt_zi(sos)``, kept per filter (read-only)."""
+    key = np.ascontiguousarray(sos, dtype=np.float64).tobytes()
+    if (zi := _ZI.get(key)) is None:
+        if len(_ZI) >= 64:
+            _ZI.clear()
+        zi = _ZI[key] = sps.sosfilt_zi(sos)
+        zi.flags.writeable = False
+    return zi
 
 
 def _padlen(sos) -> int:
