@@ -135,8 +135,9 @@ def run_analysis(job: Job, classifier) -> Analysis:
     try:
         if job.segmented:
             return classify_segments(job.source.windows, classifier=classifier)
+        detector = {} if job.peaks is not None else {"second_lead": job.source.second_lead(), **(job.detector or {})}
         return analyze(job.source.signal, job.source.sampling_rate, peaks=job.peaks, classifier=classifier,
-                       **(job.detector or {}))
+                       **detector)
     except ECGError as exc:
         raise ApiError(400, str(exc)) from None
 

@@ -108,7 +108,7 @@ def analyse(upload: app.Upload, fs_setting: float, lead: str | None, params: dic
     fs = float(rec.sampling_rate)
     pk = app.params_key(params)
     step(f"Finding beats in {x.size / fs / 60:.1f} min of ECG…")
-    peaks = app.detect(upload.digest, rec.lead, fs, pk, x)
+    peaks = app.detect(upload.digest, rec.lead, fs, pk, x, rec)
     analysis, model_error = None, None
     step(f"Classifying {len(peaks)} beats…")
     try:

@@ -285,11 +285,13 @@ def load_recording(upload: Upload, sampling_rate: float, lead: str | None):
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def detect(digest: str, lead: str, sampling_rate: float, params: tuple, _signal) -> np.ndarray:
-    """R-peaks of one lead, cached on (recording, lead, rate, detector settings)."""
+def detect(digest: str, lead: str, sampling_rate: float, params: tuple, _signal, _rec=None) -> np.ndarray:
+    """R-peaks of one lead, cached on (recording, lead, rate, detector settings); ``_rec``'s second lead votes in
+    noise (:meth:`ecg_core.io.Recording.second_lead`), as in the command line and the API."""
     from ecg_core.peaks import detect_r_peaks
 
-    return detect_r_peaks(_signal, sampling_rate, **dict(params))
+    second = _rec.second_lead() if _rec is not None else None
+    return detect_r_peaks(_signal, sampling_rate, second_lead=second, **dict(params))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -397,12 +399,14 @@ def detector_defaults() -> dict:
 
 @st.cache_data(max_entries=16, show_spinner="Sweeping the setting…")
 def sweep(digest: str, reference_digest: str, lead: str, sampling_rate: float, params: tuple, name: str, _signal,
-          _fit):
+          _fit, _rec=None):
     """:func:`ecg_core.tuning.sweep_parameter` against the reference beats of ``_fit``, cached on the recording, the
-    reference and the settings."""
+    reference and the settings; ``_rec``'s second lead votes as in :func:`detect`."""
     from ecg_core.tuning import sweep_parameter
 
-    return sweep_parameter(_signal, sampling_rate, _fit.samples, name, params=dict(params), episodes=_fit.episodes)
+    second = _rec.second_lead() if _rec is not None else None
+    return sweep_parameter(_signal, sampling_rate, _fit.samples, name, params=dict(params), episodes=_fit.episodes,
+                           second_lead=second)
 
 
 def show_reference_fit(fit, recording_name: str) -> bool:

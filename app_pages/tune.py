@@ -72,7 +72,7 @@ def find_beats(params: dict):
         rec = app.load_recording(upload, state.sampling_rate_setting, state.lead_setting)
         x = np.asarray(rec.signal, dtype=np.float64)
         fs = float(rec.sampling_rate)
-        peaks = app.detect(upload.digest, rec.lead, fs, app.params_key(params), x)
+        peaks = app.detect(upload.digest, rec.lead, fs, app.params_key(params), x, rec)
         found = (x, fs, rec, peaks)
         state.tune_last = found
     if found is None:
@@ -162,7 +162,8 @@ def render_sweep(x, fs, rec, fit, params) -> None:
         name = state.get("tune_sweep_wanted")
         if name:
             spec = tuning.parameter(name)
-            points = app.sweep(upload.digest, ref_upload.digest, rec.lead, fs, app.params_key(params), name, x, fit)
+            points = app.sweep(upload.digest, ref_upload.digest, rec.lead, fs, app.params_key(params), name, x, fit,
+                               rec)
             app.show_chart(plotting.sweep_figure(points, label=spec.label, unit=spec.unit,
                                                  current=float(params[name])), key="tune_sweep_chart")
             best = max(points, key=lambda p: (p.sensitivity + p.ppv, -abs(p.value - spec.default)))

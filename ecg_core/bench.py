@@ -31,7 +31,7 @@ import os
 import sys
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +46,11 @@ FLAG_ERROR_RATE = 0.005
 
 @dataclass(frozen=True)
 class Record:
-    """One annotated recording: the chosen lead, its rate, reference beats and flutter episodes."""
+    """One annotated recording: the chosen lead, its rate, reference beats, flutter episodes and a second lead.
+
+    ``second``: :meth:`ecg_core.io.Recording.second_lead` (None for one lead), which our detector
+    votes with in noise as the command line does; the peers detect on one lead.
+    """
 
     name: str
     signal: np.ndarray
@@ -54,6 +58,7 @@ class Record:
     lead: str
     reference: np.ndarray
     episodes: tuple
+    second: np.ndarray | None = None
 
 
 def load_record(hea: Path) -> Record:
@@ -65,14 +70,14 @@ def _record(rec: Recording, hea: Path) -> Record:
     """The :class:`Record` of a loaded recording, with the reference beside its ``.hea``."""
     ann = load_annotations(hea.with_suffix(".atr"))
     return Record(hea.stem, np.array(rec.signal, dtype=np.float64), float(rec.sampling_rate), rec.lead,
-                  ann.sample.astype(np.int64), ann.episodes)
+                  ann.sample.astype(np.int64), ann.episodes, rec.second_lead())
 
 
-def _ours(x, fs):
-    return detect_r_peaks(x, fs)
+def _ours(x, fs, second=None):
+    return detect_r_peaks(x, fs, second_lead=second)
 
 
-def _neurokit(x, fs):
+def _neurokit(x, fs, second=None):
     import neurokit2 as nk
 
     cleaned = nk.ecg_clean(x, sampling_rate=int(round(fs)))
@@ -80,7 +85,7 @@ def _neurokit(x, fs):
     return np.asarray(info["ECG_R_Peaks"], dtype=np.int64)
 
 
-def _pan_tompkins(x, fs):
+def _pan_tompkins(x, fs, second=None):
     import neurokit2 as nk
 
     cleaned = nk.ecg_clean(x, sampling_rate=int(round(fs)), method="pantompkins1985")
@@ -88,13 +93,13 @@ def _pan_tompkins(x, fs):
     return np.asarray(info["ECG_R_Peaks"], dtype=np.int64)
 
 
-def _xqrs(x, fs):
+def _xqrs(x, fs, second=None):
     from wfdb import processing
 
     return np.asarray(processing.xqrs_detect(x, fs=fs, verbose=False), dtype=np.int64)
 
 
-#: name -> (detector, timing repeats are used)
+#: name -> (detector ``(lead, rate, second lead)``: the peers use one lead, timing repeats are used)
 METHODS = {
     "ours": (_ours, True),
     "neurokit2": (_neurokit, True),
@@ -103,13 +108,13 @@ METHODS = {
 }
 
 
-def _timed(fn, x, fs, repeats: int):
+def _timed(fn, x, fs, second, repeats: int):
     """Run ``fn`` ``repeats`` times: output, median wall time, median CPU time of this process."""
     wall, cpu = [], []
     out = None
     for _ in range(max(1, repeats)):
         c0, t0 = time.process_time(), time.perf_counter()
-        out = fn(x, fs)
+        out = fn(x, fs, second)
         wall.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
     return out, float(np.median(wall)), float(np.median(cpu))
@@ -140,7 +145,7 @@ def bench_detect(data_dir, *, out_dir=None, repeats: int = 5, methods=tuple(METH
             fn, repeat = METHODS[m]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                peaks, t_med, t_cpu = _timed(fn, rec.signal, rec.fs, repeats if repeat else 1)
+                peaks, t_med, t_cpu = _timed(fn, rec.signal, rec.fs, rec.second, repeats if repeat else 1)
             score = score_detection(rec.reference, peaks, rec.fs, episodes=rec.episodes)
             totals[m] = totals[m] + score
             times[m].append(t_med)
@@ -286,8 +291,9 @@ def bench_noise(data_dir, noise_dir, *, records=("118", "119"), kinds=NOISE_KIND
                 methods=tuple(METHODS), write_dir=None, stream=sys.stdout):
     """Run every method on the clean records with noise added at every SNR; print one table per noise kind.
 
-    Each lead ``i`` of a record gets channel ``i`` of the noise record (as nst pairs them; the lead
-    that is scored is the record's default one). Beats are scored over the whole record after the
+    Each lead ``i`` of a record gets channel ``i`` of the noise record, scaled to the SNR in that lead
+    (as nst pairs and scales them; the lead that is scored is the record's default one, and our
+    detector votes with the other noisy lead as the command line does). Beats are scored over the whole record after the
     learning period (EC57 scores the noisy records from minute 5), so every reference beat inside
     the bursts counts. ``write_dir``
     keeps the noisy records as WFDB (two leads where the record has two) with the reference beats,
@@ -310,6 +316,7 @@ def bench_noise(data_dir, noise_dir, *, records=("118", "119"), kinds=NOISE_KIND
                 for c in range(leads.shape[1]):
                     leads[:, c] = add_noise(leads[:, c], noise[:, c % noise.shape[1]], rec.fs, rec.reference, snr)
                 x = leads[:, full.lead_names.index(rec.lead)]
+                second = replace(full, signals=leads).second_lead()
                 tag = f"{name}_{kind.replace('+', '').replace('-', '')}_{snr:+d}".replace("+", "p").replace("-", "m")
                 if write_dir is not None:
                     _write_noisy(Path(write_dir), tag, full, leads, hea)
@@ -318,7 +325,7 @@ def bench_noise(data_dir, noise_dir, *, records=("118", "119"), kinds=NOISE_KIND
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
                         t0 = time.perf_counter()
-                        peaks = METHODS[m][0](x, rec.fs)
+                        peaks = METHODS[m][0](x, rec.fs, second)
                         row[f"{m}_s"] = time.perf_counter() - t0
                     row[m] = score_detection(ref, peaks[peaks >= learn], rec.fs, episodes=rec.episodes)
                 rows.append(row)

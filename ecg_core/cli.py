@@ -102,7 +102,8 @@ def _detect_one(path: Path, args) -> pd.DataFrame:
     rec = load(path, sampling_rate=args.fs, lead=args.lead)
     if isinstance(rec, Segments):
         raise ECGError("this is a segmented file (one beat per row): its beats are already cut. Use `classify`.")
-    frame = pd.DataFrame({"sample": detect_r_peaks(rec.signal, rec.sampling_rate, **_detector_options(args))})
+    peaks = detect_r_peaks(rec.signal, rec.sampling_rate, second_lead=rec.second_lead(), **_detector_options(args))
+    frame = pd.DataFrame({"sample": peaks})
     frame.attrs["duration_s"] = rec.duration_s  # for a cohort's summary.csv
     return frame
 
@@ -118,7 +119,10 @@ def _classify_one(path: Path, args) -> pd.DataFrame:
     if isinstance(rec, Segments):
         return classify_segments(rec.windows, classifier=_classifier(args.model)).to_frame()
     peaks = _read_peaks(args.peaks_dir, _stem(path), rec.signal.size) if args.peaks_dir else None
-    beats = prepare_beats(find_beats(rec.signal, rec.sampling_rate, peaks=peaks, **_detector_options(args)))
+    second = rec.second_lead() if peaks is None else None
+    beats = prepare_beats(find_beats(rec.signal, rec.sampling_rate, peaks=peaks, second_lead=second,
+                                     **_detector_options(args)))
+    del second
     fs, n, duration = rec.sampling_rate, rec.n_samples, rec.duration_s
     del rec  # the signal goes before the classifier (TensorFlow) comes: a 24-hour recording is 250 MB a lead
     gc.collect()  # (the loader's objects refer to each other: freed only by the collector)
@@ -207,8 +211,8 @@ def _report_one(path: Path, args) -> list[Path]:
         raise ECGError("this is a segmented file (one beat per row): a report needs a continuous recording.")
     stem = _stem(path)
     peaks = _read_peaks(args.peaks_dir, stem, rec.signal.size) if args.peaks_dir else None
-    analysis = analyze(rec.signal, rec.sampling_rate, peaks=peaks, classifier=_classifier(args.model),
-                       **({} if peaks is not None else _detector_options(args)))
+    detector = {} if peaks is not None else {"second_lead": rec.second_lead(), **_detector_options(args)}
+    analysis = analyze(rec.signal, rec.sampling_rate, peaks=peaks, classifier=_classifier(args.model), **detector)
     shown, units, note = to_millivolts(rec.signal, rec.units, rec.source_format)
     figures = report_figures(shown, rec.sampling_rate, analysis, name=rec.name or stem, lead=rec.lead, units=units,
                              units_note=note, notes=[f"Beats from {args.peaks_dir / (stem + '.peaks.csv')}."]

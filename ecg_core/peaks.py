@@ -48,7 +48,8 @@ from scipy import signal as sps
 
 from .errors import ECGError, validate_signal
 from .filters import bandpass, block_mean
-from .peaks_noise import drop_noise_bumps as _drop_noise_bumps
+from .peaks_leads import LEAD_NOISE_DB, needs_second_lead, noisy_spans, vote
+from .peaks_noise import NoiseBumps, noise_bumps
 from .quality import QRS_BAND
 
 __all__ = ["PARAMETERS", "Parameter", "DEFAULTS", "check_parameters", "detect_r_peaks"]
@@ -342,8 +343,8 @@ def _locate(x: np.ndarray, low: np.ndarray, q: int, centres: np.ndarray, fs: flo
     return idx[np.arange(idx.shape[0]), k]
 
 
-def detect_r_peaks(signal, sampling_rate, **params) -> np.ndarray:
-    """Find the R-peaks of one ECG lead.
+def detect_r_peaks(signal, sampling_rate, *, second_lead=None, **params) -> np.ndarray:
+    """Find the R-peaks of one ECG lead (with another lead of the same recording to vote in noise).
 
     Parameters
     ----------
@@ -351,6 +352,11 @@ def detect_r_peaks(signal, sampling_rate, **params) -> np.ndarray:
         One lead, 1-D, any amplitude unit (mV or ADC units) and either polarity.
     sampling_rate : float
         Sampling rate in Hz (any plausible rate; the detector works natively at it).
+    second_lead : array_like, optional
+        Another lead of the same recording (same length). Where ``signal`` is noisy, its own
+        detections confirm or reject the beats (stage 5, :mod:`ecg_core.peaks_leads`); elsewhere it
+        changes nothing. The positions returned are still those of ``signal``'s R-peaks, except a
+        beat only this lead shows, at its R-peak here.
     threshold : float, optional
         Sensitivity, 0.05-0.9 (default 0.3): how far from the running noise level towards the
         running QRS level a peak of the QRS energy must rise to count as a beat.
@@ -397,18 +403,41 @@ def detect_r_peaks(signal, sampling_rate, **params) -> np.ndarray:
     """
     x, fs = validate_signal(signal, sampling_rate)
     p = check_parameters(params, fs)
+    if second_lead is None:
+        return _detect(x, fs, p).peaks
+    if np.shape(second_lead) != x.shape:
+        raise ECGError(f"The second lead has {np.size(second_lead)} samples and the first {x.size}: give two "
+                       "leads of the same recording.")
+    first = _detect(x, fs, p, correlate_below_db=LEAD_NOISE_DB)
+    if not needs_second_lead(first):
+        return first.peaks
+    y, _ = validate_signal(second_lead, fs)  # only where it is read: most recordings are clean
+    return vote(first, _second_lead_beats(y, fs, p, first), fs)
+
+
+def _second_lead_beats(y: np.ndarray, fs: float, p: dict, first) -> NoiseBumps:
+    """Stages 1-4 on the second lead, in the spans around the first lead's suspects, every correlation measured."""
+    spans = noisy_spans(first, fs, y.size)
+    parts = [_detect(y[a:b], fs, p, correlate_below_db=np.inf) for a, b in spans]
+    return NoiseBumps(np.concatenate([part.peaks + a for part, (a, _) in zip(parts, spans, strict=True)]),
+                      np.concatenate([part.noise_db for part in parts]), np.concatenate([part.corr for part in parts]))
+
+
+def _detect(x: np.ndarray, fs: float, p: dict, correlate_below_db=None):
+    """Stages 1-4 on one validated lead: :class:`ecg_core.peaks_noise.NoiseBumps`."""
     low, energy, fs_d, q, qrs = _qrs_energy(x, fs, p)
     refr = max(1, int(round(p["refractory"] * fs_d)))
     cand, _ = sps.find_peaks(energy, distance=refr)
+    none = np.empty(0, dtype=np.int64)
     if cand.size == 0:
-        return np.empty(0, dtype=np.int64)
+        return noise_bumps(x, fs, none)
     half = max(1, int(round(SLOPE_HALF_S * fs_d)))
     steep = np.abs(np.diff(low[_window_index(cand, half, half, low.size)], axis=1)).max(axis=1)
     maxima, block = _block_maxima(energy, fs_d)
     spk, npk = _initial_levels(energy, maxima, block, fs_d)
     chosen = _decide(cand.tolist(), energy[cand].tolist(), steep.tolist(), fs_d, p, spk, npk, maxima.tolist(), block)
     if chosen.size == 0:
-        return np.empty(0, dtype=np.int64)
+        return noise_bumps(x, fs, none)
     centres = cand[chosen] * q + (q - 1) // 2
     peaks = _locate(x, low, q, centres, fs, p["search_window"])
     peaks = np.unique(peaks)
@@ -418,6 +447,5 @@ def detect_r_peaks(signal, sampling_rate, **params) -> np.ndarray:
         keep = np.concatenate(([True], np.diff(peaks) >= min_gap))
         peaks = peaks[keep]
     default_band = (p["lowcut"], p["highcut"]) == QRS_BAND
-    return _drop_noise_bumps(x, fs, peaks.astype(np.int64), (low, fs_d, q), qrs if default_band else None)
-
-
+    return noise_bumps(x, fs, peaks.astype(np.int64), (low, fs_d, q), qrs if default_band else None,
+                       correlate_below_db=correlate_below_db)

@@ -46,6 +46,8 @@ held-out data.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.ndimage import median_filter, uniform_filter1d
 
@@ -169,14 +171,34 @@ def excess_noise_db(band: np.ndarray, at: np.ndarray, fs_d: float, typical: floa
     return 10.0 * np.log10(max(signal_power, 1e-30) / excess)
 
 
+@dataclass(frozen=True)
+class NoiseBumps:
+    """Stage 4's result: the kept detections with what it measured at each.
+
+    ``noise_db``: the lower of the two noise SNRs (dB); ``corr``: the template correlation, NaN where
+    no rule asked for it (and the caller did not, see :func:`noise_bumps`).
+    """
+
+    peaks: np.ndarray
+    noise_db: np.ndarray
+    corr: np.ndarray
+
+
 def drop_noise_bumps(x: np.ndarray, fs: float, peaks: np.ndarray, block_means=None, qrs_band=None) -> np.ndarray:
     """Stage 4: drop small detections that break the rhythm in noisy stretches (see the module's rules).
 
     ``block_means``, ``qrs_band``: the detector's block means and their QRS band-pass, reused
     (at :data:`ecg_core.quality.QUALITY_FS` only).
     """
+    return noise_bumps(x, fs, peaks, block_means, qrs_band).peaks
+
+
+def noise_bumps(x: np.ndarray, fs: float, peaks: np.ndarray, block_means=None, qrs_band=None, *,
+                correlate_below_db: float | None = None) -> NoiseBumps:
+    """:func:`drop_noise_bumps` with its measures; ``correlate_below_db``: also measure the template
+    correlation of every detection whose noise SNR is under it."""
     if peaks.size < NOISE_RR_BEATS:
-        return peaks
+        return NoiseBumps(peaks, np.full(peaks.size, np.inf), np.full(peaks.size, np.nan))
     low, fs_d, q = block_means if block_means is not None else block_mean(x, fs, target_rate=QUALITY_FS)
     band = qrs_band if qrs_band is not None else bandpass(low, fs_d, lowcut=QRS_BAND[0],
                                                           highcut=min(QRS_BAND[1], 0.45 * fs_d))
@@ -190,26 +212,28 @@ def drop_noise_bumps(x: np.ndarray, fs: float, peaks: np.ndarray, block_means=No
     amplitude = np.ptp(band[np.clip(at[:, None] + np.arange(-h, h + 1)[None, :], 0, band.size - 1)], axis=1)
     hf = m.beat_stretch_db
     excess = excess_noise_db(band, at, fs_d, float(np.median(amplitude)))
+    noise = np.minimum(hf, excess)
     size_db = m.beat_db - hf  # the beat's amplitude against the typical QRS, in dB
     early = pre < NOISE_PREMATURE * median
     splits = (np.minimum(pre, post) < NOISE_PREMATURE * median) & (pre + post < NOISE_SPLIT_RR * median)
     bump = (hf < NOISE_STRETCH_DB) & (size_db < 20.0 * np.log10(NOISE_AMPLITUDE)) & early
-    split = ((np.minimum(hf, excess) < NOISE_SPLIT_STRETCH_DB) & splits
-             & (size_db < 20.0 * np.log10(MISMATCH_AMPLITUDE)))
+    split = (noise < NOISE_SPLIT_STRETCH_DB) & splits & (size_db < 20.0 * np.log10(MISMATCH_AMPLITUDE))
     # where only the excess measure sees noise, or the split is larger, it must also not look like a QRS
     weak = split & ((hf >= NOISE_SPLIT_STRETCH_DB) | (size_db >= 20.0 * np.log10(NOISE_SPLIT_AMPLITUDE)))
-    noisy = np.minimum(hf, excess) < CONFLICT_NOISE_DB
-    if not (weak.any() or noisy.any()):
-        return peaks[~(bump | split)]
+    noisy = noise < CONFLICT_NOISE_DB
+    wanted = noise < correlate_below_db if correlate_below_db is not None else np.zeros(at.size, bool)
     # correlations only where a rule asks: the weak splits, the noisy detections and their neighbours
     # (NaN elsewhere: no rule acts on it)
-    near = np.convolve(noisy, np.ones(2 * CONFLICT_NEIGHBOURS + 1, bool), mode="same") > 0
+    near = (np.convolve(noisy, np.ones(2 * CONFLICT_NEIGHBOURS + 1, bool), mode="same") > 0 if noisy.any()
+            else noisy)
     corr = np.full(at.size, np.nan)
-    if (asked := weak | near).any():
+    if (asked := weak | near | wanted).any():
         corr[asked] = template_match(shape_signal(low, fs_d), at, fs_d, asked)
     weak &= corr >= MISMATCH_CORR
     kept = ~((bump | split) & ~weak)
-    return peaks[_resolve_conflicts(peaks, kept, noisy, corr, amplitude)]
+    if noisy.any():
+        kept = _resolve_conflicts(peaks, kept, noisy, corr, amplitude)
+    return NoiseBumps(peaks[kept], noise[kept], corr[kept])
 
 
 def _resolve_conflicts(peaks, kept, noisy, corr, amplitude) -> np.ndarray:

@@ -358,7 +358,7 @@ def check_peaks(peaks, n_samples: int) -> np.ndarray:
     return np.sort(p)
 
 
-def analyze(signal, sampling_rate, *, peaks=None, classifier=None, **detector_options) -> Analysis:
+def analyze(signal, sampling_rate, *, peaks=None, classifier=None, second_lead=None, **detector_options) -> Analysis:
     """Find and classify every beat of one ECG lead.
 
     Parameters
@@ -371,25 +371,33 @@ def analyze(signal, sampling_rate, *, peaks=None, classifier=None, **detector_op
         Classify the beats at these sample indices instead of detecting them.
     classifier : ecg_core.model.BeatClassifier, optional
         Defaults to the shipped model (loaded once).
+    second_lead : array_like, optional
+        Another lead of the recording, which the detector votes with in noise
+        (:meth:`ecg_core.io.Recording.second_lead`; see :func:`ecg_core.peaks.detect_r_peaks`).
+        Beats are cut and classified from ``signal`` only.
     **detector_options
         Passed to :func:`ecg_core.peaks.detect_r_peaks`.
     """
     x, fs = validate_signal(signal, sampling_rate)
-    return classify_beats(_find_beats(x, fs, peaks, detector_options), fs, x.size, classifier=classifier)
+    beats = _find_beats(x, fs, peaks, second_lead, detector_options)
+    return classify_beats(beats, fs, x.size, classifier=classifier)
 
 
-def find_beats(signal, sampling_rate, *, peaks=None, **detector_options) -> Beats:
+def find_beats(signal, sampling_rate, *, peaks=None, second_lead=None, **detector_options) -> Beats:
     """The first half of :func:`analyze`: validate, detect (unless ``peaks`` are given) and cut the beats.
 
     A caller that holds a long recording can let go of the signal before :func:`classify_beats`
     loads the classifier (TensorFlow), so the two never sit in memory together.
     """
     x, fs = validate_signal(signal, sampling_rate)
-    return _find_beats(x, fs, peaks, detector_options)
+    return _find_beats(x, fs, peaks, second_lead, detector_options)
 
 
-def _find_beats(x: np.ndarray, fs: float, peaks, detector_options: dict) -> Beats:
-    peaks = detect_r_peaks(x, fs, **detector_options) if peaks is None else check_peaks(peaks, x.size)
+def _find_beats(x: np.ndarray, fs: float, peaks, second_lead, detector_options: dict) -> Beats:
+    if peaks is None:
+        peaks = detect_r_peaks(x, fs, second_lead=second_lead, **detector_options)
+    else:
+        peaks = check_peaks(peaks, x.size)
     return replace(segment_beats(x, fs, peaks), quality=assess_quality(x, fs, peaks))
 
 

@@ -48,7 +48,7 @@ def sweep_values(name: str, n: int = 11, *, include=()) -> np.ndarray:
 
 
 def sweep_parameter(signal, sampling_rate, reference, name: str, values=None, *, params=None,
-                    episodes=()) -> list[SweepPoint]:
+                    episodes=(), second_lead=None) -> list[SweepPoint]:
     """Sensitivity and positive predictivity of the detector over values of one parameter.
 
     Parameters
@@ -67,6 +67,8 @@ def sweep_parameter(signal, sampling_rate, reference, name: str, values=None, *,
         The other settings (default: the defaults).
     episodes : sequence of (int, int)
         Spans left out of the scoring (ventricular flutter), as :func:`ecg_core.evaluate.score_detection`.
+    second_lead : array_like, optional
+        Another lead, which the detector votes with in noise (:func:`ecg_core.peaks.detect_r_peaks`).
 
     Returns
     -------
@@ -78,7 +80,7 @@ def sweep_parameter(signal, sampling_rate, reference, name: str, values=None, *,
     values = sweep_values(name, include=(base[name],)) if values is None else np.asarray(values, dtype=float)
     out = []
     for v in values:
-        peaks = detect_r_peaks(signal, sampling_rate, **{**base, name: float(v)})
+        peaks = detect_r_peaks(signal, sampling_rate, second_lead=second_lead, **{**base, name: float(v)})
         score = score_detection(reference, peaks, sampling_rate, episodes=episodes)
         out.append(SweepPoint(float(v), int(peaks.size), score.sensitivity, score.ppv, score.fn, score.fp))
     return out

@@ -203,7 +203,7 @@ def _with_bumps(signal, fs, peaks, every: int, height_mv: float):
 
 @pytest.mark.parametrize("noise_mv", [0.0, 0.15])
 def test_stage4_drops_small_bumps_in_noise_and_keeps_them_in_clean_signal(noise_mv):
-    from ecg_core.peaks import _drop_noise_bumps
+    from ecg_core.peaks_noise import drop_noise_bumps
     from tests.test_quality import _muscle_noise
 
     fs = 360
@@ -211,7 +211,7 @@ def test_stage4_drops_small_bumps_in_noise_and_keeps_them_in_clean_signal(noise_
     x = syn.signal + (_muscle_noise(syn.signal.size, fs, 3, noise_mv) if noise_mv else 0.0)
     x, bumps = _with_bumps(x, fs, syn.r_peaks, every=6, height_mv=0.25)  # a fifth of the R wave, mid-RR
     given = np.sort(np.concatenate((syn.r_peaks, bumps)))
-    kept = _drop_noise_bumps(x, fs, given, None)
+    kept = drop_noise_bumps(x, fs, given, None)
     assert set(syn.r_peaks) <= set(kept)  # every beat stays
     if noise_mv:  # within 18 dB of the QRS: the bumps are noise
         assert not set(bumps) & set(kept)

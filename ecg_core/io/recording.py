@@ -64,6 +64,22 @@ class Recording:
         """Duration in seconds."""
         return self.n_samples / self.sampling_rate
 
+    def second_lead(self) -> np.ndarray | None:
+        """Another ECG lead for the detector to vote with in noise, or None.
+
+        The first other lead named like an ECG lead (``ECG2``, ``V1``, ``III``, ...) that is usable (see
+        :func:`ecg_core.errors.validate_signal`; short gaps filled), for
+        :func:`ecg_core.peaks.detect_r_peaks`'s ``second_lead``.
+        """
+        for idx, name in enumerate(self.lead_names):
+            if name == self.lead or not _ECG_LIKE.search(_norm(name)):
+                continue
+            try:
+                return validate_signal(self.signals[:, idx], self.sampling_rate)[0]
+            except ECGError:
+                continue
+        return None
+
     def with_lead(self, lead: str) -> Recording:
         """The same recording with another chosen lead (validated).
 
