@@ -39,7 +39,7 @@ LEAD_MATCH_S = 0.08
 LEAD_SUSPECT_CORR = 0.6
 LEAD_CONFIRM_CORR = 0.3
 LEAD_PAUSE_RR = 1.7
-#: The second lead is read around the detecting lead's noisy detections, this far (s) on either side.
+#: The second lead is read around the detecting lead's suspects (:func:`noisy_spans`), this far (s) on either side.
 LEAD_MARGIN_S = 10.0
 #: Add: the other lead's correlation, the gap it fills (x median RR), and its distance from either side.
 LEAD_ADD_CORR = 0.7
